@@ -1,0 +1,26 @@
+/** Every default Cadence runs with, in one place. */
+export const defaults = {
+  server: {
+    host: '127.0.0.1',
+    port: 8080,
+    /** Largest request body accepted (1 MiB); larger → 413. */
+    bodyLimitBytes: 1024 * 1024,
+    /** How long a graceful shutdown waits for in-flight requests. */
+    shutdownTimeoutMs: 10_000,
+  },
+  store: {
+    dataDir: './.cadence',
+    poolSize: 10,
+  },
+  router: {
+    enabled: true,
+    batchSize: 200,
+    pollIntervalMs: 500,
+  },
+  /** The routing table used when the config file has none. */
+  routes: [
+    { type: 'dev.cdevents.*', transformers: ['cdevents'] },
+    { type: 'dev.knative.apiserver.resource.*', transformers: ['kubernetes-apiserver'] },
+    { type: 'dev.knative.apiserver.ref.*', transformers: ['kubernetes-apiserver'] },
+  ],
+} as const;

@@ -1,0 +1,42 @@
+import { z } from 'zod';
+import { defaults } from './defaults.js';
+
+const routeSchema = z.strictObject({
+  type: z.string().min(1),
+  source: z.string().min(1).optional(),
+  transformers: z.array(z.string().min(1)).min(1),
+});
+
+/** The config file (YAML), every key optional. Unknown keys are refused: a typo is an error. */
+export const configSchema = z.strictObject({
+  server: z
+    .strictObject({
+      host: z.string().min(1).default(defaults.server.host),
+      port: z.number().int().min(0).max(65535).default(defaults.server.port),
+      bodyLimitBytes: z.number().int().positive().default(defaults.server.bodyLimitBytes),
+      shutdownTimeoutMs: z.number().int().positive().default(defaults.server.shutdownTimeoutMs),
+    })
+    .prefault({}),
+  store: z
+    .strictObject({
+      dataDir: z.string().min(1).default(defaults.store.dataDir),
+      databaseUrl: z.string().min(1).optional(),
+      poolSize: z.number().int().positive().default(defaults.store.poolSize),
+    })
+    .prefault({}),
+  router: z
+    .strictObject({
+      enabled: z.boolean().default(defaults.router.enabled),
+      batchSize: z.number().int().positive().max(10_000).default(defaults.router.batchSize),
+      pollIntervalMs: z.number().int().positive().default(defaults.router.pollIntervalMs),
+    })
+    .prefault({}),
+  routes: z
+    .array(routeSchema)
+    .default(() =>
+      defaults.routes.map((route) => ({ ...route, transformers: [...route.transformers] })),
+    ),
+});
+
+export type CadenceConfig = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;

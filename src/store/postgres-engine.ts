@@ -1,0 +1,53 @@
+import pg from 'pg';
+import type { Queryable, QueryResult, Store } from './store.js';
+
+// int8 (bigint) as a JS number, as PGlite does: sequence values stay far below 2^53.
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === 20 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as never,
+};
+
+function asQueryable(client: pg.Pool | pg.PoolClient): Queryable {
+  return {
+    async query<Row>(sql: string, params?: unknown[]): Promise<QueryResult<Row>> {
+      const result = await client.query(sql, params);
+      return { rows: result.rows as Row[], affectedRows: result.rowCount ?? 0 };
+    },
+  };
+}
+
+/** A PostgreSQL server reached through a `pg` connection pool. */
+export async function openPostgres(connectionString: string, poolSize: number): Promise<Store> {
+  const pool = new pg.Pool({ connectionString, max: poolSize, types });
+  // An idle client losing its connection must not crash the process; the next query reconnects.
+  pool.on('error', () => undefined);
+  await pool.query('select 1');
+  const queryable = asQueryable(pool);
+  return {
+    engine: 'postgres',
+    query: queryable.query,
+    async transaction(work) {
+      const client = await pool.connect();
+      try {
+        await client.query('begin');
+        const result = await work(asQueryable(client));
+        await client.query('commit');
+        return result;
+      } catch (error) {
+        await client.query('rollback').catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    async exec(sql) {
+      await pool.query(sql);
+    },
+    async ping() {
+      await pool.query('select 1');
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}
