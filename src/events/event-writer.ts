@@ -1,0 +1,108 @@
+import { CadenceError } from '../problem/index.js';
+import type { Store } from '../store/index.js';
+import type { CloudEvent } from './cloud-event.js';
+import { insertEvents, type InsertOutcome } from './event-rows.js';
+
+interface Pending {
+  events: CloudEvent[];
+  resolve: (outcome: InsertOutcome) => void;
+  reject: (error: unknown) => void;
+}
+
+export interface EventWriter {
+  /** Resolves once the events are durably stored (or known duplicates). */
+  write(events: CloudEvent[]): Promise<InsertOutcome>;
+  /** Waits for queued writes to finish. */
+  drain(): Promise<void>;
+}
+
+/** PostgreSQL's "data exception" class: a value the database refuses (e.g. U+0000 in jsonb). */
+function isDataException(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && code.startsWith('22');
+}
+
+function refusedValue(error: unknown): CadenceError {
+  return new CadenceError('invalid-input', {
+    field: 'data',
+    detail: `the event holds a value the database cannot store: ${(error as Error).message}`,
+    cause: error,
+  });
+}
+
+/**
+ * Group commit: requests that arrive while a write is in flight are queued and written together
+ * in the next single INSERT, so one commit (one fsync on PostgreSQL) acknowledges many requests.
+ * Each request's events land together or not at all. A value the database refuses fails only the
+ * request that sent it: the group is retried one request at a time.
+ */
+export function createEventWriter(
+  store: Store,
+  options: { maxBatchEvents?: number } = {},
+): EventWriter {
+  const maxBatchEvents = options.maxBatchEvents ?? 1000;
+  const queue: Pending[] = [];
+  let running = 0;
+  const concurrency = store.engine === 'postgres' ? 4 : 1;
+  let idle: (() => void)[] = [];
+
+  async function writeGroup(group: Pending[]): Promise<void> {
+    try {
+      const outcome = await insertEvents(
+        store,
+        group.flatMap((pending) => pending.events),
+      );
+      let offset = 0;
+      for (const pending of group) {
+        pending.resolve({ stored: outcome.stored.slice(offset, offset + pending.events.length) });
+        offset += pending.events.length;
+      }
+    } catch (error) {
+      if (!isDataException(error)) {
+        for (const pending of group) pending.reject(error);
+      } else if (group.length === 1) {
+        group[0]!.reject(refusedValue(error));
+      } else {
+        for (const pending of group) await writeGroup([pending]);
+      }
+    }
+  }
+
+  function pump(): void {
+    while (running < concurrency && queue.length > 0) {
+      const group: Pending[] = [];
+      let size = 0;
+      while (
+        queue.length > 0 &&
+        (group.length === 0 || size + queue[0]!.events.length <= maxBatchEvents)
+      ) {
+        const next = queue.shift()!;
+        size += next.events.length;
+        group.push(next);
+      }
+      running++;
+      void writeGroup(group).finally(() => {
+        running--;
+        if (queue.length > 0) pump();
+        else if (running === 0) {
+          for (const wake of idle) wake();
+          idle = [];
+        }
+      });
+    }
+  }
+
+  return {
+    write(events) {
+      if (events.length === 0) return Promise.resolve({ stored: [] });
+      return new Promise<InsertOutcome>((resolve, reject) => {
+        queue.push({ events, resolve, reject });
+        pump();
+      });
+    },
+    drain() {
+      if (running === 0 && queue.length === 0) return Promise.resolve();
+      return new Promise((resolve) => idle.push(resolve));
+    },
+  };
+}

@@ -1,0 +1,167 @@
+import type { Logger } from '../log/index.js';
+import type { Store, Queryable } from '../store/index.js';
+import { validateCdevent } from './cdevents/index.js';
+import { insertCdevents, type CdeventInsert } from './cdevent-rows.js';
+import { toStoredEvent, type StoredEvent } from './event-rows.js';
+import type { RoutingTable } from './routing-table.js';
+import type { Transformer } from './transformer.js';
+
+export interface RouterOptions {
+  store: Store;
+  table: RoutingTable;
+  transformers: Map<string, Transformer>;
+  logger: Logger;
+  /** Raw events claimed per transaction. */
+  batchSize?: number;
+  /** How often to look for work when nobody kicks (other replicas' intake, missed kicks). */
+  pollIntervalMs?: number;
+}
+
+export interface Router {
+  /** Routes one batch of unrouted events; resolves to how many were claimed. */
+  routeBatch(): Promise<number>;
+  /** Keeps routing in the background until stop(). */
+  start(): void;
+  /** Wakes the background loop now (called by the intake after a write). */
+  kick(): void;
+  /** Stops the loop after the batch in hand is committed. */
+  stop(): Promise<void>;
+}
+
+interface Routed {
+  seq: number;
+  outputs: CdeventInsert[];
+  notes: string[];
+}
+
+/** Runs an event through its transformers; a failing transformer is noted, never fatal. */
+async function transformEvent(
+  event: StoredEvent,
+  names: string[],
+  transformers: Map<string, Transformer>,
+  logger: Logger,
+): Promise<Routed> {
+  const routed: Routed = { seq: event.seq, outputs: [], notes: [] };
+  if (names.length === 0) routed.notes.push('no route matches this event type');
+  for (const name of names) {
+    try {
+      const outcome = await transformers.get(name)!.transform(event);
+      if (outcome.note) routed.notes.push(`${name}: ${outcome.note}`);
+      for (const body of outcome.cdevents) {
+        const result = validateCdevent(body);
+        if (result.ok) {
+          routed.outputs.push({ cdevent: result.value, eventSeq: event.seq, transformer: name });
+        } else {
+          // A transformer producing an invalid CDEvent is a bug in Cadence: keep the raw event,
+          // record why, and carry on with the others.
+          const issue = result.issues[0];
+          routed.notes.push(
+            `${name}: produced an invalid CDEvent (${issue?.path}: ${issue?.message})`,
+          );
+          logger.error(
+            { seq: event.seq, transformer: name, issues: result.issues },
+            'transformer produced an invalid CDEvent',
+          );
+        }
+      }
+    } catch (error) {
+      routed.notes.push(`${name}: failed: ${(error as Error).message}`);
+      logger.error({ seq: event.seq, transformer: name, err: error }, 'transformer failed');
+    }
+  }
+  return routed;
+}
+
+async function markRouted(tx: Queryable, routed: Routed[]): Promise<void> {
+  await tx.query(
+    `update events set routed_at = now(), route_count = route_count + 1,
+            route_outputs = t.outputs, route_note = t.note
+     from unnest($1::int8[], $2::int4[], $3::text[]) as t(seq, outputs, note)
+     where events.seq = t.seq`,
+    [
+      routed.map((r) => r.seq),
+      routed.map((r) => r.outputs.length),
+      routed.map((r) => (r.notes.length > 0 ? r.notes.join('; ') : null)),
+    ],
+  );
+}
+
+/**
+ * The router: claims unrouted raw events in intake order, runs the transformers the routing
+ * table names, stores their CDEvents and marks the events routed, all in one transaction.
+ * `for update skip locked` lets several Cadence replicas share the queue: each event is claimed
+ * by exactly one, and an event whose transaction fails stays unrouted for the next attempt.
+ */
+export function createRouter(options: RouterOptions): Router {
+  const batchSize = options.batchSize ?? 200;
+  const pollIntervalMs = options.pollIntervalMs ?? 500;
+  let running = false;
+  let loop: Promise<void> | undefined;
+  let wake: (() => void) | undefined;
+  let kicked = false;
+
+  async function routeBatch(): Promise<number> {
+    return options.store.transaction(async (tx) => {
+      const { rows } = await tx.query<Parameters<typeof toStoredEvent>[0]>(
+        `select * from events where routed_at is null order by seq limit $1 for update skip locked`,
+        [batchSize],
+      );
+      if (rows.length === 0) return 0;
+      const routed: Routed[] = [];
+      for (const row of rows) {
+        const event = toStoredEvent(row);
+        const names = options.table.match(event);
+        routed.push(await transformEvent(event, names, options.transformers, options.logger));
+      }
+      await insertCdevents(
+        tx,
+        routed.flatMap((r) => r.outputs),
+      );
+      await markRouted(tx, routed);
+      return rows.length;
+    });
+  }
+
+  async function run(): Promise<void> {
+    while (running) {
+      let claimed = 0;
+      try {
+        claimed = await routeBatch();
+      } catch (error) {
+        options.logger.error({ err: error }, 'routing batch failed; will retry');
+      }
+      if (claimed === batchSize || !running) continue;
+      if (kicked) {
+        kicked = false;
+        continue;
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, pollIntervalMs);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = undefined;
+      kicked = false;
+    }
+  }
+
+  return {
+    routeBatch,
+    start() {
+      if (running) return;
+      running = true;
+      loop = run();
+    },
+    kick() {
+      kicked = true;
+      wake?.();
+    },
+    async stop() {
+      running = false;
+      wake?.();
+      await loop;
+    },
+  };
+}
