@@ -1,0 +1,217 @@
+import { z } from 'zod';
+import type { StoredEvent, Transformer, TransformOutcome } from '../events/index.js';
+import { deterministicId, EMITTED_SPEC_VERSION, imageToPurl } from './cdevent-id.js';
+
+/**
+ * Knative ApiServerSource events about Deployments → CDEvents.
+ *
+ * Resource mode (`dev.knative.apiserver.resource.{add,update,delete}`) carries the Deployment
+ * itself; reference mode (`dev.knative.apiserver.ref.*`) carries only kind, namespace and name,
+ * so its add/update events need the cluster to look the Deployment up.
+ * https://knative.dev/docs/eventing/sources/apiserversource/
+ *
+ * A Deployment becomes `service.deployed` (revision 1: first rollout) or `service.upgraded`
+ * (later revisions) once its rollout has completed; namespace is the environment, name the
+ * service. A deletion becomes `service.removed`.
+ */
+
+// Read permissively: only the fields used are declared.
+const deploymentSchema = z.looseObject({
+  kind: z.string().optional(),
+  metadata: z.looseObject({
+    name: z.string().min(1),
+    namespace: z.string().min(1).default('default'),
+    uid: z.string().optional(),
+    generation: z.number().optional(),
+    annotations: z.record(z.string(), z.string()).optional(),
+  }),
+  spec: z
+    .looseObject({
+      replicas: z.number().optional(),
+      template: z
+        .looseObject({
+          spec: z
+            .looseObject({
+              containers: z
+                .array(z.looseObject({ name: z.string().optional(), image: z.string().optional() }))
+                .optional(),
+            })
+            .optional(),
+        })
+        .optional(),
+    })
+    .optional(),
+  status: z
+    .looseObject({
+      observedGeneration: z.number().optional(),
+      replicas: z.number().optional(),
+      updatedReplicas: z.number().optional(),
+      readyReplicas: z.number().optional(),
+      availableReplicas: z.number().optional(),
+      unavailableReplicas: z.number().optional(),
+    })
+    .optional(),
+});
+
+export type DeploymentObject = z.infer<typeof deploymentSchema>;
+
+const referenceSchema = z.looseObject({
+  kind: z.string(),
+  namespace: z.string().min(1).default('default'),
+  name: z.string().min(1),
+  apiVersion: z.string().optional(),
+});
+
+/** Fetches the current Deployment from the cluster; for reference-mode events. */
+export type DeploymentLookup = (namespace: string, name: string) => Promise<unknown>;
+
+export interface RolloutState {
+  complete: boolean;
+  desired: number;
+  updated: number;
+  available: number;
+}
+
+/** Whether a Deployment's rollout of its current generation has finished (kubectl rollout status rules). */
+export function rolloutState(deployment: DeploymentObject): RolloutState {
+  const desired = deployment.spec?.replicas ?? 1;
+  const status = deployment.status ?? {};
+  const updated = status.updatedReplicas ?? 0;
+  const available = status.availableReplicas ?? 0;
+  const observed = (status.observedGeneration ?? 0) >= (deployment.metadata.generation ?? 0);
+  const complete =
+    observed &&
+    updated >= desired &&
+    (status.replicas ?? updated) <= updated &&
+    available >= updated;
+  return { complete, desired, updated, available };
+}
+
+function images(deployment: DeploymentObject): string[] {
+  return (deployment.spec?.template?.spec?.containers ?? [])
+    .map((container) => container.image)
+    .filter((image): image is string => typeof image === 'string' && image.length > 0);
+}
+
+function serviceEvent(
+  event: StoredEvent,
+  predicate: 'deployed' | 'upgraded' | 'removed',
+  key: string,
+  namespace: string,
+  name: string,
+  extra: { artifactId?: string; customData?: Record<string, unknown> },
+): Record<string, unknown> {
+  const content: Record<string, unknown> = { environment: { id: namespace, source: event.source } };
+  if (extra.artifactId) content.artifactId = extra.artifactId;
+  const cdevent: Record<string, unknown> = {
+    context: {
+      specversion: EMITTED_SPEC_VERSION,
+      id: deterministicId('kubernetes-apiserver', event.source, predicate, key),
+      source: event.source,
+      type: `dev.cdevents.service.${predicate}.0.3.0`,
+      timestamp: event.time ?? event.receivedAt.toISOString(),
+    },
+    subject: { id: name, source: event.source, content },
+  };
+  if (extra.customData) cdevent.customData = extra.customData;
+  return cdevent;
+}
+
+/** The CDEvent for a Deployment whose rollout completed, or a note saying why there is none. */
+export function deploymentToCdevent(event: StoredEvent, raw: unknown): TransformOutcome {
+  const parsed = deploymentSchema.safeParse(raw);
+  if (!parsed.success) {
+    return { cdevents: [], note: `not a Deployment object: ${parsed.error.issues[0]?.message}` };
+  }
+  const deployment = parsed.data;
+  if (deployment.kind !== undefined && deployment.kind !== 'Deployment') {
+    return { cdevents: [], note: `kind ${deployment.kind} is not tracked` };
+  }
+  const state = rolloutState(deployment);
+  if (!state.complete) {
+    return {
+      cdevents: [],
+      note: `rollout in progress (${state.updated}/${state.desired} updated, ${state.available} available)`,
+    };
+  }
+  const { name, namespace, uid, generation, annotations } = deployment.metadata;
+  const revision = annotations?.['deployment.kubernetes.io/revision'] ?? String(generation ?? 1);
+  const containerImages = images(deployment);
+  if (containerImages.length === 0)
+    return { cdevents: [], note: 'Deployment has no container image' };
+  const predicate = revision === '1' ? 'deployed' : 'upgraded';
+  return {
+    cdevents: [
+      serviceEvent(
+        event,
+        predicate,
+        `${uid ?? `${namespace}/${name}`}@${revision}`,
+        namespace,
+        name,
+        {
+          artifactId: imageToPurl(containerImages[0]!),
+          customData: {
+            namespace,
+            name,
+            revision,
+            images: containerImages,
+            replicas: state.desired,
+          },
+        },
+      ),
+    ],
+  };
+}
+
+function removed(event: StoredEvent, namespace: string, name: string, uid: string | undefined) {
+  return serviceEvent(
+    event,
+    'removed',
+    `${uid ?? `${namespace}/${name}`}@deleted`,
+    namespace,
+    name,
+    {
+      customData: { namespace, name },
+    },
+  );
+}
+
+export function createKubernetesApiserverSource(
+  options: { lookup?: DeploymentLookup } = {},
+): Transformer {
+  return {
+    name: 'kubernetes-apiserver',
+    async transform(event) {
+      const verb = event.type.slice(event.type.lastIndexOf('.') + 1);
+      if (event.type.startsWith('dev.knative.apiserver.resource.')) {
+        if (verb === 'delete') {
+          const parsed = deploymentSchema.safeParse(event.data);
+          if (!parsed.success) return { cdevents: [], note: 'not a Deployment object' };
+          if (parsed.data.kind !== undefined && parsed.data.kind !== 'Deployment') {
+            return { cdevents: [], note: `kind ${parsed.data.kind} is not tracked` };
+          }
+          const { namespace, name, uid } = parsed.data.metadata;
+          return { cdevents: [removed(event, namespace, name, uid)] };
+        }
+        return deploymentToCdevent(event, event.data);
+      }
+      if (event.type.startsWith('dev.knative.apiserver.ref.')) {
+        const reference = referenceSchema.safeParse(event.data);
+        if (!reference.success) return { cdevents: [], note: 'not an object reference' };
+        const { kind, namespace, name } = reference.data;
+        if (kind !== 'Deployment') return { cdevents: [], note: `kind ${kind} is not tracked` };
+        if (verb === 'delete') return { cdevents: [removed(event, namespace, name, undefined)] };
+        if (!options.lookup) {
+          return {
+            cdevents: [],
+            note: 'reference-mode event: resolving it needs cluster access, which is not configured',
+          };
+        }
+        const deployment = await options.lookup(namespace, name);
+        if (deployment === undefined) return { cdevents: [], note: 'Deployment no longer exists' };
+        return deploymentToCdevent(event, deployment);
+      }
+      return { cdevents: [], note: `type ${event.type} is not an ApiServerSource event` };
+    },
+  };
+}
