@@ -1,0 +1,26 @@
+/**
+ * cli — the `cadence` command: a thin shell over the domain modules and the server's API.
+ * Errors print one clear line and exit non-zero; --json is there wherever output is data.
+ */
+import { Command } from 'commander';
+import { CadenceError } from '../problem/index.js';
+import { eventsCommand } from './events-command.js';
+import { serveCommand } from './serve-command.js';
+
+const program = new Command('cadence')
+  .description('Continuous delivery for Kubernetes that measures itself')
+  .version('0.1.0')
+  .showHelpAfterError()
+  .addCommand(serveCommand())
+  .addCommand(eventsCommand());
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CadenceError) {
+    const where = error.field ? ` (${error.field})` : '';
+    process.stderr.write(`cadence: ${error.message}${where}\n`);
+    process.exit(error.code === 'not-found' ? 4 : 1);
+  }
+  throw error;
+}

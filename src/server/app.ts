@@ -1,0 +1,36 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Intake } from '../events/index.js';
+import type { Logger } from '../log/index.js';
+import type { Store } from '../store/index.js';
+import { handleError, sendNotFound } from './problem-handler.js';
+import { registerEventRoutes } from './routes/event-routes.js';
+import { registerHealthRoutes } from './routes/health-routes.js';
+
+export interface AppDeps {
+  store: Store;
+  intake: Intake;
+  logger: Logger;
+  bodyLimitBytes: number;
+}
+
+/**
+ * The HTTP shell: routes only, each a thin call into a domain module. Bodies reach the routes
+ * as raw bytes; the domain decodes them (CloudEvents needs the bytes and headers together).
+ */
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: deps.bodyLimitBytes,
+    disableRequestLogging: true,
+    // Idle keep-alive connections are closed on shutdown; in-flight requests are let finish.
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+  });
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler(sendNotFound);
+  registerHealthRoutes(app, deps.store);
+  registerEventRoutes(app, deps);
+  return app;
+}

@@ -1,0 +1,84 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import {
+  findEvent,
+  listCdevents,
+  listEvents,
+  type HttpMessage,
+  type Intake,
+} from '../../events/index.js';
+import { CadenceError } from '../../problem/index.js';
+import type { Store } from '../../store/index.js';
+
+function toMessage(request: FastifyRequest): HttpMessage {
+  const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+  return { headers: request.headers, body };
+}
+
+/** Parses query parameters at the edge; a bad one is a 400 naming it. */
+function parseQuery<T extends z.ZodType>(schema: T, query: unknown): z.infer<T> {
+  const result = schema.safeParse(query);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path;
+  const field = path.join('.') || 'query';
+  throw new CadenceError('invalid-input', {
+    field,
+    detail: `query parameter ${field}: ${issue.message}`,
+  });
+}
+
+const listQuery = z.strictObject({
+  type: z.string().min(1).optional(),
+  source: z.string().min(1).optional(),
+  after: z.coerce.number().int().min(0).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+const cdeventsQuery = z.strictObject({
+  subjectType: z.string().min(1).optional(),
+  predicate: z.string().min(1).optional(),
+  eventSeq: z.coerce.number().int().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+export function registerEventRoutes(
+  app: FastifyInstance,
+  deps: { store: Store; intake: Intake },
+): void {
+  // CloudEvents HTTP binding: 202 once the events are durably stored.
+  app.post('/events', async (request, reply) => {
+    const result = await deps.intake.acceptCloudEvents(toMessage(request));
+    return reply.code(202).send(result);
+  });
+
+  app.post('/cdevents', async (request, reply) => {
+    const result = await deps.intake.acceptCdevents(toMessage(request));
+    return reply.code(202).send(result);
+  });
+
+  app.get('/api/v1/events', async (request) => {
+    const query = parseQuery(listQuery, request.query);
+    const events = await listEvents(deps.store, {
+      type: query.type,
+      source: query.source,
+      afterSeq: query.after,
+      limit: query.limit,
+    });
+    return { events };
+  });
+
+  app.get('/api/v1/events/:seq', async (request) => {
+    const { seq } = parseQuery(z.object({ seq: z.coerce.number().int().min(1) }), request.params);
+    const event = await findEvent(deps.store, { seq });
+    if (!event)
+      throw new CadenceError('not-found', { field: 'seq', detail: `no event with seq ${seq}` });
+    const cdevents = await listCdevents(deps.store, { eventSeq: seq, limit: 100 });
+    return { event, cdevents };
+  });
+
+  app.get('/api/v1/cdevents', async (request) => {
+    const query = parseQuery(cdeventsQuery, request.query);
+    return { cdevents: await listCdevents(deps.store, query) };
+  });
+}

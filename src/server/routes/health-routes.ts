@@ -1,0 +1,25 @@
+import type { FastifyInstance } from 'fastify';
+import type { Store } from '../../store/index.js';
+
+export function registerHealthRoutes(app: FastifyInstance, store: Store): void {
+  // Liveness: the process answers.
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  // Readiness: the database answers too.
+  app.get('/readyz', async (_request, reply) => {
+    try {
+      await store.ping();
+      return { status: 'ready', engine: store.engine };
+    } catch (error) {
+      return reply
+        .code(503)
+        .type('application/problem+json')
+        .send({
+          type: 'urn:cadence:problem:unavailable',
+          title: 'Service unavailable',
+          status: 503,
+          detail: `database unreachable: ${(error as Error).message}`,
+          field: 'database',
+        });
+    }
+  });
+}

@@ -1,0 +1,72 @@
+import type { FastifyInstance } from 'fastify';
+import type { CadenceConfig } from '../config/index.js';
+import {
+  compileRoutingTable,
+  createEventWriter,
+  createIntake,
+  createRouter,
+  type Router,
+} from '../events/index.js';
+import type { Logger } from '../log/index.js';
+import { builtinTransformers } from '../sources/index.js';
+import { openStore, type Store } from '../store/index.js';
+import { buildApp } from './app.js';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  store: Store;
+  router: Router;
+  /** The address it listens on, e.g. http://127.0.0.1:8080. */
+  url: string;
+  /** Graceful shutdown: stop accepting, finish in-flight requests, then stop background work. */
+  close(): Promise<void>;
+}
+
+/** Wires the domain modules together and starts listening. */
+export async function startServer(config: CadenceConfig, logger: Logger): Promise<RunningServer> {
+  const store = await openStore({
+    databaseUrl: config.store.databaseUrl,
+    dataDir: config.store.dataDir,
+    poolSize: config.store.poolSize,
+  });
+  const transformers = builtinTransformers();
+  const router = createRouter({
+    store,
+    table: compileRoutingTable(config.routes, transformers.keys()),
+    transformers,
+    logger: logger.child({ module: 'router' }),
+    batchSize: config.router.batchSize,
+    pollIntervalMs: config.router.pollIntervalMs,
+  });
+  const writer = createEventWriter(store);
+  const intake = createIntake({ writer, onStored: () => router.kick() });
+  const app = buildApp({ store, intake, logger, bodyLimitBytes: config.server.bodyLimitBytes });
+  try {
+    await app.listen({ host: config.server.host, port: config.server.port });
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  if (config.router.enabled) router.start();
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.server.port;
+  const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
+  logger.info({ url: `http://${host}:${port}`, engine: store.engine }, 'cadence listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    store,
+    router,
+    url: `http://${host}:${port}`,
+    close() {
+      closing ??= (async () => {
+        await app.close();
+        await router.stop();
+        await writer.drain();
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,59 @@
+import type { FastifyInstance } from 'fastify';
+import { defaults } from '../../src/config/index.js';
+import {
+  compileRoutingTable,
+  createEventWriter,
+  createIntake,
+  createRouter,
+  type Router,
+} from '../../src/events/index.js';
+import { silentLogger } from '../../src/log/index.js';
+import { buildApp } from '../../src/server/index.js';
+import { builtinTransformers } from '../../src/sources/index.js';
+import type { Store } from '../../src/store/index.js';
+
+/** The real HTTP app over a store, with its router (not started: tests call routeBatch()). */
+export function testApp(
+  store: Store,
+  options: { bodyLimitBytes?: number } = {},
+): { app: FastifyInstance; router: Router } {
+  const transformers = builtinTransformers();
+  const router = createRouter({
+    store,
+    table: compileRoutingTable(
+      defaults.routes.map((route) => ({ ...route, transformers: [...route.transformers] })),
+      transformers.keys(),
+    ),
+    transformers,
+    logger: silentLogger,
+  });
+  const intake = createIntake({ writer: createEventWriter(store) });
+  const app = buildApp({
+    store,
+    intake,
+    logger: silentLogger,
+    bodyLimitBytes: options.bodyLimitBytes ?? defaults.server.bodyLimitBytes,
+  });
+  return { app, router };
+}
+
+/** Routes until nothing is left. */
+export async function routeAll(router: Router): Promise<void> {
+  while ((await router.routeBatch()) > 0);
+}
+
+export const structured = { 'content-type': 'application/cloudevents+json' };
+export const batched = { 'content-type': 'application/cloudevents-batch+json' };
+
+export function sampleEvent(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    specversion: '1.0',
+    id: 'evt-1',
+    source: '/test/source',
+    type: 'com.example.thing.happened',
+    time: '2026-11-01T10:00:00Z',
+    datacontenttype: 'application/json',
+    data: { hello: 'world' },
+    ...overrides,
+  };
+}
