@@ -41,7 +41,8 @@ interface Target {
 
 async function start(name: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Target> {
   const child = spawn(process.execPath, args, {
-    env: { ...process.env, CADENCE_LOG_LEVEL: 'warn', ...env },
+    // info: the server announces its URL at info; request logging is off, so this costs nothing.
+    env: { ...process.env, CADENCE_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise<string>((resolve, reject) => {

@@ -16,6 +16,8 @@ export const defaults = {
     enabled: true,
     batchSize: 200,
     pollIntervalMs: 500,
+    /** Wait after an intake write before routing, so events are routed in batches. */
+    settleMs: 50,
   },
   /** The routing table used when the config file has none. */
   routes: [

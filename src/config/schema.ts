@@ -29,6 +29,7 @@ export const configSchema = z.strictObject({
       enabled: z.boolean().default(defaults.router.enabled),
       batchSize: z.number().int().positive().max(10_000).default(defaults.router.batchSize),
       pollIntervalMs: z.number().int().positive().default(defaults.router.pollIntervalMs),
+      settleMs: z.number().int().min(0).max(10_000).default(defaults.router.settleMs),
     })
     .prefault({}),
   routes: z

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Intake } from '../events/index.js';
 import type { Logger } from '../log/index.js';
 import type { Store } from '../store/index.js';
@@ -21,7 +21,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: deps.bodyLimitBytes,
-    disableRequestLogging: true,
+    // One log line per request would dominate the log at intake rates; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
     // Idle keep-alive connections are closed on shutdown; in-flight requests are let finish.
     forceCloseConnections: 'idle',
     return503OnClosing: true,

@@ -37,6 +37,7 @@ export async function startServer(config: CadenceConfig, logger: Logger): Promis
     logger: logger.child({ module: 'router' }),
     batchSize: config.router.batchSize,
     pollIntervalMs: config.router.pollIntervalMs,
+    settleMs: config.router.settleMs,
   });
   const writer = createEventWriter(store);
   const intake = createIntake({ writer, onStored: () => router.kick() });
