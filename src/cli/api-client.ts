@@ -1,4 +1,12 @@
+import { Option } from 'commander';
 import { CadenceError } from '../problem/index.js';
+
+/** `--server`, shared by every command that talks to a running server. */
+export const serverOption = () =>
+  new Option('--server <url>', 'Cadence server URL (env CADENCE_SERVER)').default(
+    undefined,
+    'http://127.0.0.1:8080',
+  );
 
 /** The server the CLI talks to: --server, else CADENCE_SERVER, else the local default. */
 export function serverUrl(flag: string | undefined): string {

@@ -1,13 +1,7 @@
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import type { StoredCdevent, StoredEvent } from '../events/index.js';
-import { getJson, serverUrl } from './api-client.js';
+import { getJson, serverOption, serverUrl } from './api-client.js';
 import { renderTable } from './table.js';
-
-const serverOption = () =>
-  new Option('--server <url>', 'Cadence server URL (env CADENCE_SERVER)').default(
-    undefined,
-    'http://127.0.0.1:8080',
-  );
 
 function when(value: unknown): string {
   return typeof value === 'string' ? value.replace(/\.\d+Z$/, 'Z') : '';

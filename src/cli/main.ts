@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 import { CadenceError } from '../problem/index.js';
 import { eventsCommand } from './events-command.js';
+import { metricsCommand } from './metrics-command.js';
 import { serveCommand } from './serve-command.js';
 
 const program = new Command('cadence')
@@ -12,7 +13,8 @@ const program = new Command('cadence')
   .version('0.1.0')
   .showHelpAfterError()
   .addCommand(serveCommand())
-  .addCommand(eventsCommand());
+  .addCommand(eventsCommand())
+  .addCommand(metricsCommand());
 
 try {
   await program.parseAsync(process.argv);

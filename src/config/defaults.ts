@@ -19,6 +19,12 @@ export const defaults = {
     /** Wait after an intake write before routing, so events are routed in batches. */
     settleMs: 50,
   },
+  dora: {
+    /** The environment metrics are computed for unless a query names another. */
+    environment: 'production',
+    /** An incident is attributed to the last deployment before it within this many hours. */
+    attributionWindowHours: 24,
+  },
   /** The routing table used when the config file has none. */
   routes: [
     { type: 'dev.cdevents.*', transformers: ['cdevents'] },

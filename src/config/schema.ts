@@ -32,6 +32,21 @@ export const configSchema = z.strictObject({
       settleMs: z.number().int().min(0).max(10_000).default(defaults.router.settleMs),
     })
     .prefault({}),
+  dora: z
+    .strictObject({
+      environment: z.string().min(1).default(defaults.dora.environment),
+      attributionWindowHours: z.number().positive().default(defaults.dora.attributionWindowHours),
+      services: z
+        .record(
+          z.string().min(1),
+          z.strictObject({
+            team: z.string().min(1).optional(),
+            repository: z.string().min(1).optional(),
+          }),
+        )
+        .default({}),
+    })
+    .prefault({}),
   routes: z
     .array(routeSchema)
     .default(() =>

@@ -1,16 +1,20 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { DoraSettings } from '../dora/index.js';
 import type { Intake } from '../events/index.js';
 import type { Logger } from '../log/index.js';
 import type { Store } from '../store/index.js';
 import { handleError, sendNotFound } from './problem-handler.js';
 import { registerEventRoutes } from './routes/event-routes.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
+import { registerMetricsRoutes } from './routes/metrics-routes.js';
 
 export interface AppDeps {
   store: Store;
   intake: Intake;
   logger: Logger;
   bodyLimitBytes: number;
+  /** DORA settings from the config; defaults when absent. */
+  dora?: DoraSettings;
 }
 
 /**
@@ -33,5 +37,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.setNotFoundHandler(sendNotFound);
   registerHealthRoutes(app, deps.store);
   registerEventRoutes(app, deps);
+  registerMetricsRoutes(app, deps);
   return app;
 }

@@ -41,7 +41,13 @@ export async function startServer(config: CadenceConfig, logger: Logger): Promis
   });
   const writer = createEventWriter(store);
   const intake = createIntake({ writer, onStored: () => router.kick() });
-  const app = buildApp({ store, intake, logger, bodyLimitBytes: config.server.bodyLimitBytes });
+  const app = buildApp({
+    store,
+    intake,
+    logger,
+    bodyLimitBytes: config.server.bodyLimitBytes,
+    dora: config.dora,
+  });
   try {
     await app.listen({ host: config.server.host, port: config.server.port });
   } catch (error) {

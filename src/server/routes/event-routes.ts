@@ -9,23 +9,11 @@ import {
 } from '../../events/index.js';
 import { CadenceError } from '../../problem/index.js';
 import type { Store } from '../../store/index.js';
+import { parseQuery } from './query.js';
 
 function toMessage(request: FastifyRequest): HttpMessage {
   const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
   return { headers: request.headers, body };
-}
-
-/** Parses query parameters at the edge; a bad one is a 400 naming it. */
-function parseQuery<T extends z.ZodType>(schema: T, query: unknown): z.infer<T> {
-  const result = schema.safeParse(query);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path;
-  const field = path.join('.') || 'query';
-  throw new CadenceError('invalid-input', {
-    field,
-    detail: `query parameter ${field}: ${issue.message}`,
-  });
 }
 
 const listQuery = z.strictObject({

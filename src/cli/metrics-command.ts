@@ -1,0 +1,121 @@
+import { Command, Option } from 'commander';
+import type { Distribution, MetricsReport, Rate } from '../dora/index.js';
+import { getJson, serverOption, serverUrl } from './api-client.js';
+import { renderTable } from './table.js';
+
+/** Seconds as the largest sensible unit: 45m, 19.5h, 3.2d. */
+export function formatDuration(seconds: number | null): string {
+  if (seconds === null) return '-';
+  const round = (value: number) => String(Math.round(value * 10) / 10);
+  if (seconds < 3600) return `${round(seconds / 60)}m`;
+  if (seconds < 86_400 * 2) return `${round(seconds / 3600)}h`;
+  return `${round(seconds / 86_400)}d`;
+}
+
+const percent = (rate: Rate) =>
+  rate.rate === null
+    ? '-'
+    : `${Math.round(rate.rate * 1000) / 10}% (${rate.numerator}/${rate.denominator})`;
+const times = (d: Distribution) =>
+  `${formatDuration(d.median)} median, ${formatDuration(d.p90)} p90 (${d.count})`;
+
+function renderReport(report: MetricsReport, year: 2023 | 2024): string {
+  const { overall } = report;
+  const tiers = report.tiers[year];
+  const scope = [
+    report.scope.service ?? 'all services',
+    report.scope.environment,
+    ...(report.scope.team ? [`team ${report.scope.team}`] : []),
+    `${report.scope.from.slice(0, 10)} to ${report.scope.to.slice(0, 10)}`,
+  ].join(', ');
+  const rows = [
+    [
+      'deployment frequency',
+      `${Math.round(overall.deploymentsPerDay * 100) / 100}/day (${overall.deployments}), ${Math.round(overall.deployDaysPerWeek * 10) / 10} deploy days/week`,
+      tiers.deploymentFrequency ?? '-',
+    ],
+    ['lead time for changes', times(overall.leadTime), tiers.leadTime ?? '-'],
+    ['change failure rate', percent(overall.changeFailureRate), tiers.changeFailureRate ?? '-'],
+    [
+      'failed deployment recovery time',
+      times(overall.failedDeploymentRecoveryTime),
+      tiers.failedDeploymentRecoveryTime ?? '-',
+    ],
+    ['time to restore service', times(overall.timeToRestore), '-'],
+    ['deployment rework rate', percent(overall.reworkRate), '-'],
+  ];
+  return `${scope}\n\n${renderTable(['METRIC', 'VALUE', `DORA ${year}`], rows)}`;
+}
+
+export function metricsCommand(): Command {
+  return new Command('metrics')
+    .description('the DORA metrics over a window (default: the last 90 days, production)')
+    .addOption(serverOption())
+    .option('--service <name>', 'one service')
+    .option('--environment <name>', 'environment (default: the configured one, production)')
+    .option('--team <name>', 'the services of one team')
+    .option('--from <time>', 'start of the window (RFC 3339 or a date)')
+    .option('--to <time>', 'end of the window, exclusive (default: now)')
+    .addOption(
+      new Option('--bucket <bucket>', 'also a series per bucket').choices([
+        'day',
+        'week',
+        'month',
+        'year',
+      ]),
+    )
+    .addOption(
+      new Option('--tiers <year>', 'DORA report year for tiers')
+        .choices(['2023', '2024'])
+        .default('2024'),
+    )
+    .option('--json', 'print JSON instead of a table')
+    .action(
+      async (options: {
+        server?: string;
+        service?: string;
+        environment?: string;
+        team?: string;
+        from?: string;
+        to?: string;
+        bucket?: string;
+        tiers: string;
+        json?: boolean;
+      }) => {
+        const query = new URLSearchParams();
+        for (const key of ['service', 'environment', 'team', 'from', 'to', 'bucket'] as const) {
+          const value = options[key];
+          if (value) query.set(key, value);
+        }
+        const report = await getJson<MetricsReport>(
+          serverUrl(options.server),
+          `/api/v1/metrics?${query}`,
+        );
+        if (options.json) {
+          process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+          return;
+        }
+        let text = renderReport(report, Number(options.tiers) as 2023 | 2024);
+        if (report.series) {
+          text += `\n\n${renderTable(
+            ['BUCKET', 'DEPLOYS', 'LEAD TIME (MEDIAN)', 'CHANGE FAILURE', 'RECOVERY (MEDIAN)'],
+            report.series.points.map((point) => [
+              point.bucket.slice(0, 10),
+              String(point.deployments),
+              formatDuration(point.leadTime.median),
+              percent(point.changeFailureRate),
+              formatDuration(point.failedDeploymentRecoveryTime.median),
+            ]),
+          )}`;
+        }
+        if (
+          report.overall.deployments === 0 &&
+          report.overall.changeFailureRate.denominator === 0
+        ) {
+          text +=
+            '\n\nno deployments in this window: send service.deployed CDEvents to /cdevents, or a webhook (see README)';
+        }
+        process.stdout.write(`${text}\n`);
+      },
+    );
+}

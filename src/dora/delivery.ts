@@ -1,0 +1,239 @@
+import type { ChangeFact, CommitFact, DeploymentFact, IncidentFact } from './facts.js';
+
+/** A commit as delivered by a deployment, with its lead time. */
+export interface DeliveredCommit extends CommitFact {
+  leadTimeSeconds: number;
+}
+
+/** A deployment with everything the DORA rules derive for it. */
+export interface Delivery extends DeploymentFact {
+  /** Commits this deployment brought to its environment for the first time. */
+  commits: DeliveredCommit[];
+  failed: boolean;
+  /** Why it counts as failed: 'outcome', 'rolled back', or 'incident <key>'. */
+  failureReasons: string[];
+  /** When service was restored after this failed deployment (undefined while not restored). */
+  restoredAt?: Date;
+  /** Made to remedy an incident (explicitly, or while an incident of its stream was open). */
+  rework: boolean;
+}
+
+export interface DeliveryRules {
+  /** An incident is attributed to the last deployment before it within this window. */
+  attributionWindowMs: number;
+  /** The repository a service is built from, when deployments do not say. */
+  repositoryOf?: (service: string) => string | undefined;
+}
+
+export const defaultDeliveryRules: DeliveryRules = { attributionWindowMs: 24 * 3600 * 1000 };
+
+const byTime = (a: DeploymentFact, b: DeploymentFact) =>
+  a.deployedAt.getTime() - b.deployedAt.getTime() || a.seq - b.seq;
+
+const streamKey = (service: string | undefined, environment: string) =>
+  `${environment}\u0000${service ?? ''}`;
+
+/** Changes of one repository in merge order, with where each revision was merged. */
+class RepositoryHistory {
+  private readonly changes: ChangeFact[];
+  private readonly byRevision = new Map<string, number>();
+
+  constructor(changes: ChangeFact[]) {
+    this.changes = [...changes].sort(
+      (a, b) => a.mergedAt.getTime() - b.mergedAt.getTime() || a.seq - b.seq,
+    );
+    this.changes.forEach((change, index) => {
+      if (change.revision && !this.byRevision.has(change.revision)) {
+        this.byRevision.set(change.revision, index);
+      }
+    });
+  }
+
+  indexOf(revision: string | undefined): number | undefined {
+    return revision === undefined ? undefined : this.byRevision.get(revision);
+  }
+
+  /** Changes after `from` (exclusive; -1 for none) up to `to` (inclusive). */
+  between(from: number, to: number): ChangeFact[] {
+    return this.changes.slice(from + 1, to + 1);
+  }
+}
+
+/**
+ * The commits a deployment delivers: the changes merged after the previously deployed revision
+ * up to and including the one it deploys. A first deployment (no earlier one with a known
+ * revision) is credited only with the change that produced its revision: what came before is
+ * history Cadence did not see deployed. A commit counts once per stream, at its first delivery.
+ */
+function deliveredChanges(
+  deployment: DeploymentFact,
+  previous: DeploymentFact | undefined,
+  history: RepositoryHistory | undefined,
+): ChangeFact[] {
+  const to = history?.indexOf(deployment.revision);
+  if (!history || to === undefined) return [];
+  const from = history.indexOf(previous?.revision);
+  if (from === undefined) return history.between(to - 1, to);
+  if (from >= to) return [];
+  return history.between(from, to);
+}
+
+/**
+ * Applies the DORA rules to one environment's facts: which commits each deployment delivered,
+ * which deployments failed and when service was restored, which were rework.
+ * Pure: the same facts always give the same deliveries.
+ */
+export function linkDeliveries(
+  deployments: DeploymentFact[],
+  changes: ChangeFact[],
+  incidents: IncidentFact[],
+  rules: DeliveryRules = defaultDeliveryRules,
+): Delivery[] {
+  const histories = new Map<string, RepositoryHistory>();
+  const changesByRepository = new Map<string, ChangeFact[]>();
+  for (const change of changes) {
+    const list = changesByRepository.get(change.repository) ?? [];
+    list.push(change);
+    changesByRepository.set(change.repository, list);
+  }
+  for (const [repository, list] of changesByRepository) {
+    histories.set(repository, new RepositoryHistory(list));
+  }
+
+  const streams = new Map<string, DeploymentFact[]>();
+  for (const deployment of [...deployments].sort(byTime)) {
+    const key = streamKey(deployment.service, deployment.environment);
+    const list = streams.get(key) ?? [];
+    list.push(deployment);
+    streams.set(key, list);
+  }
+
+  const deliveries: Delivery[] = [];
+  const byCdeventId = new Map<string, Delivery>();
+  const streamDeliveries = new Map<string, Delivery[]>();
+
+  for (const [key, stream] of streams) {
+    let previous: DeploymentFact | undefined;
+    const seen = new Set<string>();
+    const list: Delivery[] = [];
+    for (const deployment of stream) {
+      const delivery: Delivery = {
+        ...deployment,
+        commits: [],
+        failed: deployment.kind === 'deploy' && deployment.outcome === 'failure',
+        failureReasons:
+          deployment.kind === 'deploy' && deployment.outcome === 'failure' ? ['outcome'] : [],
+        rework: deployment.kind === 'deploy' && deployment.remedies !== undefined,
+      };
+      if (deployment.kind === 'deploy' && deployment.outcome === 'success') {
+        const repository = deployment.repository ?? rules.repositoryOf?.(deployment.service);
+        const history = repository ? histories.get(repository) : undefined;
+        for (const change of deliveredChanges(deployment, previous, history)) {
+          for (const commit of change.commits) {
+            if (seen.has(commit.sha)) continue;
+            seen.add(commit.sha);
+            delivery.commits.push({
+              ...commit,
+              leadTimeSeconds:
+                (deployment.deployedAt.getTime() - commit.committedAt.getTime()) / 1000,
+            });
+          }
+        }
+        if (deployment.revision) previous = deployment;
+      }
+      list.push(delivery);
+      deliveries.push(delivery);
+      if (delivery.cdeventId) byCdeventId.set(delivery.cdeventId, delivery);
+    }
+    streamDeliveries.set(key, list);
+  }
+
+  // Rollbacks: the last successful deployment before a rollback failed; the rollback restored.
+  for (const list of streamDeliveries.values()) {
+    list.forEach((rollback, index) => {
+      if (rollback.kind !== 'rollback') return;
+      const failed = list
+        .slice(0, index)
+        .reverse()
+        .find((d) => d.kind === 'deploy' && d.outcome === 'success');
+      if (!failed) return;
+      markFailed(failed, 'rolled back');
+      failed.restoredAt ??= rollback.deployedAt;
+    });
+  }
+
+  // Incidents: attributed by explicit link, else to the stream's last deployment before it.
+  const incidentsByDelivery = new Map<Delivery, IncidentFact[]>();
+  for (const incident of incidents) {
+    const cause = attribute(incident, streamDeliveries, byCdeventId, rules);
+    if (cause) {
+      markFailed(cause, `incident ${incident.key}`);
+      const list = incidentsByDelivery.get(cause) ?? [];
+      list.push(incident);
+      incidentsByDelivery.set(cause, list);
+    }
+    markRework(incident, streamDeliveries.get(streamKey(incident.service, incident.environment)));
+  }
+
+  // Restoration: incidents resolved; otherwise the next good deployment of the stream.
+  for (const list of streamDeliveries.values()) {
+    list.forEach((delivery, index) => {
+      if (!delivery.failed || delivery.restoredAt) return;
+      const attributed = incidentsByDelivery.get(delivery);
+      if (attributed) {
+        const resolved = attributed.map((incident) => incident.resolvedAt);
+        if (resolved.every((at): at is Date => at !== undefined)) {
+          delivery.restoredAt = new Date(Math.max(...resolved.map((at) => at.getTime())));
+        }
+        return;
+      }
+      const next = list
+        .slice(index + 1)
+        .find((d) => d.kind === 'deploy' && d.outcome === 'success' && !d.failed);
+      if (next) delivery.restoredAt = next.deployedAt;
+    });
+  }
+  return deliveries.sort(byTime);
+
+  function markFailed(delivery: Delivery, reason: string) {
+    delivery.failed = true;
+    if (!delivery.failureReasons.includes(reason)) delivery.failureReasons.push(reason);
+  }
+}
+
+function attribute(
+  incident: IncidentFact,
+  streams: Map<string, Delivery[]>,
+  byCdeventId: Map<string, Delivery>,
+  rules: DeliveryRules,
+): Delivery | undefined {
+  if (incident.causeDeployment) {
+    const explicit = byCdeventId.get(incident.causeDeployment);
+    if (explicit) return explicit;
+  }
+  const stream = streams.get(streamKey(incident.service, incident.environment));
+  if (!stream || !incident.detectedAt) return undefined;
+  const detected = incident.detectedAt.getTime();
+  const before = stream.filter(
+    (d) => d.kind === 'deploy' && d.outcome === 'success' && d.deployedAt.getTime() <= detected,
+  );
+  if (incident.causeRevision) {
+    return before.reverse().find((d) => d.revision === incident.causeRevision);
+  }
+  const last = before.at(-1);
+  if (!last || detected - last.deployedAt.getTime() > rules.attributionWindowMs) return undefined;
+  return last;
+}
+
+/** A successful deployment made while an incident of its stream was open is rework. */
+function markRework(incident: IncidentFact, stream: Delivery[] | undefined) {
+  if (!stream || !incident.detectedAt) return;
+  const from = incident.detectedAt.getTime();
+  const to = incident.resolvedAt?.getTime() ?? Number.POSITIVE_INFINITY;
+  for (const delivery of stream) {
+    const at = delivery.deployedAt.getTime();
+    if (delivery.kind === 'deploy' && delivery.outcome === 'success' && at > from && at <= to) {
+      delivery.rework = true;
+    }
+  }
+}

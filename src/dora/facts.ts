@@ -1,0 +1,170 @@
+import { isRfc3339 } from '../events/index.js';
+
+/** A deployment (or rollback) of a service to an environment. */
+export interface DeploymentFact {
+  seq: number;
+  cdeventId: string;
+  service: string;
+  environment: string;
+  kind: 'deploy' | 'rollback';
+  outcome: 'success' | 'failure';
+  deployedAt: Date;
+  revision?: string;
+  repository?: string;
+  artifact?: string;
+  remedies?: string;
+}
+
+export interface CommitFact {
+  sha: string;
+  committedAt: Date;
+}
+
+/** A change landing on a repository's main line: a merged PR/MR or a push. */
+export interface ChangeFact {
+  seq: number;
+  key: string;
+  repository: string;
+  revision?: string;
+  mergedAt: Date;
+  commits: CommitFact[];
+}
+
+/** What one incident CDEvent says; detection and resolution are merged by key in storage. */
+export interface IncidentFact {
+  key: string;
+  service?: string;
+  environment: string;
+  detectedAt?: Date;
+  resolvedAt?: Date;
+  causeRevision?: string;
+  causeDeployment?: string;
+}
+
+export type Fact =
+  | { kind: 'deployment'; fact: DeploymentFact }
+  | { kind: 'change'; fact: ChangeFact }
+  | { kind: 'incident'; fact: IncidentFact };
+
+/** A stored CDEvent as projection sees it. */
+export interface CdeventRecord {
+  seq: number;
+  subjectType: string;
+  predicate: string;
+  timestamp: Date;
+  body: Record<string, unknown>;
+}
+
+type Json = Record<string, unknown>;
+const object = (value: unknown): Json | undefined =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Json)
+    : undefined;
+const text = (value: unknown): string | undefined =>
+  typeof value === 'string' && value.length > 0 ? value : undefined;
+const time = (value: unknown): Date | undefined =>
+  typeof value === 'string' && isRfc3339(value) ? new Date(value) : undefined;
+
+/** `customData.cadence`: the facts Cadence's own transformers add to standard CDEvents. */
+function cadenceData(body: Json): Json {
+  return object(object(body.customData)?.cadence) ?? {};
+}
+
+/** The git revision in a purl like `pkg:github/acme/web@<sha>`, when it looks like a sha. */
+function revisionFromPurl(artifact: string | undefined): string | undefined {
+  const version = artifact?.split('@')[1]?.split('?')[0];
+  return version && /^[0-9a-f]{7,64}$/.test(version) ? version : undefined;
+}
+
+function commitsOf(cadence: Json, fallback: CommitFact | undefined): CommitFact[] {
+  const listed = Array.isArray(cadence.commits) ? cadence.commits : [];
+  const commits = listed.flatMap((entry): CommitFact[] => {
+    const commit = object(entry);
+    const sha = text(commit?.id) ?? text(commit?.sha);
+    const committedAt = time(commit?.timestamp);
+    return sha && committedAt ? [{ sha, committedAt }] : [];
+  });
+  return commits.length > 0 ? commits : fallback ? [fallback] : [];
+}
+
+/**
+ * What a CDEvent contributes to the DORA facts, if anything. Works for any supported spec
+ * version: the fields used here did not change between 0.3 and 0.5.
+ */
+export function factFromCdevent(record: CdeventRecord): Fact | undefined {
+  const { body, subjectType, predicate } = record;
+  const subject = object(body.subject) ?? {};
+  const content = object(subject.content) ?? {};
+  const context = object(body.context) ?? {};
+  const cadence = cadenceData(body);
+  const subjectId = text(subject.id);
+  if (!subjectId) return undefined;
+
+  if (subjectType === 'service' && ['deployed', 'upgraded', 'rolledback'].includes(predicate)) {
+    const environment = text(object(content.environment)?.id);
+    if (!environment) return undefined;
+    const artifact = text(content.artifactId);
+    const revision = text(cadence.revision) ?? revisionFromPurl(artifact);
+    const repository = text(cadence.repository);
+    const remedies = text(cadence.remedies);
+    return {
+      kind: 'deployment',
+      fact: {
+        seq: record.seq,
+        cdeventId: text(context.id) ?? '',
+        service: subjectId,
+        environment,
+        kind: predicate === 'rolledback' ? 'rollback' : 'deploy',
+        outcome: cadence.outcome === 'failure' ? 'failure' : 'success',
+        deployedAt: record.timestamp,
+        ...(revision ? { revision } : {}),
+        ...(repository ? { repository } : {}),
+        ...(artifact ? { artifact } : {}),
+        ...(remedies ? { remedies } : {}),
+      },
+    };
+  }
+
+  if (subjectType === 'change' && predicate === 'merged') {
+    const repository = text(cadence.repository) ?? text(object(content.repository)?.id);
+    if (!repository) return undefined;
+    const revision = text(cadence.revision);
+    const mergedAt = time(cadence.mergedAt) ?? record.timestamp;
+    return {
+      kind: 'change',
+      fact: {
+        seq: record.seq,
+        key: subjectId,
+        repository,
+        ...(revision ? { revision } : {}),
+        mergedAt,
+        commits: commitsOf(
+          cadence,
+          revision ? { sha: revision, committedAt: mergedAt } : undefined,
+        ),
+      },
+    };
+  }
+
+  if (subjectType === 'incident') {
+    const environment = text(object(content.environment)?.id) ?? 'production';
+    const service = text(object(content.service)?.id);
+    const cause = object(cadence.cause) ?? {};
+    const causeRevision = text(cause.revision);
+    const causeDeployment = text(cause.deployment);
+    const base: IncidentFact = {
+      key: subjectId,
+      environment,
+      ...(service ? { service } : {}),
+      ...(causeRevision ? { causeRevision } : {}),
+      ...(causeDeployment ? { causeDeployment } : {}),
+    };
+    if (predicate === 'detected' || predicate === 'reported') {
+      return { kind: 'incident', fact: { ...base, detectedAt: record.timestamp } };
+    }
+    if (predicate === 'resolved') {
+      return { kind: 'incident', fact: { ...base, resolvedAt: record.timestamp } };
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,45 @@
+/**
+ * dora — the DORA metrics. CDEvents stored by the router are projected into facts
+ * (deployments, changes with their commits, incidents); the delivery rules link them (which
+ * commits a deployment delivered, which deployments failed, when service was restored, which
+ * deployments were rework); pure functions compute the five metrics, their buckets and their
+ * DORA tiers. Every rule is written down in docs/metrics.md.
+ */
+export {
+  factFromCdevent,
+  type Fact,
+  type DeploymentFact,
+  type ChangeFact,
+  type IncidentFact,
+  type CdeventRecord,
+} from './facts.js';
+export {
+  linkDeliveries,
+  defaultDeliveryRules,
+  type Delivery,
+  type DeliveryRules,
+} from './delivery.js';
+export {
+  computeMetrics,
+  computeSeries,
+  bucketStart,
+  quantile,
+  BUCKETS,
+  type Bucket,
+  type DoraMetrics,
+  type BucketedMetrics,
+  type Distribution,
+  type Rate,
+} from './metrics.js';
+export { classify, tierOf, TIER_BANDS, REPORT_YEARS, type Tier, type ReportYear } from './tiers.js';
+export { projectFacts } from './projector.js';
+export {
+  metricsReport,
+  deployFrequency,
+  deliveriesFor,
+  listStreams,
+  defaultDoraSettings,
+  type DoraSettings,
+  type MetricsQuery,
+  type MetricsReport,
+} from './report.js';

@@ -1,0 +1,47 @@
+import type { Store } from '../store/index.js';
+import { insertFacts } from './fact-rows.js';
+import { factFromCdevent, type CdeventRecord, type Fact } from './facts.js';
+
+/**
+ * Brings the fact tables up to date with the cdevents table. Unprojected CDEvents are claimed in
+ * batches with `for update skip locked` (replicas never project the same one twice, and one whose
+ * transaction fails stays unprojected), turned into facts and marked, in one transaction.
+ * Facts are idempotent and order-free, so batches may commit in any order.
+ * Returns how many CDEvents were read.
+ */
+export async function projectFacts(store: Store, batchSize = 5000): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const read = await store.transaction(async (tx) => {
+      const { rows } = await tx.query<{
+        seq: number;
+        subject_type: string;
+        predicate: string;
+        timestamp: Date;
+        body: Record<string, unknown>;
+      }>(
+        `select seq, subject_type, predicate, timestamp, body from cdevents
+         where projected_at is null order by seq limit $1 for update skip locked`,
+        [batchSize],
+      );
+      if (rows.length === 0) return 0;
+      const facts = rows
+        .map((row): CdeventRecord => ({
+          seq: Number(row.seq),
+          subjectType: row.subject_type,
+          predicate: row.predicate,
+          timestamp: new Date(row.timestamp),
+          body: row.body,
+        }))
+        .map(factFromCdevent)
+        .filter((fact): fact is Fact => fact !== undefined);
+      await insertFacts(tx, facts);
+      await tx.query(`update cdevents set projected_at = now() where seq = any($1::int8[])`, [
+        rows.map((row) => Number(row.seq)),
+      ]);
+      return rows.length;
+    });
+    total += read;
+    if (read < batchSize) return total;
+  }
+}

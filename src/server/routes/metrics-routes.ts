@@ -1,0 +1,92 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import {
+  BUCKETS,
+  defaultDoraSettings,
+  deployFrequency,
+  metricsReport,
+  type DoraSettings,
+  type MetricsQuery,
+} from '../../dora/index.js';
+import type { Store } from '../../store/index.js';
+import { parseQuery } from './query.js';
+
+const DAY = 86_400_000;
+
+const isoTime = z
+  .string()
+  .refine((value) => !Number.isNaN(Date.parse(value)), 'must be an RFC 3339 time or a date')
+  .transform((value) => new Date(value));
+
+const metricsQuery = z.strictObject({
+  service: z.string().min(1).optional(),
+  environment: z.string().min(1).optional(),
+  team: z.string().min(1).optional(),
+  from: isoTime.optional(),
+  to: isoTime.optional(),
+  bucket: z.enum(BUCKETS).optional(),
+});
+
+/** The window defaults to the 90 days up to now. */
+function toMetricsQuery(query: z.infer<typeof metricsQuery>): MetricsQuery {
+  const to = query.to ?? new Date();
+  const from = query.from ?? new Date(to.getTime() - 90 * DAY);
+  return { ...query, from, to };
+}
+
+/** Per-metric series: the metric's own numbers from each bucket. */
+const SERIES = {
+  'deployment-frequency': (p: MetricPoint) => ({
+    deployments: p.deployments,
+    deploymentsPerDay: p.deploymentsPerDay,
+    deployDaysPerWeek: p.deployDaysPerWeek,
+  }),
+  'lead-time': (p: MetricPoint) => p.leadTime,
+  'change-failure-rate': (p: MetricPoint) => p.changeFailureRate,
+  'recovery-time': (p: MetricPoint) => ({
+    failedDeploymentRecoveryTime: p.failedDeploymentRecoveryTime,
+    timeToRestore: p.timeToRestore,
+  }),
+  'rework-rate': (p: MetricPoint) => p.reworkRate,
+} as const;
+type MetricPoint = NonNullable<Awaited<ReturnType<typeof metricsReport>>['series']>['points'][0];
+
+export function registerMetricsRoutes(
+  app: FastifyInstance,
+  deps: { store: Store; dora?: DoraSettings | undefined },
+): void {
+  const settings = deps.dora ?? defaultDoraSettings;
+
+  app.get('/api/v1/metrics', async (request) => {
+    const query = toMetricsQuery(parseQuery(metricsQuery, request.query));
+    return metricsReport(deps.store, query, settings);
+  });
+
+  app.get('/api/v1/metrics/:metric', async (request) => {
+    const { metric } = parseQuery(
+      z.object({ metric: z.enum(Object.keys(SERIES) as (keyof typeof SERIES)[]) }),
+      request.params,
+    );
+    const parsed = parseQuery(metricsQuery, request.query);
+    const report = await metricsReport(
+      deps.store,
+      toMetricsQuery({ ...parsed, bucket: parsed.bucket ?? 'week' }),
+      settings,
+    );
+    return {
+      metric,
+      scope: report.scope,
+      bucket: report.series!.bucket,
+      points: report.series!.points.map((point) => ({
+        bucket: point.bucket,
+        ...SERIES[metric](point),
+      })),
+    };
+  });
+
+  // The Four Keys-era shape some dashboards still read.
+  app.get('/deploy-frequency/:bucket', async (request) => {
+    const { bucket } = parseQuery(z.object({ bucket: z.enum(BUCKETS) }), request.params);
+    return deployFrequency(deps.store, bucket, settings);
+  });
+}
