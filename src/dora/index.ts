@@ -35,6 +35,8 @@ export { classify, tierOf, TIER_BANDS, REPORT_YEARS, type Tier, type ReportYear 
 export { projectFacts } from './projector.js';
 export {
   metricsReport,
+  metricsPerStream,
+  type StreamMetrics,
   deployFrequency,
   deliveriesFor,
   listStreams,

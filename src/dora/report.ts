@@ -1,6 +1,6 @@
 import { CadenceError } from '../problem/index.js';
 import type { Store } from '../store/index.js';
-import { linkDeliveries, type Delivery } from './delivery.js';
+import { linkDeliveries, type Delivery, type DeliveryRules } from './delivery.js';
 import { listStreams, loadFacts } from './fact-rows.js';
 import type { IncidentFact } from './facts.js';
 import {
@@ -43,6 +43,13 @@ export interface MetricsReport {
   series?: { bucket: Bucket; points: BucketedMetrics[] };
 }
 
+function rulesFrom(settings: DoraSettings): DeliveryRules {
+  return {
+    attributionWindowMs: settings.attributionWindowHours * 3600 * 1000,
+    repositoryOf: (service) => settings.services[service]?.repository,
+  };
+}
+
 function servicesOf(query: MetricsQuery, settings: DoraSettings): string[] | undefined {
   if (!query.team) return query.service ? [query.service] : undefined;
   const team = Object.entries(settings.services)
@@ -73,10 +80,12 @@ export async function deliveriesFor(
     ...(services ? { services } : {}),
     until: query.to,
   });
-  const deliveries = linkDeliveries(facts.deployments, facts.changes, facts.incidents, {
-    attributionWindowMs: settings.attributionWindowHours * 3600 * 1000,
-    repositoryOf: (service) => settings.services[service]?.repository,
-  });
+  const deliveries = linkDeliveries(
+    facts.deployments,
+    facts.changes,
+    facts.incidents,
+    rulesFrom(settings),
+  );
   const scoped = services ? new Set(services) : undefined;
   return {
     deliveries,
@@ -140,6 +149,53 @@ export async function deployFrequency(
     DeployName: row.service,
     Deployments: Number(row.deployments),
     Time: new Date(row.time).toISOString(),
+  }));
+}
+
+export interface StreamMetrics {
+  service: string;
+  environment: string;
+  metrics: DoraMetrics;
+}
+
+/** The metrics of every service in every environment over one window (for /metrics). */
+export async function metricsPerStream(
+  store: Store,
+  window: { from: Date; to: Date },
+  settings: DoraSettings = defaultDoraSettings,
+): Promise<StreamMetrics[]> {
+  await projectFacts(store);
+  const facts = await loadFacts(store, { until: window.to });
+  const deliveries = linkDeliveries(
+    facts.deployments,
+    facts.changes,
+    facts.incidents,
+    rulesFrom(settings),
+  );
+  const streams = new Map<
+    string,
+    { service: string; environment: string; deliveries: Delivery[] }
+  >();
+  for (const delivery of deliveries) {
+    const key = `${delivery.environment}\u0000${delivery.service}`;
+    const stream = streams.get(key) ?? {
+      service: delivery.service,
+      environment: delivery.environment,
+      deliveries: [],
+    };
+    stream.deliveries.push(delivery);
+    streams.set(key, stream);
+  }
+  return [...streams.values()].map((stream) => ({
+    service: stream.service,
+    environment: stream.environment,
+    metrics: computeMetrics(
+      stream.deliveries,
+      facts.incidents.filter(
+        (i) => i.service === stream.service && i.environment === stream.environment,
+      ),
+      window,
+    ),
   }));
 }
 

@@ -137,3 +137,15 @@ export async function countEvents(db: Queryable): Promise<number> {
   const { rows } = await db.query<{ n: number }>('select count(*)::int8 as n from events');
   return rows[0]?.n ?? 0;
 }
+
+/** How far the router is behind: events not yet routed, and the age of the oldest one. */
+export async function routerBacklog(
+  db: Queryable,
+): Promise<{ unrouted: number; oldestSeconds: number }> {
+  const { rows } = await db.query<{ unrouted: number; oldest: number | null }>(
+    `select count(*)::int8 as unrouted,
+            extract(epoch from now() - min(received_at))::float8 as oldest
+     from events where routed_at is null`,
+  );
+  return { unrouted: Number(rows[0]?.unrouted ?? 0), oldestSeconds: rows[0]?.oldest ?? 0 };
+}

@@ -33,6 +33,7 @@ export {
   listEvents,
   findEvent,
   countEvents,
+  routerBacklog,
   type StoredEvent,
   type EventFilter,
 } from './event-rows.js';

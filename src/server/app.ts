@@ -7,6 +7,7 @@ import { handleError, sendNotFound } from './problem-handler.js';
 import { registerEventRoutes } from './routes/event-routes.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerMetricsRoutes } from './routes/metrics-routes.js';
+import { registerPrometheusRoutes } from './routes/prometheus-routes.js';
 
 export interface AppDeps {
   store: Store;
@@ -36,7 +37,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(sendNotFound);
   registerHealthRoutes(app, deps.store);
-  registerEventRoutes(app, deps);
+  const { eventsAccepted } = registerPrometheusRoutes(app, deps);
+  registerEventRoutes(app, {
+    ...deps,
+    onAccepted: (endpoint, count) => eventsAccepted.inc({ endpoint }, count),
+  });
   registerMetricsRoutes(app, deps);
   return app;
 }

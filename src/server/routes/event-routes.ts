@@ -32,16 +32,23 @@ const cdeventsQuery = z.strictObject({
 
 export function registerEventRoutes(
   app: FastifyInstance,
-  deps: { store: Store; intake: Intake },
+  deps: {
+    store: Store;
+    intake: Intake;
+    /** Told how many events each request stored (feeds /metrics). */
+    onAccepted?: (endpoint: string, count: number) => void;
+  },
 ): void {
   // CloudEvents HTTP binding: 202 once the events are durably stored.
   app.post('/events', async (request, reply) => {
     const result = await deps.intake.acceptCloudEvents(toMessage(request));
+    deps.onAccepted?.('/events', result.accepted);
     return reply.code(202).send(result);
   });
 
   app.post('/cdevents', async (request, reply) => {
     const result = await deps.intake.acceptCdevents(toMessage(request));
+    deps.onAccepted?.('/cdevents', result.accepted);
     return reply.code(202).send(result);
   });
 
