@@ -5,7 +5,7 @@ import type { EventWriter } from './event-writer.js';
 import { decodeHttpMessage, parseJson, type HttpMessage, type HttpMode } from './http-binding.js';
 
 export interface IntakeResult {
-  mode: HttpMode | 'cdevent';
+  mode: HttpMode | 'cdevent' | 'webhook';
   /** Events stored by this request. */
   accepted: number;
   /** Events already stored earlier (same source and id): acknowledged, not stored again. */
@@ -52,8 +52,8 @@ export interface Intake {
   acceptCloudEvents(message: HttpMessage): Promise<IntakeResult>;
   /** `POST /cdevents`: a CDEvent bare or wrapped in a CloudEvent (any mode). */
   acceptCdevents(message: HttpMessage): Promise<IntakeResult>;
-  /** Already-decoded events from inside Cadence (watchers, transformers' feedback). */
-  acceptDecoded(events: CloudEvent[]): Promise<IntakeResult>;
+  /** Already-decoded events: webhooks checked by their receiver, Cadence's own watchers. */
+  acceptDecoded(events: CloudEvent[], mode?: IntakeResult['mode']): Promise<IntakeResult>;
 }
 
 /**
@@ -111,8 +111,8 @@ export function createIntake(options: { writer: EventWriter; onStored?: () => vo
       }
       return store('cdevent', [wrapCdevent(result.value)]);
     },
-    acceptDecoded(events) {
-      return store('batch', events);
+    acceptDecoded(events, mode = 'batch') {
+      return store(mode, events);
     },
   };
 }

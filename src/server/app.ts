@@ -2,18 +2,22 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { DoraSettings } from '../dora/index.js';
 import type { Intake } from '../events/index.js';
 import type { Logger } from '../log/index.js';
+import type { WebhookReceiver } from '../sources/index.js';
 import type { Store } from '../store/index.js';
 import { handleError, sendNotFound } from './problem-handler.js';
 import { registerEventRoutes } from './routes/event-routes.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerMetricsRoutes } from './routes/metrics-routes.js';
 import { registerPrometheusRoutes } from './routes/prometheus-routes.js';
+import { registerWebhookRoutes } from './routes/webhook-routes.js';
 
 export interface AppDeps {
   store: Store;
   intake: Intake;
   logger: Logger;
   bodyLimitBytes: number;
+  /** Receivers for `POST /webhooks/{source}`, by name; none when absent. */
+  webhookReceivers?: ReadonlyMap<string, WebhookReceiver>;
   /** DORA settings from the config; defaults when absent. */
   dora?: DoraSettings;
 }
@@ -40,6 +44,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const { eventsAccepted } = registerPrometheusRoutes(app, deps);
   registerEventRoutes(app, {
     ...deps,
+    onAccepted: (endpoint, count) => eventsAccepted.inc({ endpoint }, count),
+  });
+  registerWebhookRoutes(app, {
+    intake: deps.intake,
+    receivers: deps.webhookReceivers ?? new Map(),
     onAccepted: (endpoint, count) => eventsAccepted.inc({ endpoint }, count),
   });
   registerMetricsRoutes(app, deps);

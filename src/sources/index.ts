@@ -4,6 +4,7 @@
  * only knows producers' payload shapes.
  */
 import type { Transformer } from '../events/index.js';
+import type { WebhookReceiver } from './webhook-receiver.js';
 import { cdeventsSource } from './cdevents-source.js';
 import {
   createKubernetesApiserverSource,
@@ -31,4 +32,19 @@ export function builtinTransformers(
     ),
   ];
   return new Map(all.map((transformer) => [transformer.name, transformer]));
+}
+
+export {
+  headerValue,
+  sameSecret,
+  webhookCloudEvent,
+  bodyDigestId,
+  refuseUnauthenticated,
+  type WebhookReceiver,
+} from './webhook-receiver.js';
+
+/** Every built-in webhook receiver by name: the `{source}` of `POST /webhooks/{source}`. */
+export function builtinWebhookReceivers(): Map<string, WebhookReceiver> {
+  const all: WebhookReceiver[] = [];
+  return new Map(all.map((receiver) => [receiver.name, receiver]));
 }

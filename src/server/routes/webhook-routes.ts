@@ -1,0 +1,36 @@
+import type { FastifyInstance } from 'fastify';
+import type { HttpMessage, Intake } from '../../events/index.js';
+import { CadenceError } from '../../problem/index.js';
+import type { WebhookReceiver } from '../../sources/index.js';
+
+/**
+ * `POST /webhooks/{source}`: a producer's own webhook format (GitHub, GitLab, Alertmanager,
+ * Argo CD). The source's receiver checks authenticity and shape, then the intake stores the
+ * resulting CloudEvents exactly as it stores `POST /events` (202 once durable).
+ */
+export function registerWebhookRoutes(
+  app: FastifyInstance,
+  deps: {
+    intake: Intake;
+    receivers: ReadonlyMap<string, WebhookReceiver>;
+    onAccepted?: (endpoint: string, count: number) => void;
+  },
+): void {
+  app.post<{ Params: { source: string } }>('/webhooks/:source', async (request, reply) => {
+    const receiver = deps.receivers.get(request.params.source);
+    if (!receiver) {
+      throw new CadenceError('not-found', {
+        field: 'source',
+        detail: `no webhook source ${JSON.stringify(request.params.source)}; known: ${[...deps.receivers.keys()].join(', ')}`,
+      });
+    }
+    const message: HttpMessage = {
+      headers: request.headers,
+      body: Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0),
+    };
+    const events = receiver.receive(message, new Date());
+    const result = await deps.intake.acceptDecoded(events, 'webhook');
+    deps.onAccepted?.(`/webhooks/${receiver.name}`, result.accepted);
+    return reply.code(202).send(result);
+  });
+}
