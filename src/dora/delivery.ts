@@ -42,15 +42,21 @@ class RepositoryHistory {
     this.changes = [...changes].sort(
       (a, b) => a.mergedAt.getTime() - b.mergedAt.getTime() || a.seq - b.seq,
     );
+    // Several changes can produce one revision (a merged PR and the push of its merge commit
+    // both report it): a deployment of that revision delivers all of them, so a revision
+    // stands at the last of its changes.
     this.changes.forEach((change, index) => {
-      if (change.revision && !this.byRevision.has(change.revision)) {
-        this.byRevision.set(change.revision, index);
-      }
+      if (change.revision) this.byRevision.set(change.revision, index);
     });
   }
 
   indexOf(revision: string | undefined): number | undefined {
     return revision === undefined ? undefined : this.byRevision.get(revision);
+  }
+
+  /** The changes that produced a revision. */
+  producing(revision: string): ChangeFact[] {
+    return this.changes.filter((change) => change.revision === revision);
   }
 
   /** Changes after `from` (exclusive; -1 for none) up to `to` (inclusive). */
@@ -73,7 +79,7 @@ function deliveredChanges(
   const to = history?.indexOf(deployment.revision);
   if (!history || to === undefined) return [];
   const from = history.indexOf(previous?.revision);
-  if (from === undefined) return history.between(to - 1, to);
+  if (from === undefined) return history.producing(deployment.revision!);
   if (from >= to) return [];
   return history.between(from, to);
 }

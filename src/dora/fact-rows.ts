@@ -12,6 +12,49 @@ export async function insertFacts(tx: Queryable, facts: Fact[]): Promise<void> {
   if (changes.length > 0) await insertChanges(tx, changes);
   // Incident updates for one key must apply in order (detected, then resolved, or reversed).
   for (const incident of incidents) await upsertIncident(tx, incident);
+  await markStale(tx, deployments, changes, incidents);
+}
+
+/**
+ * Marks what the new facts can change: a deployment's stream; an incident's stream and the
+ * stream of the deployment it names; every stream deploying from a repository with a new change.
+ */
+async function markStale(
+  tx: Queryable,
+  deployments: DeploymentFact[],
+  changes: ChangeFact[],
+  incidents: IncidentFact[],
+): Promise<void> {
+  const streams = [
+    ...deployments,
+    ...incidents.flatMap((i) =>
+      i.service ? [{ service: i.service, environment: i.environment }] : [],
+    ),
+  ];
+  if (streams.length > 0) {
+    await tx.query(
+      `insert into dora_stale_streams (environment, service)
+       select distinct * from unnest($1::text[], $2::text[])
+       on conflict do nothing`,
+      [column(streams, (s) => s.environment), column(streams, (s) => s.service)],
+    );
+  }
+  const named = incidents.flatMap((i) => (i.causeDeployment ? [i.causeDeployment] : []));
+  if (named.length > 0) {
+    await tx.query(
+      `insert into dora_stale_streams (environment, service)
+       select distinct environment, service from deployments where cdevent_id = any($1::text[])
+       on conflict do nothing`,
+      [named],
+    );
+  }
+  if (changes.length > 0) {
+    await tx.query(
+      `insert into dora_stale_repositories (repository)
+       select distinct * from unnest($1::text[]) on conflict do nothing`,
+      [column(changes, (c) => c.repository)],
+    );
+  }
 }
 
 async function insertDeployments(tx: Queryable, rows: DeploymentFact[]): Promise<void> {
@@ -89,12 +132,11 @@ async function upsertIncident(tx: Queryable, incident: IncidentFact): Promise<vo
   );
 }
 
-/** Which facts to load: an environment, optionally some services, up to a time. */
-export interface FactScope {
-  environment?: string;
-  services?: string[];
-  /** Facts after this time are not needed. */
-  until: Date;
+/** One stream (a service in an environment) and the repositories its deployments come from. */
+export interface StreamScope {
+  environment: string;
+  service: string;
+  repositories: string[];
 }
 
 export interface LoadedFacts {
@@ -103,65 +145,76 @@ export interface LoadedFacts {
   incidents: IncidentFact[];
 }
 
+interface DeploymentRow {
+  cdevent_seq: number;
+  cdevent_id: string;
+  service: string;
+  environment: string;
+  kind: 'deploy' | 'rollback';
+  outcome: 'success' | 'failure';
+  deployed_at: Date;
+  revision: string | null;
+  repository: string | null;
+  artifact: string | null;
+  remedies: string | null;
+}
+
+interface IncidentRow {
+  incident_key: string;
+  service: string | null;
+  environment: string;
+  detected_at: Date | null;
+  resolved_at: Date | null;
+  cause_revision: string | null;
+  cause_deployment: string | null;
+}
+
+interface ChangeRow {
+  cdevent_seq: number;
+  change_key: string;
+  repository: string;
+  revision: string | null;
+  merged_at: Date;
+  commits: { sha: string; committed_at: string }[] | null;
+}
+
+const optional = <K extends string, V>(key: K, value: V | null) =>
+  (value === null ? {} : { [key]: value }) as Partial<Record<K, V>>;
+
 /**
- * Everything the delivery rules need for a scope. Deployments are loaded from the beginning of
- * each stream, because a deployment's changes and failures depend on the ones before it.
+ * Everything the delivery rules need for one stream: all its deployments (a deployment's
+ * changes and failures depend on the ones before it), the changes of its repositories, its
+ * incidents and those naming one of its deployments, and any other stream's deployment one of
+ * its incidents names (so the explicit link wins over attribution by time).
  */
-export async function loadFacts(db: Queryable, scope: FactScope): Promise<LoadedFacts> {
-  const services = scope.services ?? null;
-  const environment = scope.environment ?? null;
-  const until = scope.until.toISOString();
-  const deploymentRows = await db.query<{
-    cdevent_seq: number;
-    cdevent_id: string;
-    service: string;
-    environment: string;
-    kind: 'deploy' | 'rollback';
-    outcome: 'success' | 'failure';
-    deployed_at: Date;
-    revision: string | null;
-    repository: string | null;
-    artifact: string | null;
-    remedies: string | null;
-  }>(
-    `select * from deployments
-     where ($1::text is null or environment = $1)
-       and ($2::text[] is null or service = any($2))
-       and deployed_at < $3::timestamptz`,
-    [environment, services, until],
+export async function loadStreamFacts(db: Queryable, scope: StreamScope): Promise<LoadedFacts> {
+  const stream = [scope.environment, scope.service];
+  const deploymentRows = await db.query<DeploymentRow>(
+    `select * from deployments where environment = $1 and service = $2
+     union all
+     select * from deployments
+     where cdevent_id in (select cause_deployment from incidents
+                          where environment = $1 and service = $2)
+       and not (environment = $1 and service = $2)`,
+    stream,
   );
-  const incidentRows = await db.query<{
-    incident_key: string;
-    service: string | null;
-    environment: string;
-    detected_at: Date | null;
-    resolved_at: Date | null;
-    cause_revision: string | null;
-    cause_deployment: string | null;
-  }>(
-    `select * from incidents
-     where ($1::text is null or environment = $1)
-       and ($2::text[] is null or service = any($2) or cause_deployment is not null)`,
-    [environment, services],
+  const incidentRows = await db.query<IncidentRow>(
+    `select * from incidents where environment = $1 and service = $2
+     union
+     select * from incidents
+     where cause_deployment in (select cdevent_id from deployments
+                                where environment = $1 and service = $2)`,
+    stream,
   );
-  const changeRows = await db.query<{
-    cdevent_seq: number;
-    change_key: string;
-    repository: string;
-    revision: string | null;
-    merged_at: Date;
-    commits: { sha: string; committed_at: string }[] | null;
-  }>(
+  const changeRows = await db.query<ChangeRow>(
     `select c.cdevent_seq, c.change_key, c.repository, c.revision, c.merged_at,
             (select json_agg(json_build_object('sha', cc.sha, 'committed_at', cc.committed_at)
                              order by cc.committed_at, cc.sha)
                from change_commits cc where cc.change_seq = c.cdevent_seq) as commits
      from changes c
-     where c.merged_at < $1::timestamptz`,
-    [until],
+     where c.repository = any($1::text[])`,
+    [scope.repositories],
   );
-  const optional = <K extends string, V>(key: K, value: V | null) =>
-    (value === null ? {} : { [key]: value }) as Partial<Record<K, V>>;
   return {
     deployments: deploymentRows.rows.map((r) => ({
       seq: Number(r.cdevent_seq),

@@ -20,8 +20,8 @@ export {
   type DeliveryRules,
 } from './delivery.js';
 export {
-  computeMetrics,
-  computeSeries,
+  metricsFromInputs,
+  bucketsOf,
   bucketStart,
   quantile,
   BUCKETS,
@@ -30,7 +30,11 @@ export {
   type BucketedMetrics,
   type Distribution,
   type Rate,
+  type MetricInputs,
 } from './metrics.js';
+export { queryMetricInputs, type MetricScope, type Grouping } from './metric-queries.js';
+export { refreshDeliveries } from './delivery-rows.js';
+export { defaultDoraSettings, type DoraSettings } from './settings.js';
 export { classify, tierOf, TIER_BANDS, REPORT_YEARS, type Tier, type ReportYear } from './tiers.js';
 export { projectFacts } from './projector.js';
 export {
@@ -38,10 +42,7 @@ export {
   metricsPerStream,
   type StreamMetrics,
   deployFrequency,
-  deliveriesFor,
   listStreams,
-  defaultDoraSettings,
-  type DoraSettings,
   type MetricsQuery,
   type MetricsReport,
 } from './report.js';

@@ -1,6 +1,3 @@
-import type { Delivery } from './delivery.js';
-import type { IncidentFact } from './facts.js';
-
 export type Bucket = 'day' | 'week' | 'month' | 'year';
 export const BUCKETS: readonly Bucket[] = ['day', 'week', 'month', 'year'];
 
@@ -43,10 +40,6 @@ export interface Distribution {
   p90: number | null;
 }
 
-function distribution(values: number[]): Distribution {
-  return { count: values.length, median: quantile(values, 0.5), p90: quantile(values, 0.9) };
-}
-
 export interface Rate {
   numerator: number;
   denominator: number;
@@ -75,77 +68,89 @@ export interface DoraMetrics {
 }
 
 const DAY = 86_400_000;
-const succeeded = (d: Delivery) => d.kind === 'deploy' && d.outcome === 'success';
 
 /**
- * The metrics for deliveries in [from, to). Deployments (for frequency, lead time and rework)
- * are the successful ones; change failure rate divides failed deployments by every deployment
- * attempt, including those whose outcome was a failure. Rollbacks are not deployments: they mark
- * the deployment they undo as failed and restore service.
+ * The counts and distributions the metrics are made of, for one window (or bucket, or stream),
+ * as the SQL aggregates in metric-queries.ts read them from the rules' results:
+ * - attempts: deployments with kind deploy (successful or not), deployments the successful ones;
+ * - failed: attempts the rules marked failed; rework: successful ones that were rework;
+ * - deployDays: distinct UTC days with a successful deployment;
+ * - leadTime: over the commits successful deployments delivered;
+ * - recovery: restoration − deployment time of failed attempts that were restored;
+ * - restore: resolution − detection of incidents detected in the window and resolved.
  */
-export function computeMetrics(
-  deliveries: Delivery[],
-  incidents: IncidentFact[],
-  window: { from: Date; to: Date },
-): DoraMetrics {
-  const from = window.from.getTime();
-  const to = window.to.getTime();
-  const inWindow = (at: Date | undefined) =>
-    at !== undefined && at.getTime() >= from && at.getTime() < to;
-  const attempts = deliveries.filter((d) => d.kind === 'deploy' && inWindow(d.deployedAt));
-  const deployments = attempts.filter(succeeded);
-  const days = Math.max((to - from) / DAY, 0);
-  const deployDays = new Set(deployments.map((d) => bucketStart(d.deployedAt, 'day').getTime()));
-  const failed = attempts.filter((d) => d.failed);
+export interface MetricInputs {
+  deployments: number;
+  attempts: number;
+  failed: number;
+  rework: number;
+  deployDays: number;
+  leadTime: Distribution;
+  recovery: Distribution;
+  restore: Distribution;
+}
+
+const noDistribution: Distribution = { count: 0, median: null, p90: null };
+
+export const emptyInputs: MetricInputs = {
+  deployments: 0,
+  attempts: 0,
+  failed: 0,
+  rework: 0,
+  deployDays: 0,
+  leadTime: noDistribution,
+  recovery: noDistribution,
+  restore: noDistribution,
+};
+
+/**
+ * The five metrics (plus time to restore) from their inputs over a window of `days` days.
+ * Change failure rate divides failed attempts by every attempt, including those whose outcome
+ * was a failure; frequency and rework count successful deployments only.
+ */
+export function metricsFromInputs(inputs: MetricInputs, days: number): DoraMetrics {
   return {
-    deployments: deployments.length,
+    deployments: inputs.deployments,
     days,
-    deploymentsPerDay: days === 0 ? 0 : deployments.length / days,
-    deployDaysPerWeek: days === 0 ? 0 : deployDays.size / (days / 7),
-    leadTime: distribution(
-      deployments.flatMap((d) => d.commits.map((commit) => commit.leadTimeSeconds)),
-    ),
-    changeFailureRate: rate(failed.length, attempts.length),
-    failedDeploymentRecoveryTime: distribution(
-      failed.flatMap((d) =>
-        d.restoredAt ? [(d.restoredAt.getTime() - d.deployedAt.getTime()) / 1000] : [],
-      ),
-    ),
-    timeToRestore: distribution(
-      incidents.flatMap((incident) =>
-        inWindow(incident.detectedAt) && incident.resolvedAt
-          ? [(incident.resolvedAt.getTime() - incident.detectedAt!.getTime()) / 1000]
-          : [],
-      ),
-    ),
-    reworkRate: rate(deployments.filter((d) => d.rework).length, deployments.length),
+    deploymentsPerDay: days === 0 ? 0 : inputs.deployments / days,
+    deployDaysPerWeek: days === 0 ? 0 : inputs.deployDays / (days / 7),
+    leadTime: inputs.leadTime,
+    changeFailureRate: rate(inputs.failed, inputs.attempts),
+    failedDeploymentRecoveryTime: inputs.recovery,
+    timeToRestore: inputs.restore,
+    reworkRate: rate(inputs.rework, inputs.deployments),
   };
+}
+
+/** Days in [from, to), never negative. */
+export function daysBetween(from: Date, to: Date): number {
+  return Math.max((to.getTime() - from.getTime()) / DAY, 0);
 }
 
 export interface BucketedMetrics extends DoraMetrics {
   bucket: string;
 }
 
-/** The metrics per bucket in [from, to), every bucket present (empty ones too). */
-export function computeSeries(
-  deliveries: Delivery[],
-  incidents: IncidentFact[],
+/**
+ * Every bucket of [from, to), empty ones included, each clipped to the window (a partial first
+ * or last bucket counts only its days inside the window).
+ */
+export function bucketsOf(
   window: { from: Date; to: Date },
   bucket: Bucket,
-): BucketedMetrics[] {
-  const series: BucketedMetrics[] = [];
+): { start: Date; from: Date; to: Date }[] {
+  const buckets: { start: Date; from: Date; to: Date }[] = [];
   let start = bucketStart(window.from, bucket);
   while (start.getTime() < window.to.getTime()) {
     const end = nextBucket(start, bucket);
-    const from = new Date(Math.max(start.getTime(), window.from.getTime()));
-    const to = new Date(Math.min(end.getTime(), window.to.getTime()));
-    series.push({
-      bucket: start.toISOString(),
-      ...computeMetrics(deliveries, incidents, { from, to }),
+    buckets.push({
+      start,
+      from: new Date(Math.max(start.getTime(), window.from.getTime())),
+      to: new Date(Math.min(end.getTime(), window.to.getTime())),
     });
     start = end;
   }
-  return series;
+  return buckets;
 }
 
 export function nextBucket(start: Date, bucket: Bucket): Date {

@@ -1,31 +1,20 @@
 import { CadenceError } from '../problem/index.js';
 import type { Store } from '../store/index.js';
-import { linkDeliveries, type Delivery, type DeliveryRules } from './delivery.js';
-import { listStreams, loadFacts } from './fact-rows.js';
-import type { IncidentFact } from './facts.js';
+import { refreshDeliveries } from './delivery-rows.js';
+import { listStreams } from './fact-rows.js';
+import { queryMetricInputs } from './metric-queries.js';
 import {
-  computeMetrics,
-  computeSeries,
+  bucketsOf,
+  daysBetween,
+  emptyInputs,
+  metricsFromInputs,
   type Bucket,
   type BucketedMetrics,
   type DoraMetrics,
 } from './metrics.js';
 import { projectFacts } from './projector.js';
+import { defaultDoraSettings, type DoraSettings } from './settings.js';
 import { classify, REPORT_YEARS, type ReportYear, type Tier, type TieredMetric } from './tiers.js';
-
-/** How DORA is configured: the default environment, attribution and the service catalogue. */
-export interface DoraSettings {
-  environment: string;
-  attributionWindowHours: number;
-  /** Service → team and repository, for team filters and for deployments without a repository. */
-  services: Record<string, { team?: string | undefined; repository?: string | undefined }>;
-}
-
-export const defaultDoraSettings: DoraSettings = {
-  environment: 'production',
-  attributionWindowHours: 24,
-  services: {},
-};
 
 export interface MetricsQuery {
   service?: string | undefined;
@@ -43,13 +32,6 @@ export interface MetricsReport {
   series?: { bucket: Bucket; points: BucketedMetrics[] };
 }
 
-function rulesFrom(settings: DoraSettings): DeliveryRules {
-  return {
-    attributionWindowMs: settings.attributionWindowHours * 3600 * 1000,
-    repositoryOf: (service) => settings.services[service]?.repository,
-  };
-}
-
 function servicesOf(query: MetricsQuery, settings: DoraSettings): string[] | undefined {
   if (!query.team) return query.service ? [query.service] : undefined;
   const team = Object.entries(settings.services)
@@ -64,67 +46,59 @@ function servicesOf(query: MetricsQuery, settings: DoraSettings): string[] | und
   return query.service ? team.filter((name) => name === query.service) : team;
 }
 
-/** Deliveries and incidents for a query's scope, with the rules applied. */
-export async function deliveriesFor(
-  store: Store,
-  query: MetricsQuery,
-  settings: DoraSettings,
-): Promise<{ deliveries: Delivery[]; incidents: IncidentFact[] }> {
-  if (!(query.from.getTime() < query.to.getTime())) {
-    throw new CadenceError('invalid-input', { field: 'from', detail: 'from must be before to' });
-  }
-  await projectFacts(store);
-  const services = servicesOf(query, settings);
-  const facts = await loadFacts(store, {
-    environment: query.environment ?? settings.environment,
-    ...(services ? { services } : {}),
-    until: query.to,
-  });
-  const deliveries = linkDeliveries(
-    facts.deployments,
-    facts.changes,
-    facts.incidents,
-    rulesFrom(settings),
-  );
-  const scoped = services ? new Set(services) : undefined;
-  return {
-    deliveries,
-    incidents: facts.incidents.filter(
-      (incident) => !scoped || (incident.service !== undefined && scoped.has(incident.service)),
-    ),
-  };
-}
-
-/** The five metrics over a window, their DORA tiers, and optionally a series per bucket. */
+/**
+ * The five metrics over a window, their DORA tiers, and optionally a series per bucket.
+ * The rules' results are brought up to date first, then read with SQL aggregates.
+ */
 export async function metricsReport(
   store: Store,
   query: MetricsQuery,
   settings: DoraSettings = defaultDoraSettings,
 ): Promise<MetricsReport> {
-  const { deliveries, incidents } = await deliveriesFor(store, query, settings);
-  const window = { from: query.from, to: query.to };
-  const overall = computeMetrics(deliveries, incidents, window);
+  if (!(query.from.getTime() < query.to.getTime())) {
+    throw new CadenceError('invalid-input', { field: 'from', detail: 'from must be before to' });
+  }
+  const services = servicesOf(query, settings);
+  await refreshDeliveries(store, settings);
+  const scope = {
+    environment: query.environment ?? settings.environment,
+    services,
+    from: query.from,
+    to: query.to,
+  };
+  const total = await queryMetricInputs(store, scope, { by: 'total' });
+  const overall = metricsFromInputs(
+    total.get('') ?? emptyInputs,
+    daysBetween(query.from, query.to),
+  );
   const tiers = Object.fromEntries(
     REPORT_YEARS.map((year) => [year, classify(overall, year)]),
   ) as MetricsReport['tiers'];
+  let series: MetricsReport['series'];
+  if (query.bucket) {
+    const byBucket = await queryMetricInputs(store, scope, { by: 'bucket', bucket: query.bucket });
+    series = {
+      bucket: query.bucket,
+      points: bucketsOf(query, query.bucket).map((bucket) => ({
+        bucket: bucket.start.toISOString(),
+        ...metricsFromInputs(
+          byBucket.get(bucket.start.toISOString()) ?? emptyInputs,
+          daysBetween(bucket.from, bucket.to),
+        ),
+      })),
+    };
+  }
   return {
     scope: {
       ...(query.service ? { service: query.service } : {}),
-      environment: query.environment ?? settings.environment,
+      environment: scope.environment,
       ...(query.team ? { team: query.team } : {}),
       from: query.from.toISOString(),
       to: query.to.toISOString(),
     },
     overall,
     tiers,
-    ...(query.bucket
-      ? {
-          series: {
-            bucket: query.bucket,
-            points: computeSeries(deliveries, incidents, window, query.bucket),
-          },
-        }
-      : {}),
+    ...(series ? { series } : {}),
   };
 }
 
@@ -164,38 +138,13 @@ export async function metricsPerStream(
   window: { from: Date; to: Date },
   settings: DoraSettings = defaultDoraSettings,
 ): Promise<StreamMetrics[]> {
-  await projectFacts(store);
-  const facts = await loadFacts(store, { until: window.to });
-  const deliveries = linkDeliveries(
-    facts.deployments,
-    facts.changes,
-    facts.incidents,
-    rulesFrom(settings),
-  );
-  const streams = new Map<
-    string,
-    { service: string; environment: string; deliveries: Delivery[] }
-  >();
-  for (const delivery of deliveries) {
-    const key = `${delivery.environment}\u0000${delivery.service}`;
-    const stream = streams.get(key) ?? {
-      service: delivery.service,
-      environment: delivery.environment,
-      deliveries: [],
-    };
-    stream.deliveries.push(delivery);
-    streams.set(key, stream);
-  }
-  return [...streams.values()].map((stream) => ({
-    service: stream.service,
-    environment: stream.environment,
-    metrics: computeMetrics(
-      stream.deliveries,
-      facts.incidents.filter(
-        (i) => i.service === stream.service && i.environment === stream.environment,
-      ),
-      window,
-    ),
+  await refreshDeliveries(store, settings);
+  const inputs = await queryMetricInputs(store, window, { by: 'stream' });
+  const days = daysBetween(window.from, window.to);
+  return (await listStreams(store)).map(({ service, environment }) => ({
+    service,
+    environment,
+    metrics: metricsFromInputs(inputs.get(`${environment}\u0000${service}`) ?? emptyInputs, days),
   }));
 }
 

@@ -182,6 +182,27 @@ describe('linkDeliveries', () => {
     );
   });
 
+  it('a revision reported by two changes (merged PR and pushed merge commit) ships both at once', () => {
+    const pr = change('2026-01-02T00:00:00Z', 'v2');
+    const push = {
+      ...change('2026-01-02T00:00:05Z', 'v2'),
+      key: 'push',
+      commits: [{ sha: 'branch-commit', committedAt: at('2026-01-01T12:00:00Z') }],
+    };
+    const later = change('2026-01-03T00:00:00Z', 'v3');
+    for (const first of [[], [deploy('2026-01-01T01:00:00Z', 'v1')]]) {
+      const deliveries = linkDeliveries(
+        [...first, deploy('2026-01-02T01:00:00Z', 'v2'), deploy('2026-01-03T01:00:00Z', 'v3')],
+        [changes[0]!, pr, push, later],
+        [],
+      ).slice(first.length);
+      assert.deepEqual(
+        deliveries.map((d) => d.commits.map((c) => c.sha).sort()),
+        [['branch-commit', 'v2-commit'], ['v3-commit']],
+      );
+    }
+  });
+
   it('attributes an incident by cause revision, else within the window only', () => {
     const deployments = [
       deploy('2026-01-02T01:00:00Z', 'v2'),

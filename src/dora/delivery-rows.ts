@@ -1,0 +1,149 @@
+import type { Queryable, Store } from '../store/index.js';
+import { linkDeliveries, type Delivery } from './delivery.js';
+import { loadStreamFacts } from './fact-rows.js';
+import { projectFacts } from './projector.js';
+import { configuredRepositories, rulesDigest, rulesFrom, type DoraSettings } from './settings.js';
+
+interface Stream {
+  environment: string;
+  service: string;
+}
+
+const column = <T, V>(items: T[], get: (item: T) => V) => items.map(get);
+
+/**
+ * Brings `dora_deliveries` up to date: projects new CDEvents into facts, then recomputes the
+ * rules for every stream a new fact touched (or every stream, when the configured rules
+ * changed). Streams are claimed with `for update skip locked`, so replicas share the work and
+ * never rewrite one stream at the same time. Returns how many streams were recomputed.
+ */
+export async function refreshDeliveries(
+  store: Store,
+  settings: DoraSettings,
+  streamsPerTransaction = 20,
+): Promise<number> {
+  await projectFacts(store);
+  await store.transaction(async (tx) => {
+    await markAllStaleWhenRulesChanged(tx, settings);
+    await expandStaleRepositories(tx, settings);
+  });
+  let total = 0;
+  for (;;) {
+    const done = await store.transaction(async (tx) => {
+      const { rows } = await tx.query<Stream>(
+        `select environment, service from dora_stale_streams
+         order by environment, service limit $1 for update skip locked`,
+        [streamsPerTransaction],
+      );
+      for (const stream of rows) await rewriteStream(tx, stream, settings);
+      await tx.query(
+        `delete from dora_stale_streams
+         where (environment, service) in (select * from unnest($1::text[], $2::text[]))`,
+        [column(rows, (s) => s.environment), column(rows, (s) => s.service)],
+      );
+      return rows.length;
+    });
+    total += done;
+    if (done < streamsPerTransaction) return total;
+  }
+}
+
+async function markAllStaleWhenRulesChanged(tx: Queryable, settings: DoraSettings) {
+  const digest = rulesDigest(settings);
+  const { rows } = await tx.query<{ rules_digest: string }>(
+    `select rules_digest from dora_rules_state where id = 1 for update`,
+  );
+  if (rows[0]?.rules_digest === digest) return;
+  await tx.query(
+    `insert into dora_stale_streams (environment, service)
+     select distinct environment, service from deployments on conflict do nothing`,
+  );
+  await tx.query(
+    `insert into dora_rules_state (id, rules_digest) values (1, $1)
+     on conflict (id) do update set rules_digest = excluded.rules_digest`,
+    [digest],
+  );
+}
+
+/** A new change in a repository makes every stream deploying from it stale. */
+async function expandStaleRepositories(tx: Queryable, settings: DoraSettings) {
+  const configured = configuredRepositories(settings);
+  await tx.query(
+    `with moved as (delete from dora_stale_repositories returning repository)
+     insert into dora_stale_streams (environment, service)
+     select distinct d.environment, d.service from deployments d
+     where d.repository in (select repository from moved)
+        or d.service in (select m.service
+                         from unnest($1::text[], $2::text[]) as m(service, repository)
+                         where m.repository in (select repository from moved))
+     on conflict do nothing`,
+    [column(configured, (c) => c.service), column(configured, (c) => c.repository)],
+  );
+}
+
+async function rewriteStream(tx: Queryable, stream: Stream, settings: DoraSettings) {
+  const { rows } = await tx.query<{ repository: string }>(
+    `select distinct repository from deployments
+     where environment = $1 and service = $2 and repository is not null`,
+    [stream.environment, stream.service],
+  );
+  const configured = settings.services[stream.service]?.repository;
+  const repositories = [...new Set([...rows.map((r) => r.repository), configured ?? []].flat())];
+  const facts = await loadStreamFacts(tx, { ...stream, repositories });
+  const deliveries = linkDeliveries(
+    facts.deployments,
+    facts.changes,
+    facts.incidents,
+    rulesFrom(settings),
+  ).filter((d) => d.environment === stream.environment && d.service === stream.service);
+  for (const table of ['dora_delivered_commits', 'dora_deliveries']) {
+    await tx.query(`delete from ${table} where environment = $1 and service = $2`, [
+      stream.environment,
+      stream.service,
+    ]);
+  }
+  if (deliveries.length > 0) await insertDeliveries(tx, deliveries);
+}
+
+async function insertDeliveries(tx: Queryable, deliveries: Delivery[]) {
+  await tx.query(
+    `insert into dora_deliveries (deployment_seq, service, environment, kind, outcome,
+                                  deployed_at, failed, failure_reasons, restored_at, rework)
+     select seq, service, environment, kind, outcome, deployed_at, failed,
+            coalesce((select array_agg(r) from jsonb_array_elements_text(reasons) r), '{}'),
+            restored_at, rework
+     from unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
+                 $7::bool[], $8::jsonb[], $9::timestamptz[], $10::bool[])
+          as d(seq, service, environment, kind, outcome, deployed_at, failed, reasons,
+               restored_at, rework)`,
+    [
+      column(deliveries, (d) => d.seq),
+      column(deliveries, (d) => d.service),
+      column(deliveries, (d) => d.environment),
+      column(deliveries, (d) => d.kind),
+      column(deliveries, (d) => d.outcome),
+      column(deliveries, (d) => d.deployedAt.toISOString()),
+      column(deliveries, (d) => d.failed),
+      column(deliveries, (d) => JSON.stringify(d.failureReasons)),
+      column(deliveries, (d) => d.restoredAt?.toISOString() ?? null),
+      column(deliveries, (d) => d.rework),
+    ],
+  );
+  const commits = deliveries.flatMap((d) => d.commits.map((commit) => ({ delivery: d, commit })));
+  if (commits.length === 0) return;
+  await tx.query(
+    `insert into dora_delivered_commits (deployment_seq, sha, committed_at, lead_time_seconds,
+                                         service, environment, deployed_at)
+     select * from unnest($1::int8[], $2::text[], $3::timestamptz[], $4::float8[], $5::text[],
+                          $6::text[], $7::timestamptz[])`,
+    [
+      column(commits, (c) => c.delivery.seq),
+      column(commits, (c) => c.commit.sha),
+      column(commits, (c) => c.commit.committedAt.toISOString()),
+      column(commits, (c) => c.commit.leadTimeSeconds),
+      column(commits, (c) => c.delivery.service),
+      column(commits, (c) => c.delivery.environment),
+      column(commits, (c) => c.delivery.deployedAt.toISOString()),
+    ],
+  );
+}

@@ -1,0 +1,42 @@
+import { createHash } from 'node:crypto';
+import type { DeliveryRules } from './delivery.js';
+
+/** How DORA is configured: the default environment, attribution and the service catalogue. */
+export interface DoraSettings {
+  environment: string;
+  attributionWindowHours: number;
+  /** Service → team and repository, for team filters and for deployments without a repository. */
+  services: Record<string, { team?: string | undefined; repository?: string | undefined }>;
+}
+
+export const defaultDoraSettings: DoraSettings = {
+  environment: 'production',
+  attributionWindowHours: 24,
+  services: {},
+};
+
+export function rulesFrom(settings: DoraSettings): DeliveryRules {
+  return {
+    attributionWindowMs: settings.attributionWindowHours * 3600 * 1000,
+    repositoryOf: (service) => settings.services[service]?.repository,
+  };
+}
+
+/** The configured service → repository pairs. */
+export function configuredRepositories(
+  settings: DoraSettings,
+): { service: string; repository: string }[] {
+  return Object.entries(settings.services).flatMap(([service, entry]) =>
+    entry.repository ? [{ service, repository: entry.repository }] : [],
+  );
+}
+
+/** A fingerprint of the settings that change the rules' results (not the team names). */
+export function rulesDigest(settings: DoraSettings): string {
+  const repositories = configuredRepositories(settings)
+    .map(({ service, repository }) => `${service}=${repository}`)
+    .sort();
+  return createHash('sha256')
+    .update(JSON.stringify([settings.attributionWindowHours, repositories]))
+    .digest('hex');
+}
