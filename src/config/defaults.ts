@@ -30,5 +30,11 @@ export const defaults = {
     { type: 'dev.cdevents.*', transformers: ['cdevents'] },
     { type: 'dev.knative.apiserver.resource.*', transformers: ['kubernetes-apiserver'] },
     { type: 'dev.knative.apiserver.ref.*', transformers: ['kubernetes-apiserver'] },
+    { type: 'com.github.*', transformers: ['github'] },
+    { type: 'dev.knative.source.github.*', transformers: ['github'] },
+    { type: 'com.gitlab.*', transformers: ['gitlab'] },
+    { type: 'dev.tekton.event.pipelinerun.*', transformers: ['tekton'] },
+    { type: 'io.prometheus.alertmanager.*', transformers: ['alertmanager'] },
+    { type: 'io.argoproj.argocd.*', transformers: ['argocd'] },
   ],
 } as const;

@@ -81,6 +81,12 @@ export function loadConfig(sources: ConfigSources = {}): CadenceConfig {
   setIf(server, 'bodyLimitBytes', envNumber(env, 'CADENCE_BODY_LIMIT_BYTES'));
   setIf(store, 'dataDir', env.CADENCE_DATA_DIR);
   setIf(store, 'databaseUrl', env.DATABASE_URL);
+  // Webhook secrets usually come from a Kubernetes Secret as environment variables.
+  const producers = section(raw, 'sources');
+  setIf(section(producers, 'github'), 'secret', env.CADENCE_GITHUB_SECRET);
+  setIf(section(producers, 'gitlab'), 'token', env.CADENCE_GITLAB_TOKEN);
+  setIf(section(producers, 'alertmanager'), 'token', env.CADENCE_ALERTMANAGER_TOKEN);
+  setIf(section(producers, 'argocd'), 'token', env.CADENCE_ARGOCD_TOKEN);
   const flags = sources.flags ?? {};
   setIf(server, 'host', flags.host);
   setIf(server, 'port', flags.port);

@@ -1,4 +1,11 @@
 import { z } from 'zod';
+import {
+  alertmanagerSettingsSchema,
+  argocdSettingsSchema,
+  githubSettingsSchema,
+  gitlabSettingsSchema,
+  tektonSettingsSchema,
+} from '../sources/index.js';
 import { defaults } from './defaults.js';
 
 const routeSchema = z.strictObject({
@@ -45,6 +52,16 @@ export const configSchema = z.strictObject({
           }),
         )
         .default({}),
+    })
+    .prefault({}),
+  // Each source declares its own settings (secrets, label names); defaults live with it.
+  sources: z
+    .strictObject({
+      github: githubSettingsSchema.prefault({}),
+      gitlab: gitlabSettingsSchema.prefault({}),
+      tekton: tektonSettingsSchema.prefault({}),
+      alertmanager: alertmanagerSettingsSchema.prefault({}),
+      argocd: argocdSettingsSchema.prefault({}),
     })
     .prefault({}),
   routes: z

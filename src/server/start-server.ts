@@ -8,7 +8,7 @@ import {
   type Router,
 } from '../events/index.js';
 import type { Logger } from '../log/index.js';
-import { builtinTransformers } from '../sources/index.js';
+import { builtinTransformers, builtinWebhookReceivers } from '../sources/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { buildApp } from './app.js';
 
@@ -29,7 +29,7 @@ export async function startServer(config: CadenceConfig, logger: Logger): Promis
     dataDir: config.store.dataDir,
     poolSize: config.store.poolSize,
   });
-  const transformers = builtinTransformers();
+  const transformers = builtinTransformers({ settings: config.sources });
   const router = createRouter({
     store,
     table: compileRoutingTable(config.routes, transformers.keys()),
@@ -46,6 +46,7 @@ export async function startServer(config: CadenceConfig, logger: Logger): Promis
     intake,
     logger,
     bodyLimitBytes: config.server.bodyLimitBytes,
+    webhookReceivers: builtinWebhookReceivers(config.sources),
     dora: config.dora,
   });
   try {

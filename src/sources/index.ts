@@ -5,11 +5,36 @@
  */
 import type { Transformer } from '../events/index.js';
 import type { WebhookReceiver } from './webhook-receiver.js';
+import {
+  alertmanagerSettingsSchema,
+  createAlertmanagerReceiver,
+  createAlertmanagerSource,
+  type AlertmanagerSettings,
+} from './alertmanager-source.js';
+import {
+  argocdSettingsSchema,
+  createArgocdReceiver,
+  createArgocdSource,
+  type ArgocdSettings,
+} from './argocd-source.js';
 import { cdeventsSource } from './cdevents-source.js';
+import {
+  createGithubReceiver,
+  createGithubSource,
+  githubSettingsSchema,
+  type GithubSettings,
+} from './github-source.js';
+import {
+  createGitlabReceiver,
+  createGitlabSource,
+  gitlabSettingsSchema,
+  type GitlabSettings,
+} from './gitlab-source.js';
 import {
   createKubernetesApiserverSource,
   type DeploymentLookup,
 } from './kubernetes-apiserver-source.js';
+import { createTektonSource, tektonSettingsSchema, type TektonSettings } from './tekton-source.js';
 
 export { cdeventsSource } from './cdevents-source.js';
 export {
@@ -20,16 +45,80 @@ export {
   type DeploymentObject,
 } from './kubernetes-apiserver-source.js';
 export { deterministicId, imageToPurl, EMITTED_SPEC_VERSION } from './cdevent-id.js';
+export {
+  createGithubReceiver,
+  createGithubSource,
+  githubEventName,
+  githubPurl,
+  githubSettingsSchema,
+  type GithubSettings,
+} from './github-source.js';
+export {
+  createGitlabReceiver,
+  createGitlabSource,
+  gitlabPurl,
+  gitlabSettingsSchema,
+  parseGitlabTime,
+  type GitlabSettings,
+} from './gitlab-source.js';
+export { gitRepositoryPath } from './cdevent-envelope.js';
+export {
+  createTektonSource,
+  isDeployPipeline,
+  pipelineRunToCdevents,
+  tektonSettingsSchema,
+  type PipelineRunObject,
+  type TektonSettings,
+} from './tekton-source.js';
+export {
+  ALERTMANAGER_NOTIFICATION_TYPE,
+  alertService,
+  alertmanagerPayloadSchema,
+  alertmanagerSettingsSchema,
+  createAlertmanagerReceiver,
+  createAlertmanagerSource,
+  incidentKey,
+  notificationId,
+  type AlertmanagerPayload,
+  type AlertmanagerSettings,
+} from './alertmanager-source.js';
+export {
+  ARGOCD_SOURCE,
+  argocdNotificationId,
+  argocdNotificationSchema,
+  argocdSettingsSchema,
+  createArgocdReceiver,
+  createArgocdSource,
+  type ArgocdNotification,
+  type ArgocdSettings,
+} from './argocd-source.js';
 
 /** Every built-in transformer by name: the names the routing table may use. */
 export function builtinTransformers(
-  options: { deploymentLookup?: DeploymentLookup } = {},
+  options: {
+    deploymentLookup?: DeploymentLookup;
+    /** Per-source settings from the config; a source left out runs with its defaults. */
+    settings?: {
+      github?: GithubSettings;
+      gitlab?: GitlabSettings;
+      tekton?: TektonSettings;
+      alertmanager?: AlertmanagerSettings;
+      argocd?: ArgocdSettings;
+    };
+  } = {},
 ): Map<string, Transformer> {
   const all: Transformer[] = [
     cdeventsSource,
     createKubernetesApiserverSource(
       options.deploymentLookup ? { lookup: options.deploymentLookup } : {},
     ),
+    createGithubSource(options.settings?.github ?? githubSettingsSchema.parse({})),
+    createGitlabSource(options.settings?.gitlab ?? gitlabSettingsSchema.parse({})),
+    createTektonSource(options.settings?.tekton ?? tektonSettingsSchema.parse({})),
+    createAlertmanagerSource(
+      options.settings?.alertmanager ?? alertmanagerSettingsSchema.parse({}),
+    ),
+    createArgocdSource(options.settings?.argocd ?? argocdSettingsSchema.parse({})),
   ];
   return new Map(all.map((transformer) => [transformer.name, transformer]));
 }
@@ -44,7 +133,20 @@ export {
 } from './webhook-receiver.js';
 
 /** Every built-in webhook receiver by name: the `{source}` of `POST /webhooks/{source}`. */
-export function builtinWebhookReceivers(): Map<string, WebhookReceiver> {
-  const all: WebhookReceiver[] = [];
+export function builtinWebhookReceivers(
+  /** Per-source settings from the config; a source left out runs with its defaults. */
+  settings: {
+    github?: GithubSettings;
+    gitlab?: GitlabSettings;
+    alertmanager?: AlertmanagerSettings;
+    argocd?: ArgocdSettings;
+  } = {},
+): Map<string, WebhookReceiver> {
+  const all: WebhookReceiver[] = [
+    createGithubReceiver(settings.github ?? githubSettingsSchema.parse({})),
+    createGitlabReceiver(settings.gitlab ?? gitlabSettingsSchema.parse({})),
+    createAlertmanagerReceiver(settings.alertmanager ?? alertmanagerSettingsSchema.parse({})),
+    createArgocdReceiver(settings.argocd ?? argocdSettingsSchema.parse({})),
+  ];
   return new Map(all.map((receiver) => [receiver.name, receiver]));
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { StoredEvent, Transformer, TransformOutcome } from '../events/index.js';
-import { deterministicId, EMITTED_SPEC_VERSION, imageToPurl } from './cdevent-id.js';
+import { cdeventEnvelope, eventTime } from './cdevent-envelope.js';
+import { imageToPurl } from './cdevent-id.js';
 
 /**
  * Knative ApiServerSource events about Deployments → CDEvents.
@@ -103,18 +104,15 @@ function serviceEvent(
 ): Record<string, unknown> {
   const content: Record<string, unknown> = { environment: { id: namespace, source: event.source } };
   if (extra.artifactId) content.artifactId = extra.artifactId;
-  const cdevent: Record<string, unknown> = {
-    context: {
-      specversion: EMITTED_SPEC_VERSION,
-      id: deterministicId('kubernetes-apiserver', event.source, predicate, key),
-      source: event.source,
-      type: `dev.cdevents.service.${predicate}.0.3.0`,
-      timestamp: event.time ?? event.receivedAt.toISOString(),
-    },
-    subject: { id: name, source: event.source, content },
-  };
-  if (extra.customData) cdevent.customData = extra.customData;
-  return cdevent;
+  return cdeventEnvelope({
+    producer: 'kubernetes-apiserver',
+    key: [predicate, key],
+    kind: `service.${predicate}`,
+    source: event.source,
+    timestamp: eventTime(event),
+    subject: { id: name, content },
+    customData: extra.customData,
+  });
 }
 
 /** The CDEvent for a Deployment whose rollout completed, or a note saying why there is none. */

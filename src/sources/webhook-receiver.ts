@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { z } from 'zod';
 import type { CloudEvent, HttpMessage } from '../events/index.js';
 import { CadenceError } from '../problem/index.js';
 
@@ -63,4 +64,111 @@ export function bodyDigestId(body: Buffer): string {
 /** Throws the 401 every receiver gives for a failed authenticity check. */
 export function refuseUnauthenticated(field: string, detail: string): never {
   throw new CadenceError('unauthorized', { field, detail });
+}
+
+/** Checks the delivery's `Authorization: Bearer <token>` against the configured token. */
+export function checkBearerToken(message: HttpMessage, token: string): void {
+  const given = headerValue(message, 'authorization');
+  if (!given) {
+    refuseUnauthenticated('authorization', 'Authorization: Bearer <token> is required');
+  }
+  const bearer = /^Bearer +(\S+)\s*$/i.exec(given);
+  if (!bearer || !sameSecret(bearer[1]!, token)) {
+    refuseUnauthenticated('authorization', 'the bearer token does not match the configured token');
+  }
+}
+
+/** A header's value, refused as invalid input naming the header when missing or not `pattern`. */
+export function requiredHeader(message: HttpMessage, name: string, pattern = /./): string {
+  const value = headerValue(message, name);
+  if (!value || !pattern.test(value)) {
+    throw new CadenceError('invalid-input', {
+      field: name,
+      detail: value
+        ? `header ${name} is malformed: ${JSON.stringify(value)}`
+        : `header ${name} is required`,
+    });
+  }
+  return value;
+}
+
+/** The body parsed as JSON, whatever JSON it is; a syntax error is invalid input naming `body`. */
+export function parseJsonBody(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    throw new CadenceError('invalid-input', {
+      field: 'body',
+      detail: `body is not valid JSON: ${(error as Error).message}`,
+    });
+  }
+}
+
+/** The body parsed as a JSON object; anything else is invalid input naming `body`. */
+export function parseJsonObject(body: Buffer): Record<string, unknown> {
+  const payload = parseJsonBody(body);
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+    throw new CadenceError('invalid-input', {
+      field: 'body',
+      detail: 'body must be a JSON object',
+    });
+  }
+  return payload as Record<string, unknown>;
+}
+
+/** How a payload problem names its field. */
+export interface FieldNaming {
+  /** Array indexes in brackets (`alerts[0].fingerprint`) rather than as segments (`commits.0.id`). */
+  brackets?: boolean;
+  /** The name of the whole payload, for a problem with the payload itself; `body` unless said. */
+  whole?: string;
+  /** An unknown key is named itself (most likely a misspelt field), not the object holding it. */
+  nameUnknownKey?: boolean;
+}
+
+/** A zod issue path as the field a problem names: `repository.full_name`, `alerts[0].fingerprint`. */
+export function fieldPath(path: readonly PropertyKey[], naming: FieldNaming = {}): string {
+  const whole = naming.whole ?? 'body';
+  if (!naming.brackets) return path.map(String).join('.') || whole;
+  let name = '';
+  for (const key of path) {
+    if (typeof key === 'number') name += `[${key}]`;
+    else name += name ? `.${String(key)}` : String(key);
+  }
+  return name || whole;
+}
+
+/** The first problem of a payload, as a field path and a message. */
+export function firstIssue(
+  error: z.ZodError,
+  naming: FieldNaming = {},
+): { field: string; message: string } {
+  const issue = error.issues[0]!;
+  const path =
+    naming.nameUnknownKey && issue.code === 'unrecognized_keys'
+      ? [...issue.path, issue.keys[0]!]
+      : issue.path;
+  return { field: fieldPath(path, naming), message: issue.message };
+}
+
+/** `<what>: <field>: <message>` for the first problem of a payload. */
+export function describeIssue(error: z.ZodError, what: string, naming: FieldNaming = {}): string {
+  const { field, message } = firstIssue(error, naming);
+  return `${what}: ${field}: ${message}`;
+}
+
+/**
+ * The payload as `schema` reads it; a payload that does not fit is invalid input naming its first
+ * wrong field, with the detail `<what>: <field>: <message>`.
+ */
+export function checkPayload<S extends z.ZodType>(
+  schema: S,
+  payload: unknown,
+  what: string,
+  naming: FieldNaming = {},
+): z.output<S> {
+  const parsed = schema.safeParse(payload);
+  if (parsed.success) return parsed.data;
+  const { field, message } = firstIssue(parsed.error, naming);
+  throw new CadenceError('invalid-input', { field, detail: `${what}: ${field}: ${message}` });
 }

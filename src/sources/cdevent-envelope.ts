@@ -1,0 +1,266 @@
+import type { z } from 'zod';
+import type { StoredEvent, TransformOutcome } from '../events/index.js';
+import { deterministicId, EMITTED_SPEC_VERSION, imageToPurl } from './cdevent-id.js';
+import { describeIssue } from './webhook-receiver.js';
+
+/**
+ * What the transformers share to make CDEvents: the envelope every CDEvent Cadence emits is built
+ * in, and the small pieces several producers' CDEvents are made of.
+ */
+
+// The CDEvents 0.5 type of each event Cadence makes (see events/cdevents/vocabulary.ts).
+const EMITTED_TYPES = {
+  'change.merged': 'dev.cdevents.change.merged.0.3.0',
+  'artifact.published': 'dev.cdevents.artifact.published.0.3.0',
+  'pipelinerun.started': 'dev.cdevents.pipelinerun.started.0.3.0',
+  'pipelinerun.finished': 'dev.cdevents.pipelinerun.finished.0.3.0',
+  'service.deployed': 'dev.cdevents.service.deployed.0.3.0',
+  'service.upgraded': 'dev.cdevents.service.upgraded.0.3.0',
+  'service.removed': 'dev.cdevents.service.removed.0.3.0',
+  'incident.detected': 'dev.cdevents.incident.detected.0.3.0',
+  'incident.resolved': 'dev.cdevents.incident.resolved.0.3.0',
+} as const;
+
+/** A kind of CDEvent Cadence makes, `<subject>.<predicate>`. */
+export type EmittedKind = keyof typeof EMITTED_TYPES;
+
+/** The subject of a CDEvent, less its source (the CDEvent's own). */
+export interface CdeventSubject {
+  id: string;
+  content: Record<string, unknown>;
+}
+
+/**
+ * One CDEvent: `{ context, subject, customData? }`. Its id is deterministic, made of the producer,
+ * the source and `key` (what makes this CDEvent this one), so a re-sent delivery or a re-run of
+ * the router makes the same CDEvent again rather than a second one.
+ */
+export function cdeventEnvelope(fields: {
+  /** The producer (`github`, `tekton`, …): the first part of the id's key. */
+  producer: string;
+  key: readonly string[];
+  kind: EmittedKind;
+  source: string;
+  timestamp: string;
+  subject: CdeventSubject;
+  customData?: Record<string, unknown> | undefined;
+}): Record<string, unknown> {
+  const { source, subject, customData } = fields;
+  return {
+    context: {
+      specversion: EMITTED_SPEC_VERSION,
+      id: deterministicId(fields.producer, source, ...fields.key),
+      source,
+      type: EMITTED_TYPES[fields.kind],
+      timestamp: fields.timestamp,
+    },
+    subject: { id: subject.id, source, content: subject.content },
+    ...(customData ? { customData } : {}),
+  };
+}
+
+/** An outcome without CDEvents, saying why. */
+export const nothing = (note: string): TransformOutcome => ({ cdevents: [], note });
+
+/** When a stored event happened, as far as we know: its CloudEvent time, else when it arrived. */
+export function eventTime(event: Pick<StoredEvent, 'time' | 'receivedAt'>): string {
+  return event.time ?? event.receivedAt.toISOString();
+}
+
+/** One stored webhook delivery, as the CDEvents made from it see it. */
+export interface WebhookDelivery<Settings> {
+  id: string;
+  source: string;
+  /** When the producer sent it, as far as we know: the CloudEvent time. */
+  time: string;
+  settings: Settings;
+}
+
+/**
+ * A CDEvent made from one webhook delivery: keyed by the delivery, its kind and its subject, with
+ * the facts Cadence measures by (`cadence`) in `customData.cadence`.
+ */
+function deliveryCdevent(
+  producer: string,
+  delivery: Pick<WebhookDelivery<unknown>, 'id' | 'source'>,
+  kind: EmittedKind,
+  subject: CdeventSubject,
+  timestamp: string,
+  cadence?: Record<string, unknown>,
+): Record<string, unknown> {
+  return cdeventEnvelope({
+    producer,
+    key: [delivery.id, kind, subject.id],
+    kind,
+    source: delivery.source,
+    timestamp,
+    subject,
+    customData: cadence ? { cadence } : undefined,
+  });
+}
+
+/** `deliveryCdevent` of one producer, for the kinds it makes. */
+export function deliveryCdevents<Kind extends EmittedKind>(producer: string) {
+  return (
+    delivery: Pick<WebhookDelivery<unknown>, 'id' | 'source'>,
+    kind: Kind,
+    subject: CdeventSubject,
+    timestamp: string,
+    cadence?: Record<string, unknown>,
+  ): Record<string, unknown> =>
+    deliveryCdevent(producer, delivery, kind, subject, timestamp, cadence);
+}
+
+/** A change that landed on a repository's default branch (a push, a merged pull/merge request). */
+export interface MergedChange {
+  /** What the change is, unique in the repository: `acme/web#42`, `acme/web@<sha>`. */
+  key: string;
+  /** The repository: its path (`acme/web`, `group/project`) and web address. */
+  repository: { id: string; url: string };
+  /** The commit the change put on the branch. */
+  revision: string;
+  mergedAt: string;
+  /** The commits it brought, each measured from its own time. */
+  commits: { id: string; timestamp: string }[];
+}
+
+/** The `change.merged` of a change, with what lead time is measured from in `customData.cadence`. */
+export function changeMergedCdevent(
+  producer: string,
+  delivery: Pick<WebhookDelivery<unknown>, 'id' | 'source'>,
+  change: MergedChange,
+): Record<string, unknown> {
+  const { repository } = change;
+  return deliveryCdevent(
+    producer,
+    delivery,
+    'change.merged',
+    { id: change.key, content: { repository: { id: repository.id, source: repository.url } } },
+    change.mergedAt,
+    {
+      repository: repository.id,
+      revision: change.revision,
+      mergedAt: change.mergedAt,
+      commits: change.commits,
+    },
+  );
+}
+
+/** An incident a forge's issue tracks. */
+export interface TrackedIncident {
+  /** The issue: `acme/web#7`. */
+  key: string;
+  description: string;
+  environment: string;
+  service: string;
+}
+
+/** The `incident.detected` / `incident.resolved` of an incident an issue tracks. */
+export function trackedIncidentCdevent(
+  producer: string,
+  delivery: Pick<WebhookDelivery<unknown>, 'id' | 'source'>,
+  kind: 'incident.detected' | 'incident.resolved',
+  incident: TrackedIncident,
+  at: string,
+): Record<string, unknown> {
+  return deliveryCdevent(
+    producer,
+    delivery,
+    kind,
+    {
+      id: incident.key,
+      content: {
+        description: incident.description,
+        environment: { id: incident.environment, source: delivery.source },
+        service: { id: incident.service },
+      },
+    },
+    at,
+  );
+}
+
+/** One payload kind a producer sends that Cadence reads: its schema and what it becomes. */
+export interface PayloadRule<Settings> {
+  schema: z.ZodType;
+  toCdevents(payload: unknown, delivery: WebhookDelivery<Settings>): TransformOutcome;
+}
+
+export function rule<S extends z.ZodType, Settings>(
+  schema: S,
+  toCdevents: (payload: z.output<S>, delivery: WebhookDelivery<Settings>) => TransformOutcome,
+): PayloadRule<Settings> {
+  return {
+    schema,
+    toCdevents: (payload, delivery) => toCdevents(payload as z.output<S>, delivery),
+  };
+}
+
+/**
+ * The CDEvents a stored delivery becomes by its rule; a payload that does not fit the rule's
+ * schema makes none, with the note `<what>: <field>: <message>`.
+ */
+export function applyRule<Settings>(
+  payloadRule: PayloadRule<Settings>,
+  event: StoredEvent,
+  what: string,
+  settings: Settings,
+): TransformOutcome {
+  const parsed = payloadRule.schema.safeParse(event.data);
+  if (!parsed.success) return nothing(describeIssue(parsed.error, what));
+  return payloadRule.toCdevents(parsed.data, {
+    id: event.id,
+    source: event.source,
+    time: eventTime(event),
+    settings,
+  });
+}
+
+/**
+ * The repository path of a git URL, the form change events name repositories in
+ * (`acme/web` for GitHub's `full_name`, `group/sub/project` for GitLab), so a deployment meets the
+ * changes it ships: `https://github.com/acme/web.git` and `git@github.com:acme/web.git` → `acme/web`.
+ * Anything that is not a URL is kept as it is.
+ */
+export function gitRepositoryPath(url: string): string {
+  const scp = /^[\w.-]+@[\w.-]+:(?!\/\/)(.+)$/.exec(url);
+  let path: string | undefined = scp?.[1];
+  if (!path && /^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
+    try {
+      path = new URL(url).pathname;
+    } catch {
+      path = undefined;
+    }
+  }
+  if (!path) return url;
+  const trimmed = path
+    .replace(/^\/+/, '')
+    .replace(/\/+$/, '')
+    .replace(/\.git$/, '');
+  return trimmed || url;
+}
+
+/**
+ * The artifact a deployment shipped: its container image as a purl, else (CDEvents requires an
+ * artifact) what was deployed, at its revision when known.
+ */
+export function deployedArtifactId(
+  image: string | undefined,
+  deployed: string,
+  revision: string | undefined,
+): string {
+  if (image) return imageToPurl(image);
+  return `pkg:generic/${encodeURIComponent(deployed)}${revision ? `@${encodeURIComponent(revision)}` : ''}`;
+}
+
+/** What Cadence measures a deployment by (its `customData.cadence`): revision, repository, outcome. */
+export function deploymentFacts(
+  revision: string | undefined,
+  repositoryUrl: string | undefined,
+  outcome: string,
+): Record<string, unknown> {
+  return {
+    ...(revision ? { revision } : {}),
+    ...(repositoryUrl ? { repository: gitRepositoryPath(repositoryUrl) } : {}),
+    outcome,
+  };
+}

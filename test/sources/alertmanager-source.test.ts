@@ -1,0 +1,457 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { defaults } from '../../src/config/index.js';
+import {
+  compileRoutingTable,
+  createEventWriter,
+  createIntake,
+  createRouter,
+  validateCdevent,
+  type CloudEvent,
+  type Router,
+  type StoredEvent,
+} from '../../src/events/index.js';
+import { silentLogger } from '../../src/log/index.js';
+import { CadenceError } from '../../src/problem/index.js';
+import { buildApp } from '../../src/server/index.js';
+import {
+  alertmanagerSettingsSchema,
+  builtinTransformers,
+  createAlertmanagerReceiver,
+  createAlertmanagerSource,
+  incidentKey,
+  type AlertmanagerPayload,
+  type AlertmanagerSettings,
+} from '../../src/sources/index.js';
+import type { Store } from '../../src/store/index.js';
+import { routeAll } from '../support/app.js';
+import { openTestStore } from '../support/engines.js';
+
+type Json = Record<string, unknown>;
+
+/** A payload written from https://prometheus.io/docs/alerting/latest/configuration/#webhook_config */
+function fixture(name: 'firing' | 'resolved'): AlertmanagerPayload {
+  return JSON.parse(
+    readFileSync(new URL(`./fixtures/alertmanager/${name}.json`, import.meta.url), 'utf8'),
+  ) as AlertmanagerPayload;
+}
+
+const settings = (overrides: Partial<AlertmanagerSettings> = {}) =>
+  alertmanagerSettingsSchema.parse(overrides);
+
+function delivery(body: unknown, headers: Record<string, string> = {}) {
+  return {
+    headers: { 'content-type': 'application/json', ...headers },
+    body: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
+  };
+}
+
+const receivedAt = new Date('2026-11-20T09:42:46Z');
+
+function stored(event: CloudEvent, seq = 1): StoredEvent {
+  return { ...event, seq, receivedAt, routedAt: null, routeOutputs: null, routeNote: null };
+}
+
+/** Receives a payload as Alertmanager posts it and transforms what was stored. */
+function deliverAndTransform(payload: unknown, options: Partial<AlertmanagerSettings> = {}) {
+  const [event] = createAlertmanagerReceiver(settings(options)).receive(
+    delivery(payload),
+    receivedAt,
+  );
+  const outcome = createAlertmanagerSource(settings(options)).transform(stored(event!));
+  return outcome as Exclude<typeof outcome, Promise<unknown>>;
+}
+
+function summary(cdevent: Json) {
+  const result = validateCdevent(cdevent);
+  assert.ok(result.ok, JSON.stringify(result));
+  const context = cdevent.context as Json;
+  const subject = cdevent.subject as { id: string; content: Json };
+  const content = subject.content as {
+    description?: string;
+    environment: { id: string };
+    service?: { id: string };
+  };
+  return {
+    type: context.type,
+    key: subject.id,
+    at: context.timestamp,
+    service: content.service?.id,
+    environment: content.environment.id,
+    description: content.description,
+  };
+}
+
+function editAlert(payload: AlertmanagerPayload, index: number, edits: Json): AlertmanagerPayload {
+  const copy = structuredClone(payload);
+  Object.assign(copy.alerts[index]!, edits);
+  return copy;
+}
+
+describe('alertmanager transformer', () => {
+  it('turns every firing alert into incident.detected at startsAt, keyed by fingerprint and firing period', () => {
+    const outcome = deliverAndTransform(fixture('firing'));
+    assert.deepEqual(outcome.cdevents.map(summary), [
+      {
+        type: 'dev.cdevents.incident.detected.0.3.0',
+        key: 'alertmanager:2a5c4b1e9f3d7a86:2026-11-20T09:42:15.804Z',
+        at: '2026-11-20T09:42:15.804Z',
+        service: 'web',
+        environment: 'production',
+        description: 'web is serving errors',
+      },
+      {
+        type: 'dev.cdevents.incident.detected.0.3.0',
+        key: 'alertmanager:8d1f0c3b5e7a9246:2026-11-20T09:43:00.112Z',
+        at: '2026-11-20T09:43:00.112Z',
+        // No service label: the first fallback label (job) names it.
+        service: 'checkout',
+        // No environment label: the default.
+        environment: 'production',
+        description: 'checkout is serving errors',
+      },
+    ]);
+  });
+
+  it('turns resolved alerts into incident.resolved at endsAt under the same keys', () => {
+    const firing = deliverAndTransform(fixture('firing')).cdevents.map(summary);
+    const resolved = deliverAndTransform(fixture('resolved')).cdevents.map(summary);
+    assert.deepEqual(
+      resolved.map(({ type, key, at }) => ({ type, key, at })),
+      [
+        {
+          type: 'dev.cdevents.incident.resolved.0.3.0',
+          key: firing[0]!.key,
+          at: '2026-11-20T10:07:45.221Z',
+        },
+        {
+          type: 'dev.cdevents.incident.resolved.0.3.0',
+          key: firing[1]!.key,
+          at: '2026-11-20T10:01:30.009Z',
+        },
+      ],
+    );
+  });
+
+  const labelCases: {
+    name: string;
+    labels: Record<string, string>;
+    options?: Partial<AlertmanagerSettings>;
+    service: string | undefined;
+    environment: string;
+  }[] = [
+    {
+      name: 'service and environment labels',
+      labels: { service: 'api', environment: 'staging', job: 'x' },
+      service: 'api',
+      environment: 'staging',
+    },
+    {
+      name: 'fallback to job',
+      labels: { job: 'worker' },
+      service: 'worker',
+      environment: 'production',
+    },
+    {
+      name: 'fallback to app when job is missing',
+      labels: { app: 'cart' },
+      service: 'cart',
+      environment: 'production',
+    },
+    { name: 'no label names a service', labels: {}, service: undefined, environment: 'production' },
+    {
+      name: 'configured labels and default environment',
+      labels: { component: 'search', tier: 'prod-eu' },
+      options: {
+        serviceLabel: 'component',
+        environmentLabel: 'tier',
+        fallbackServiceLabels: [],
+        defaultEnvironment: 'prod',
+      },
+      service: 'search',
+      environment: 'prod-eu',
+    },
+    {
+      name: 'configured default environment',
+      labels: { service: 'web' },
+      options: { defaultEnvironment: 'prod' },
+      service: 'web',
+      environment: 'prod',
+    },
+  ];
+  for (const { name, labels, options, service, environment } of labelCases) {
+    it(`service and environment from labels: ${name}`, () => {
+      const payload = editAlert(fixture('firing'), 0, {
+        labels: { alertname: 'HighErrorRate', ...labels },
+      });
+      const [first] = deliverAndTransform(payload, options).cdevents.map(summary);
+      assert.equal(first!.service, service);
+      assert.equal(first!.environment, environment);
+    });
+  }
+
+  it('says so when an alert names no service', () => {
+    const payload = editAlert(fixture('firing'), 1, {
+      labels: { alertname: 'Watchdog' },
+      // Without a summary the description is the alert's name.
+      annotations: {},
+    });
+    const outcome = deliverAndTransform(payload);
+    assert.match(outcome.note ?? '', /1 of 2 alerts name no service \(labels service, job, app\)/);
+    assert.equal(summary(outcome.cdevents[1]!).description, 'Watchdog');
+  });
+
+  it('gives a re-fire after resolution a new incident, and each status its own CDEvent id', () => {
+    const ids = (payload: AlertmanagerPayload) =>
+      deliverAndTransform(payload).cdevents.map((c) => (c.context as { id: string }).id);
+    const firing = ids(fixture('firing'));
+    assert.deepEqual(ids(fixture('firing')), firing, 'the same alert gives the same id');
+    assert.notDeepEqual(ids(fixture('resolved')), firing);
+    const refired = ids(editAlert(fixture('firing'), 0, { startsAt: '2026-11-20T11:00:00Z' }));
+    assert.notEqual(refired[0], firing[0]);
+    assert.equal(
+      incidentKey({ fingerprint: '2a5c4b1e9f3d7a86', startsAt: '2026-11-20T11:00:00Z' }),
+      'alertmanager:2a5c4b1e9f3d7a86:2026-11-20T11:00:00Z',
+    );
+  });
+
+  it('notes an event that is not an Alertmanager notification', () => {
+    const source = createAlertmanagerSource(settings());
+    const [event] = createAlertmanagerReceiver(settings()).receive(
+      delivery(fixture('firing')),
+      receivedAt,
+    );
+    const other = source.transform(stored({ ...event!, type: 'io.prometheus.alertmanager.other' }));
+    assert.deepEqual(other, {
+      cdevents: [],
+      note: 'type io.prometheus.alertmanager.other is not an Alertmanager notification',
+    });
+    const broken = source.transform(stored({ ...event!, data: { version: '4' } }));
+    assert.match(
+      (broken as { note: string }).note,
+      /not an Alertmanager webhook payload: groupKey/,
+    );
+  });
+});
+
+describe('alertmanager receiver', () => {
+  it('stores a notification as one CloudEvent from the Alertmanager, the payload as data', () => {
+    const [event, ...rest] = createAlertmanagerReceiver(settings()).receive(
+      delivery(fixture('firing')),
+      receivedAt,
+    );
+    assert.equal(rest.length, 0);
+    assert.equal(event!.type, 'io.prometheus.alertmanager.notification');
+    assert.equal(event!.source, 'http://alertmanager.monitoring:9093');
+    assert.equal(event!.time, '2026-11-20T09:42:46.000Z');
+    assert.deepEqual(event!.data, fixture('firing'));
+    assert.match(event!.id, /^[0-9a-f]{32}$/);
+  });
+
+  it('gives a re-sent notification the same id and any change a new one', () => {
+    const receiver = createAlertmanagerReceiver(settings());
+    const id = (payload: unknown) => receiver.receive(delivery(payload), new Date())[0]!.id;
+    const firing = id(fixture('firing'));
+    // Alertmanager repeats a group unchanged every repeat_interval: other fields may differ.
+    assert.equal(id({ ...fixture('firing'), receiver: 'other', truncatedAlerts: 0 }), firing);
+    assert.notEqual(id(fixture('resolved')), firing);
+    assert.notEqual(id({ ...fixture('firing'), groupKey: '{}:{alertname="Other"}' }), firing);
+    assert.notEqual(
+      id(editAlert(fixture('firing'), 1, { fingerprint: '0000000000000001' })),
+      firing,
+    );
+    assert.notEqual(
+      id({ ...fixture('firing'), alerts: fixture('firing').alerts.slice(0, 1) }),
+      firing,
+    );
+  });
+
+  const badPayloads: [string, unknown, string][] = [
+    ['body not JSON', '{"version": "4",', 'body'],
+    ['version missing', { ...fixture('firing'), version: undefined }, 'version'],
+    ['version 3', { ...fixture('firing'), version: '3' }, 'version'],
+    ['status unknown', { ...fixture('firing'), status: 'pending' }, 'status'],
+    ['externalURL not a URL', { ...fixture('firing'), externalURL: 'alertmanager' }, 'externalURL'],
+    ['no alerts', { ...fixture('firing'), alerts: [] }, 'alerts'],
+    [
+      'fingerprint missing',
+      editAlert(fixture('firing'), 0, { fingerprint: undefined }),
+      'alerts[0].fingerprint',
+    ],
+    [
+      'fingerprint not hex',
+      editAlert(fixture('firing'), 1, { fingerprint: 'web' }),
+      'alerts[1].fingerprint',
+    ],
+    [
+      'startsAt not a time',
+      editAlert(fixture('firing'), 0, { startsAt: 'yesterday' }),
+      'alerts[0].startsAt',
+    ],
+    [
+      'label value not a string',
+      editAlert(fixture('firing'), 0, { labels: { severity: 3 } }),
+      'alerts[0].labels.severity',
+    ],
+    ['alert status unknown', editAlert(fixture('firing'), 1, { status: 'ok' }), 'alerts[1].status'],
+    ['groupKey empty', { ...fixture('firing'), groupKey: '' }, 'groupKey'],
+  ];
+  for (const [name, payload, field] of badPayloads) {
+    it(`refuses a payload with ${name}: invalid-input naming ${field}`, () => {
+      assert.throws(
+        () => createAlertmanagerReceiver(settings()).receive(delivery(payload), receivedAt),
+        (error: unknown) =>
+          error instanceof CadenceError && error.code === 'invalid-input' && error.field === field,
+      );
+    });
+  }
+
+  const tokenCases: [string, Record<string, string>, boolean][] = [
+    ['the right bearer token', { authorization: 'Bearer s3cret-token' }, true],
+    ['the scheme in lower case', { authorization: 'bearer s3cret-token' }, true],
+    ['no Authorization header', {}, false],
+    ['a wrong token', { authorization: 'Bearer s3cret-tokeN' }, false],
+    ['a token prefix', { authorization: 'Bearer s3cret' }, false],
+    [
+      'basic auth',
+      { authorization: `Basic ${Buffer.from('a:s3cret-token').toString('base64')}` },
+      false,
+    ],
+  ];
+  for (const [name, headers, accepted] of tokenCases) {
+    it(`with a token configured, ${name} is ${accepted ? 'accepted' : 'unauthorized'}`, () => {
+      const receive = () =>
+        createAlertmanagerReceiver(settings({ token: 's3cret-token' })).receive(
+          delivery(fixture('firing'), headers),
+          receivedAt,
+        );
+      if (accepted) assert.equal(receive().length, 1);
+      else {
+        assert.throws(
+          receive,
+          (error: unknown) =>
+            error instanceof CadenceError &&
+            error.code === 'unauthorized' &&
+            error.field === 'authorization',
+        );
+      }
+    });
+  }
+
+  it('checks the token before the payload: an unauthenticated caller learns nothing of the shape', () => {
+    assert.throws(
+      () =>
+        createAlertmanagerReceiver(settings({ token: 's3cret-token' })).receive(
+          delivery('not json'),
+          receivedAt,
+        ),
+      (error: unknown) => error instanceof CadenceError && error.code === 'unauthorized',
+    );
+  });
+
+  it('refuses settings that are not the schema', () => {
+    assert.throws(() => alertmanagerSettingsSchema.parse({ serviceLabels: ['x'] }));
+    assert.deepEqual(alertmanagerSettingsSchema.parse({}), {
+      serviceLabel: 'service',
+      environmentLabel: 'environment',
+      defaultEnvironment: 'production',
+      fallbackServiceLabels: ['job', 'app'],
+    });
+  });
+});
+
+describe('POST /webhooks/alertmanager through the app on PGlite', () => {
+  let store: Store;
+  let app: FastifyInstance;
+  let router: Router;
+  let dispose: () => Promise<void>;
+
+  before(async () => {
+    ({ store, dispose } = await openTestStore('pglite'));
+    const transformers = builtinTransformers();
+    router = createRouter({
+      store,
+      table: compileRoutingTable(
+        defaults.routes.map((route) => ({ ...route, transformers: [...route.transformers] })),
+        transformers.keys(),
+      ),
+      transformers,
+      logger: silentLogger,
+    });
+    app = buildApp({
+      store,
+      intake: createIntake({ writer: createEventWriter(store) }),
+      logger: silentLogger,
+      bodyLimitBytes: defaults.server.bodyLimitBytes,
+      webhookReceivers: new Map([
+        ['alertmanager', createAlertmanagerReceiver(settings({ token: 's3cret-token' }))],
+      ]),
+    });
+  });
+  after(async () => {
+    await app.close();
+    await dispose();
+  });
+
+  const post = (payload: unknown, headers: Record<string, string>) =>
+    app.inject({
+      method: 'POST',
+      url: '/webhooks/alertmanager',
+      headers: { 'content-type': 'application/json', ...headers },
+      payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+    });
+  const authorized = { authorization: 'Bearer s3cret-token' };
+
+  async function count(table: 'events' | 'cdevents'): Promise<number> {
+    const { rows } = await store.query<{ n: number }>(`select count(*)::int8 as n from ${table}`);
+    return rows[0]!.n;
+  }
+
+  it('refuses a bad delivery with problem+json naming the field, storing nothing', async () => {
+    const cases: [unknown, Record<string, string>, number, string][] = [
+      [fixture('firing'), {}, 401, 'authorization'],
+      [fixture('firing'), { authorization: 'Bearer nope' }, 401, 'authorization'],
+      [{ ...fixture('firing'), version: '3' }, authorized, 400, 'version'],
+      [
+        editAlert(fixture('firing'), 0, { fingerprint: 7 }),
+        authorized,
+        400,
+        'alerts[0].fingerprint',
+      ],
+      ['[', authorized, 400, 'body'],
+    ];
+    for (const [payload, headers, status, field] of cases) {
+      const response = await post(payload, headers);
+      assert.equal(response.statusCode, status, response.body);
+      assert.match(String(response.headers['content-type']), /^application\/problem\+json/);
+      assert.equal((response.json() as { field: string }).field, field);
+    }
+    assert.equal(await count('events'), 0);
+  });
+
+  it('stores a good delivery (202), once when re-sent, and routes it into incidents', async () => {
+    const first = await post(fixture('firing'), authorized);
+    assert.equal(first.statusCode, 202, first.body);
+    assert.deepEqual(first.json(), { mode: 'webhook', accepted: 1, duplicates: 0 });
+    const again = await post(fixture('firing'), authorized);
+    assert.deepEqual(again.json(), { mode: 'webhook', accepted: 0, duplicates: 1 });
+    assert.equal((await post(fixture('resolved'), authorized)).statusCode, 202);
+    assert.equal(await count('events'), 2);
+
+    await routeAll(router);
+    const { rows } = await store.query<{ predicate: string; subject_id: string }>(
+      `select predicate, subject_id from cdevents where subject_type = 'incident' order by seq`,
+    );
+    assert.deepEqual(
+      rows.map((row) => `${row.predicate} ${row.subject_id}`),
+      [
+        'detected alertmanager:2a5c4b1e9f3d7a86:2026-11-20T09:42:15.804Z',
+        'detected alertmanager:8d1f0c3b5e7a9246:2026-11-20T09:43:00.112Z',
+        'resolved alertmanager:2a5c4b1e9f3d7a86:2026-11-20T09:42:15.804Z',
+        'resolved alertmanager:8d1f0c3b5e7a9246:2026-11-20T09:43:00.112Z',
+      ],
+    );
+  });
+});
