@@ -5,8 +5,10 @@
 import { Command } from 'commander';
 import { CadenceError } from '../problem/index.js';
 import { eventsCommand } from './events-command.js';
+import { gitCommand } from './git-command.js';
 import { metricsCommand } from './metrics-command.js';
 import { serveCommand } from './serve-command.js';
+import { sqlCommand } from './sql-command.js';
 
 const program = new Command('cadence')
   .description('Continuous delivery for Kubernetes that measures itself')
@@ -14,7 +16,9 @@ const program = new Command('cadence')
   .showHelpAfterError()
   .addCommand(serveCommand())
   .addCommand(eventsCommand())
-  .addCommand(metricsCommand());
+  .addCommand(metricsCommand())
+  .addCommand(gitCommand())
+  .addCommand(sqlCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -5,6 +5,7 @@ import type { Logger } from '../log/index.js';
 import type { WebhookReceiver } from '../sources/index.js';
 import type { Store } from '../store/index.js';
 import { handleError, sendNotFound } from './problem-handler.js';
+import { registerCadenceRoutes } from './routes/cadence-routes.js';
 import { registerEventRoutes } from './routes/event-routes.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerMetricsRoutes } from './routes/metrics-routes.js';
@@ -52,5 +53,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     onAccepted: (endpoint, count) => eventsAccepted.inc({ endpoint }, count),
   });
   registerMetricsRoutes(app, deps);
+  registerCadenceRoutes(app, deps);
   return app;
 }

@@ -1,0 +1,374 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, Option } from 'commander';
+import { defaults, loadConfig } from '../config/index.js';
+import {
+  importRepository,
+  listRepositories,
+  reportRepository,
+  type ImportProgress,
+  type ImportSummary,
+  type RepositoryReport,
+} from '../git/index.js';
+import { CadenceError } from '../problem/index.js';
+import { openStore, type Store } from '../store/index.js';
+import { renderTable } from './table.js';
+
+export interface StoreFlags {
+  config?: string;
+  dataDir?: string;
+  databaseUrl?: string;
+}
+
+/** The flags of commands that open the store themselves (no server needed). */
+export function addStoreOptions(command: Command): Command {
+  return command
+    .option('--config <file>', 'YAML config file (env CADENCE_CONFIG)')
+    .option(
+      '--data-dir <dir>',
+      `embedded store directory (env CADENCE_DATA_DIR) (default: "${defaults.store.dataDir}")`,
+    )
+    .option(
+      '--database-url <url>',
+      'PostgreSQL connection URL instead of the embedded store (env DATABASE_URL)',
+    );
+}
+
+/**
+ * Opens the configured store as `cadence serve` would. The embedded store belongs to one process:
+ * while a server holds the data directory, this fails with a message saying what to do.
+ */
+export async function openCliStore(flags: StoreFlags): Promise<{ store: Store; dataDir: string }> {
+  const config = loadConfig({
+    file: flags.config,
+    env: process.env,
+    flags: { dataDir: flags.dataDir, databaseUrl: flags.databaseUrl },
+  });
+  try {
+    const store = await openStore({
+      databaseUrl: config.store.databaseUrl,
+      dataDir: config.store.dataDir,
+      poolSize: 4,
+    });
+    return { store, dataDir: config.store.dataDir };
+  } catch (error) {
+    if (error instanceof CadenceError && error.code === 'conflict' && error.field === 'dataDir') {
+      throw new CadenceError('conflict', {
+        field: 'dataDir',
+        detail: `${error.message} (the embedded store allows one process at a time: stop the server using it, or share a PostgreSQL with --database-url)`,
+      });
+    }
+    throw error;
+  }
+}
+
+async function withStore<T>(
+  flags: StoreFlags,
+  work: (store: Store, dataDir: string) => Promise<T>,
+) {
+  const { store, dataDir } = await openCliStore(flags);
+  try {
+    return await work(store, dataDir);
+  } finally {
+    await store.close();
+  }
+}
+
+/** `cadence sql … | head` closes the pipe early: the reader's choice, not an error. */
+export function exitQuietlyOnClosedStdout(): void {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
+}
+
+function readRulesFile(file: string | undefined): string | undefined {
+  if (file === undefined) return undefined;
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new CadenceError('invalid-input', {
+      field: 'rules',
+      detail: `cannot read rules file ${file}: ${(error as Error).message}`,
+    });
+  }
+}
+
+/** A one-line progress bar redrawn with `\r`, at most ten times a second; only on a terminal. */
+export function progressBar(stream: NodeJS.WriteStream, label: string) {
+  let lastDraw = 0;
+  let drawn = false;
+  return {
+    update(progress: ImportProgress) {
+      const now = Date.now();
+      if (now - lastDraw < 100) return;
+      lastDraw = now;
+      drawn = true;
+      const width = 30;
+      let text: string;
+      if (progress.total) {
+        const ratio = Math.min(1, progress.commits / progress.total);
+        const filled = Math.round(ratio * width);
+        text = `${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${Math.floor(ratio * 100)}% ${progress.commits}/${progress.total} commits`;
+      } else {
+        text = `${label} ${progress.commits} commits`;
+      }
+      stream.write(`\r${text.slice(0, Math.max(10, (stream.columns ?? 80) - 1))}\x1b[K`);
+    },
+    done() {
+      if (drawn) stream.write('\r\x1b[K');
+    },
+  };
+}
+
+const seconds = (ms: number) => `${Math.round(ms / 100) / 10}s`;
+
+function describeImport(summary: ImportSummary): string {
+  const head = summary.head.slice(0, 12);
+  if (summary.mode === 'unchanged') {
+    return `${summary.repository} is up to date at ${head} (${summary.commitsStored} commits)`;
+  }
+  const how = {
+    full: 'full import',
+    incremental: `incremental, since ${summary.previousHead?.slice(0, 12)}`,
+    rewritten: `history rewritten since ${summary.previousHead?.slice(0, 12)}: re-imported`,
+  }[summary.mode];
+  return `imported ${summary.repository}: ${summary.commitsAdded} new commits, ${summary.statsAdded} file changes (${how}) in ${seconds(summary.durationMs)}; ${summary.commitsStored} commits stored, head ${head}`;
+}
+
+/** Days for a table: two decimals, '-' for none. */
+export function formatDays(days: number | null | undefined): string {
+  return days === null || days === undefined ? '-' : String(Math.round(days * 100) / 100);
+}
+
+const shortId = (id: string) => id.slice(0, 10);
+const day = (at: string) => at.slice(0, 16).replace('T', ' ');
+
+/** The report as text: one titled table per figure. */
+export function renderCadenceReport(report: RepositoryReport): string {
+  const sections: string[] = [
+    `${report.repository} at ${report.head?.slice(0, 12) ?? '-'}, rules ${report.rules}, as of ${report.asOf.slice(0, 10)}; production: ${report.production}`,
+  ];
+  const section = (title: string, headers: string[], rows: string[][], empty: string) =>
+    sections.push(`${title}\n${rows.length === 0 ? empty : renderTable(headers, rows)}`);
+
+  section(
+    'UPDATES (cause → first later production deploy of the package)',
+    ['PACKAGE', 'CAUSE', 'CAUSED (UTC)', 'DEPLOY', 'DEPLOYED (UTC)', 'DAYS'],
+    report.updates.map((u) => [
+      u.package,
+      shortId(u.cause.commit),
+      day(u.cause.at),
+      shortId(u.deploy.commit),
+      day(u.deploy.at),
+      formatDays(u.leadTimeDays),
+    ]),
+    'none',
+  );
+  section(
+    'PENDING (no deploy yet)',
+    ['PACKAGE', 'CAUSE', 'CAUSED (UTC)', 'AGE (DAYS)'],
+    report.pending.map((p) => [
+      p.package,
+      shortId(p.cause.commit),
+      day(p.cause.at),
+      formatDays(p.ageDays),
+    ]),
+    'none',
+  );
+  const summary = (
+    label: string,
+    s: { count: number; min: number | null; median: number | null; max: number | null },
+  ) =>
+    `${label}: ${s.count} updates, min ${formatDays(s.min)}, median ${formatDays(s.median)}, max ${formatDays(s.max)} days`;
+  section(
+    `LEAD TIME (DAYS) BY MONTH OF THE DEPLOY\n${summary(`current month (${report.currentMonth.month})`, report.currentMonth)}\n${summary(`last 3 months (${report.lastThreeMonths.from} to ${report.lastThreeMonths.to})`, report.lastThreeMonths)}\n`,
+    [
+      'MONTH',
+      'UPDATES',
+      'MIN',
+      'MEDIAN',
+      'MAX',
+      ...[1, 2, 3, 4, 5, 6, 7, 8, 9].map((d) => `P${d}0`),
+    ],
+    report.leadTimeByMonth.map((m) => [
+      m.month,
+      String(m.count),
+      formatDays(m.min),
+      formatDays(m.median),
+      formatDays(m.max),
+      ...(m.deciles.length ? m.deciles.map(formatDays) : Array<string>(9).fill('-')),
+    ]),
+    'no months',
+  );
+  section(
+    'DEPLOYS (production, commit × package) AND CAUSES BY MONTH',
+    ['MONTH', 'DEPLOYS', 'CAUSES', 'DEPLOYS PER PACKAGE'],
+    report.deploysByMonth.map((m, index) => [
+      m.month,
+      String(m.deploys),
+      String(report.causesByMonth[index]?.causes ?? 0),
+      Object.entries(m.packages)
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([name, count]) => `${name} ${count}`)
+        .join(', '),
+    ]),
+    'no months',
+  );
+  section(
+    'DAYS BETWEEN DEPLOYS PER ENVIRONMENT',
+    ['ENVIRONMENT', 'PERIOD', 'INTERVALS', 'MIN', 'MEDIAN', 'MAX'],
+    report.deployIntervals.flatMap((env) =>
+      [...env.weekly.map((w) => ({ ...w, bucket: `week ${w.bucket}` })), ...env.monthly].map(
+        (b) => [
+          env.environment,
+          b.bucket,
+          String(b.count),
+          formatDays(b.min),
+          formatDays(b.median),
+          formatDays(b.max),
+        ],
+      ),
+    ),
+    'fewer than two deploys in every environment',
+  );
+  if (report.promotion.length > 0) {
+    section(
+      'PROMOTION',
+      ['FROM', 'TO', 'DEPLOYS', 'PROMOTED', 'SUPERSEDED', 'WAITING', 'RATE'],
+      report.promotion.map((p) => [
+        p.from,
+        p.to,
+        String(p.deploys),
+        String(p.promoted),
+        String(p.superseded),
+        String(p.waiting),
+        p.rate === null ? '-' : `${Math.round(p.rate * 1000) / 10}%`,
+      ]),
+      'none',
+    );
+  }
+  if (report.unattributedFiles > 0) {
+    sections.push(
+      `${report.unattributedFiles} changed files matched a purpose but no package: check the rules' packages`,
+    );
+  }
+  return `${sections.join('\n\n')}\n`;
+}
+
+function parseAsOf(value: string | undefined): Date | undefined {
+  if (value === undefined) return undefined;
+  const time = Date.parse(value);
+  if (Number.isNaN(time)) {
+    throw new CadenceError('invalid-input', {
+      field: 'as-of',
+      detail: `--as-of ${value} is not an RFC 3339 time or a date`,
+    });
+  }
+  return new Date(time);
+}
+
+export function gitCommand(): Command {
+  const git = new Command('git').description(
+    'patching cadence from git history: import a repository, report lead times and deploys',
+  );
+
+  addStoreOptions(
+    git
+      .command('import')
+      .description('import a repository history into the commits and stats tables (incremental)')
+      .argument('<source>', 'repository path, or a URL to mirror under the data directory')
+      .option('--name <name>', 'repository name in the tables (default: last part of the path)')
+      .option('--ref <ref>', 'revision whose history is imported', 'HEAD')
+      .option('--rules <file>', 'patching-cadence rules (YAML) stored with the repository')
+      .option('--json', 'print the import summary as JSON'),
+  ).action(
+    async (
+      source: string,
+      options: StoreFlags & { name?: string; ref: string; rules?: string; json?: boolean },
+    ) => {
+      const rulesYaml = readRulesFile(options.rules);
+      const summary = await withStore(options, async (store, dataDir) => {
+        const bar =
+          process.stderr.isTTY && !options.json ? progressBar(process.stderr, 'importing') : null;
+        try {
+          return await importRepository(store, {
+            source,
+            name: options.name,
+            ref: options.ref,
+            rulesYaml,
+            mirrorDir: join(dataDir, 'git-mirrors'),
+            countTotal: bar !== null,
+            onProgress: bar ? (progress) => bar.update(progress) : undefined,
+          });
+        } finally {
+          bar?.done();
+        }
+      });
+      process.stdout.write(
+        options.json ? `${JSON.stringify(summary, null, 2)}\n` : `${describeImport(summary)}\n`,
+      );
+    },
+  );
+
+  addStoreOptions(
+    git
+      .command('report')
+      .description('patching cadence: lead time per update and month, deploys, causes, promotion')
+      .option('--repository <name>', 'the repository (default: the only one imported)')
+      .option('--rules <file>', 'rules (YAML) instead of those stored at import')
+      .option('--as-of <time>', '"now" for pending ages and the current month (default: now)')
+      .option('--json', 'print JSON instead of tables'),
+  ).action(
+    async (
+      options: StoreFlags & { repository?: string; rules?: string; asOf?: string; json?: boolean },
+    ) => {
+      exitQuietlyOnClosedStdout();
+      const rulesYaml = readRulesFile(options.rules);
+      const asOf = parseAsOf(options.asOf);
+      const report = await withStore(options, (store) =>
+        reportRepository(store, {
+          repository: options.repository,
+          rulesYaml,
+          ...(asOf ? { asOf } : {}),
+        }),
+      );
+      process.stdout.write(
+        options.json ? `${JSON.stringify(report, null, 2)}\n` : renderCadenceReport(report),
+      );
+    },
+  );
+
+  addStoreOptions(
+    git
+      .command('list')
+      .description('the imported repositories')
+      .addOption(new Option('--json', 'print JSON instead of a table')),
+  ).action(async (options: StoreFlags & { json?: boolean }) => {
+    exitQuietlyOnClosedStdout();
+    const repositories = await withStore(options, (store) => listRepositories(store));
+    if (options.json) {
+      process.stdout.write(`${JSON.stringify(repositories, null, 2)}\n`);
+      return;
+    }
+    if (repositories.length === 0) {
+      process.stdout.write('no repository imported yet: run cadence git import PATH|URL\n');
+      return;
+    }
+    process.stdout.write(
+      `${renderTable(
+        ['NAME', 'COMMITS', 'HEAD', 'IMPORTED', 'RULES', 'SOURCE'],
+        repositories.map((r) => [
+          r.name,
+          String(r.commitCount),
+          r.head?.slice(0, 12) ?? '-',
+          r.importedAt ? new Date(r.importedAt).toISOString().slice(0, 19) + 'Z' : '-',
+          r.rulesYaml ? 'yes' : 'no',
+          r.source,
+        ]),
+      )}\n`,
+    );
+  });
+
+  return git;
+}
