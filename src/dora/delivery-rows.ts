@@ -1,6 +1,6 @@
 import type { Queryable, Store } from '../store/index.js';
 import { linkDeliveries, type Delivery } from './delivery.js';
-import { loadStreamFacts } from './fact-rows.js';
+import { column, loadStreamFacts } from './fact-rows.js';
 import { projectFacts } from './projector.js';
 import { configuredRepositories, rulesDigest, rulesFrom, type DoraSettings } from './settings.js';
 
@@ -8,8 +8,6 @@ interface Stream {
   environment: string;
   service: string;
 }
-
-const column = <T, V>(items: T[], get: (item: T) => V) => items.map(get);
 
 /**
  * Brings `dora_deliveries` up to date: projects new CDEvents into facts, then recomputes the

@@ -1,7 +1,8 @@
 import type { Queryable } from '../store/index.js';
 import type { ChangeFact, DeploymentFact, Fact, IncidentFact } from './facts.js';
 
-const column = <T, V>(items: T[], get: (item: T) => V) => items.map(get);
+/** One column of rows, for `unnest($1::type[], …)` inserts. */
+export const column = <T, V>(items: T[], get: (item: T) => V) => items.map(get);
 
 /** Stores projected facts; each statement is idempotent (a replayed CDEvent changes nothing). */
 export async function insertFacts(tx: Queryable, facts: Fact[]): Promise<void> {

@@ -2,23 +2,15 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { defaults } from '../../src/config/index.js';
 import {
-  compileRoutingTable,
-  createEventWriter,
-  createIntake,
-  createRouter,
   validateCdevent,
   type CloudEvent,
   type Router,
   type StoredEvent,
 } from '../../src/events/index.js';
-import { silentLogger } from '../../src/log/index.js';
 import { CadenceError } from '../../src/problem/index.js';
-import { buildApp } from '../../src/server/index.js';
 import {
   alertmanagerSettingsSchema,
-  builtinTransformers,
   createAlertmanagerReceiver,
   createAlertmanagerSource,
   incidentKey,
@@ -26,7 +18,7 @@ import {
   type AlertmanagerSettings,
 } from '../../src/sources/index.js';
 import type { Store } from '../../src/store/index.js';
-import { routeAll } from '../support/app.js';
+import { routeAll, testApp } from '../support/app.js';
 import { openTestStore } from '../support/engines.js';
 
 type Json = Record<string, unknown>;
@@ -370,25 +362,11 @@ describe('POST /webhooks/alertmanager through the app on PGlite', () => {
 
   before(async () => {
     ({ store, dispose } = await openTestStore('pglite'));
-    const transformers = builtinTransformers();
-    router = createRouter({
-      store,
-      table: compileRoutingTable(
-        defaults.routes.map((route) => ({ ...route, transformers: [...route.transformers] })),
-        transformers.keys(),
-      ),
-      transformers,
-      logger: silentLogger,
-    });
-    app = buildApp({
-      store,
-      intake: createIntake({ writer: createEventWriter(store) }),
-      logger: silentLogger,
-      bodyLimitBytes: defaults.server.bodyLimitBytes,
+    ({ app, router } = testApp(store, {
       webhookReceivers: new Map([
         ['alertmanager', createAlertmanagerReceiver(settings({ token: 's3cret-token' }))],
       ]),
-    });
+    }));
   });
   after(async () => {
     await app.close();

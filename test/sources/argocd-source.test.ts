@@ -3,31 +3,23 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { parse as parseYaml } from 'yaml';
-import { defaults } from '../../src/config/index.js';
 import {
-  compileRoutingTable,
-  createEventWriter,
-  createIntake,
-  createRouter,
   validateCdevent,
   type CloudEvent,
   type Router,
   type StoredEvent,
 } from '../../src/events/index.js';
-import { silentLogger } from '../../src/log/index.js';
 import { CadenceError } from '../../src/problem/index.js';
-import { buildApp } from '../../src/server/index.js';
 import {
   argocdNotificationSchema,
   argocdSettingsSchema,
-  builtinTransformers,
   builtinWebhookReceivers,
   createArgocdReceiver,
   createArgocdSource,
   type ArgocdNotification,
 } from '../../src/sources/index.js';
 import type { Store } from '../../src/store/index.js';
-import { routeAll } from '../support/app.js';
+import { routeAll, testApp } from '../support/app.js';
 import { openTestStore } from '../support/engines.js';
 
 type Json = Record<string, unknown>;
@@ -405,24 +397,9 @@ describe('POST /webhooks/argocd through the app on PGlite', () => {
 
   before(async () => {
     ({ store, dispose } = await openTestStore('pglite'));
-    const transformers = builtinTransformers();
-    router = createRouter({
-      store,
-      table: compileRoutingTable(
-        defaults.routes.map((route) => ({ ...route, transformers: [...route.transformers] })),
-        transformers.keys(),
-      ),
-      transformers,
-      logger: silentLogger,
-    });
-    app = buildApp({
-      store,
-      intake: createIntake({ writer: createEventWriter(store) }),
-      logger: silentLogger,
-      bodyLimitBytes: defaults.server.bodyLimitBytes,
-      // The built-in receivers, as `cadence serve` has them, with a token for Argo CD.
+    ({ app, router } = testApp(store, {
       webhookReceivers: builtinWebhookReceivers({ argocd: { token: 'argo-s3cret' } }),
-    });
+    }));
   });
   after(async () => {
     await app.close();

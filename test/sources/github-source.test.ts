@@ -5,29 +5,22 @@ import { after, before, describe, it } from 'node:test';
 import type { WebhookDefinition } from '@octokit/webhooks-examples';
 import type { FastifyInstance } from 'fastify';
 import {
-  compileRoutingTable,
   countEvents,
-  createEventWriter,
-  createIntake,
-  createRouter,
   listCdevents,
   validateCdevent,
   type CloudEvent,
   type Router,
   type StoredEvent,
 } from '../../src/events/index.js';
-import { silentLogger } from '../../src/log/index.js';
 import { CadenceError } from '../../src/problem/index.js';
-import { buildApp } from '../../src/server/index.js';
 import {
-  builtinTransformers,
   createGithubReceiver,
   createGithubSource,
   githubSettingsSchema,
   type GithubSettings,
 } from '../../src/sources/index.js';
 import type { Store } from '../../src/store/index.js';
-import { routeAll } from '../support/app.js';
+import { routeAll, testApp } from '../support/app.js';
 import { openTestStore } from '../support/engines.js';
 
 // Real payloads: the examples GitHub's own Octokit team keeps for every webhook event.
@@ -726,23 +719,10 @@ describe('POST /webhooks/github (PGlite)', () => {
   before(async () => {
     ({ store, dispose } = await openTestStore('pglite'));
     const config = settings({ secret: SECRET });
-    const transformers = builtinTransformers({ settings: { github: config } });
-    router = createRouter({
-      store,
-      table: compileRoutingTable(
-        [{ type: 'com.github.*', transformers: ['github'] }],
-        transformers.keys(),
-      ),
-      transformers,
-      logger: silentLogger,
-    });
-    app = buildApp({
-      store,
-      intake: createIntake({ writer: createEventWriter(store) }),
-      logger: silentLogger,
-      bodyLimitBytes: 1024 * 1024,
+    ({ app, router } = testApp(store, {
       webhookReceivers: new Map([['github', createGithubReceiver(config)]]),
-    });
+      sources: { github: config },
+    }));
   });
   after(async () => {
     await app.close();

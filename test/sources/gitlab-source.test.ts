@@ -3,22 +3,15 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import {
-  compileRoutingTable,
   countEvents,
-  createEventWriter,
-  createIntake,
-  createRouter,
   listCdevents,
   validateCdevent,
   type CloudEvent,
   type Router,
   type StoredEvent,
 } from '../../src/events/index.js';
-import { silentLogger } from '../../src/log/index.js';
 import { CadenceError } from '../../src/problem/index.js';
-import { buildApp } from '../../src/server/index.js';
 import {
-  builtinTransformers,
   createGitlabReceiver,
   createGitlabSource,
   gitlabSettingsSchema,
@@ -26,7 +19,7 @@ import {
   type GitlabSettings,
 } from '../../src/sources/index.js';
 import type { Store } from '../../src/store/index.js';
-import { routeAll } from '../support/app.js';
+import { routeAll, testApp } from '../support/app.js';
 import { openTestStore } from '../support/engines.js';
 
 type Json = Record<string, unknown>;
@@ -629,23 +622,10 @@ describe('POST /webhooks/gitlab (PGlite)', () => {
   before(async () => {
     ({ store, dispose } = await openTestStore('pglite'));
     const config = settings({ token: TOKEN });
-    const transformers = builtinTransformers({ settings: { gitlab: config } });
-    router = createRouter({
-      store,
-      table: compileRoutingTable(
-        [{ type: 'com.gitlab.*', transformers: ['gitlab'] }],
-        transformers.keys(),
-      ),
-      transformers,
-      logger: silentLogger,
-    });
-    app = buildApp({
-      store,
-      intake: createIntake({ writer: createEventWriter(store) }),
-      logger: silentLogger,
-      bodyLimitBytes: 1024 * 1024,
+    ({ app, router } = testApp(store, {
       webhookReceivers: new Map([['gitlab', createGitlabReceiver(config)]]),
-    });
+      sources: { gitlab: config },
+    }));
   });
   after(async () => {
     await app.close();

@@ -2,21 +2,13 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { defaults } from '../../src/config/index.js';
 import {
-  compileRoutingTable,
-  createEventWriter,
-  createIntake,
-  createRouter,
   validateCdevent,
   type CloudEvent,
   type Router,
   type StoredEvent,
 } from '../../src/events/index.js';
-import { silentLogger } from '../../src/log/index.js';
-import { buildApp } from '../../src/server/index.js';
 import {
-  builtinTransformers,
   createTektonSource,
   gitRepositoryPath,
   isDeployPipeline,
@@ -24,7 +16,7 @@ import {
   type TektonSettings,
 } from '../../src/sources/index.js';
 import type { Store } from '../../src/store/index.js';
-import { routeAll, structured } from '../support/app.js';
+import { routeAll, structured, testApp } from '../support/app.js';
 import { openTestStore } from '../support/engines.js';
 
 type Json = Record<string, unknown>;
@@ -344,22 +336,7 @@ describe('Tekton CloudEvents through POST /events on PGlite', () => {
 
   before(async () => {
     ({ store, dispose } = await openTestStore('pglite'));
-    const transformers = builtinTransformers();
-    router = createRouter({
-      store,
-      table: compileRoutingTable(
-        defaults.routes.map((route) => ({ ...route, transformers: [...route.transformers] })),
-        transformers.keys(),
-      ),
-      transformers,
-      logger: silentLogger,
-    });
-    app = buildApp({
-      store,
-      intake: createIntake({ writer: createEventWriter(store) }),
-      logger: silentLogger,
-      bodyLimitBytes: defaults.server.bodyLimitBytes,
-    });
+    ({ app, router } = testApp(store));
   });
   after(async () => {
     await app.close();

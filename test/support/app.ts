@@ -9,15 +9,21 @@ import {
 } from '../../src/events/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { buildApp } from '../../src/server/index.js';
-import { builtinTransformers } from '../../src/sources/index.js';
+import { builtinTransformers, type WebhookReceiver } from '../../src/sources/index.js';
 import type { Store } from '../../src/store/index.js';
 
 /** The real HTTP app over a store, with its router (not started: tests call routeBatch()). */
 export function testApp(
   store: Store,
-  options: { bodyLimitBytes?: number } = {},
+  options: {
+    bodyLimitBytes?: number;
+    /** Receivers for `POST /webhooks/{source}`; none when absent. */
+    webhookReceivers?: ReadonlyMap<string, WebhookReceiver>;
+    /** Per-source settings for the transformers, as the config's `sources` section gives them. */
+    sources?: NonNullable<NonNullable<Parameters<typeof builtinTransformers>[0]>['settings']>;
+  } = {},
 ): { app: FastifyInstance; router: Router } {
-  const transformers = builtinTransformers();
+  const transformers = builtinTransformers(options.sources ? { settings: options.sources } : {});
   const router = createRouter({
     store,
     table: compileRoutingTable(
@@ -33,6 +39,7 @@ export function testApp(
     intake,
     logger: silentLogger,
     bodyLimitBytes: options.bodyLimitBytes ?? defaults.server.bodyLimitBytes,
+    ...(options.webhookReceivers ? { webhookReceivers: options.webhookReceivers } : {}),
   });
   return { app, router };
 }
