@@ -24,6 +24,11 @@ export const defaults = {
     environment: 'production',
     /** An incident is attributed to the last deployment before it within this many hours. */
     attributionWindowHours: 24,
+    /**
+     * Above this many deploy attempts in a window over every service, metrics are read from the
+     * daily rollups: exact counts, medians and p90 within 1 %.
+     */
+    exactLimit: 50_000,
   },
   /** The routing table used when the config file has none. */
   routes: [

@@ -43,6 +43,7 @@ export const configSchema = z.strictObject({
     .strictObject({
       environment: z.string().min(1).default(defaults.dora.environment),
       attributionWindowHours: z.number().positive().default(defaults.dora.attributionWindowHours),
+      exactLimit: z.number().int().min(0).default(defaults.dora.exactLimit),
       services: z
         .record(
           z.string().min(1),

@@ -1,4 +1,5 @@
 import type { Queryable, Store } from '../store/index.js';
+import { markStaleDays, refreshDailyRollups, utcDay, type StaleDay } from './daily-rollups.js';
 import { linkDeliveries, type Delivery } from './delivery.js';
 import { column, loadStreamFacts } from './fact-rows.js';
 import { projectFacts } from './projector.js';
@@ -12,8 +13,9 @@ interface Stream {
 /**
  * Brings `dora_deliveries` up to date: projects new CDEvents into facts, then recomputes the
  * rules for every stream a new fact touched (or every stream, when the configured rules
- * changed). Streams are claimed with `for update skip locked`, so replicas share the work and
- * never rewrite one stream at the same time. Returns how many streams were recomputed.
+ * changed), then the daily rollups of the days those rewrites touched. Streams are claimed
+ * with `for update skip locked`, so replicas share the work and never rewrite one stream at
+ * the same time. Returns how many streams were recomputed.
  */
 export async function refreshDeliveries(
   store: Store,
@@ -33,7 +35,9 @@ export async function refreshDeliveries(
          order by environment, service limit $1 for update skip locked`,
         [streamsPerTransaction],
       );
-      for (const stream of rows) await rewriteStream(tx, stream, settings);
+      const touched: StaleDay[] = [];
+      for (const stream of rows) touched.push(...(await rewriteStream(tx, stream, settings)));
+      await markStaleDays(tx, touched);
       await tx.query(
         `delete from dora_stale_streams
          where (environment, service) in (select * from unnest($1::text[], $2::text[]))`,
@@ -42,8 +46,10 @@ export async function refreshDeliveries(
       return rows.length;
     });
     total += done;
-    if (done < streamsPerTransaction) return total;
+    if (done < streamsPerTransaction) break;
   }
+  await refreshDailyRollups(store);
+  return total;
 }
 
 async function markAllStaleWhenRulesChanged(tx: Queryable, settings: DoraSettings) {
@@ -79,7 +85,12 @@ async function expandStaleRepositories(tx: Queryable, settings: DoraSettings) {
   );
 }
 
-async function rewriteStream(tx: Queryable, stream: Stream, settings: DoraSettings) {
+/** Rewrites one stream's rows; returns the days whose rollups that changed (old and new rows). */
+async function rewriteStream(
+  tx: Queryable,
+  stream: Stream,
+  settings: DoraSettings,
+): Promise<StaleDay[]> {
   const { rows } = await tx.query<{ repository: string }>(
     `select distinct repository from deployments
      where environment = $1 and service = $2 and repository is not null`,
@@ -94,13 +105,23 @@ async function rewriteStream(tx: Queryable, stream: Stream, settings: DoraSettin
     facts.incidents,
     rulesFrom(settings),
   ).filter((d) => d.environment === stream.environment && d.service === stream.service);
-  for (const table of ['dora_delivered_commits', 'dora_deliveries']) {
-    await tx.query(`delete from ${table} where environment = $1 and service = $2`, [
-      stream.environment,
-      stream.service,
-    ]);
-  }
+  await tx.query(`delete from dora_delivered_commits where environment = $1 and service = $2`, [
+    stream.environment,
+    stream.service,
+  ]);
+  const { rows: oldDays } = await tx.query<{ day: string }>(
+    `with gone as (delete from dora_deliveries where environment = $1 and service = $2
+                   returning deployed_at)
+     select distinct (deployed_at at time zone 'UTC')::date::text as day from gone`,
+    [stream.environment, stream.service],
+  );
   if (deliveries.length > 0) await insertDeliveries(tx, deliveries);
+  // Commits are rolled up on their deployment's day, so the deliveries' days cover them too.
+  const days = new Set([
+    ...oldDays.map((r) => r.day),
+    ...deliveries.map((d) => utcDay(d.deployedAt)),
+  ]);
+  return [...days].map((day) => ({ environment: stream.environment, day }));
 }
 
 async function insertDeliveries(tx: Queryable, deliveries: Delivery[]) {

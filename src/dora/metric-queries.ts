@@ -1,4 +1,12 @@
 import type { Queryable } from '../store/index.js';
+import {
+  countRolledUpAttempts,
+  queryRolledUpGroups,
+  splitWindow,
+  type RolledUpGroup,
+  type WindowSplit,
+} from './daily-rollups.js';
+import { quantileOfBins, type DurationBin } from './duration-bins.js';
 import { emptyInputs, type Bucket, type Distribution, type MetricInputs } from './metrics.js';
 
 /** Which rows to aggregate: an environment (all when absent), some services, a window. */
@@ -7,7 +15,15 @@ export interface MetricScope {
   services?: string[] | undefined;
   from: Date;
   to: Date;
+  /**
+   * Above this many deploy attempts in the window (every service), the counts come from the
+   * daily rollups and the quantiles from their duration bins (within 1 %); at or below it,
+   * everything is exact. Default DEFAULT_EXACT_LIMIT.
+   */
+  exactLimit?: number | undefined;
 }
+
+export const DEFAULT_EXACT_LIMIT = 50_000;
 
 /** How to group: one total, per time bucket, or per stream (service × environment). */
 export type Grouping = { by: 'total' } | { by: 'bucket'; bucket: Bucket } | { by: 'stream' };
@@ -53,15 +69,28 @@ function keyOf(grouping: Grouping, row: { g1: string; g2: string }): GroupKey {
 const QUANTILES = 'percentile_cont(array[0.5, 0.9]) within group';
 
 /**
- * The metric inputs per group, from three aggregates over the rules' results (deliveries,
- * delivered commits) and the incidents. Exact: quantiles are PostgreSQL's percentile_cont,
- * the same linear interpolation as `quantile()`.
+ * The metric inputs per group. Over every service and a window holding more than
+ * `scope.exactLimit` deploy attempts they are read from the daily rollups (exact counts,
+ * quantiles within 1 %); otherwise from three exact aggregates over the rules' results.
  */
 export async function queryMetricInputs(
   db: Queryable,
   scope: MetricScope,
   grouping: Grouping,
 ): Promise<Map<GroupKey, MetricInputs>> {
+  if (grouping.by !== 'stream' && !scope.services) {
+    const split = splitWindow(scope);
+    if (split.fullTo.getTime() > split.fullFrom.getTime()) {
+      const size = await countRolledUpAttempts(db, scope.environment ?? null, split);
+      if (size > (scope.exactLimit ?? DEFAULT_EXACT_LIMIT)) {
+        return rolledUpInputs(db, scope, grouping, split);
+      }
+    }
+  }
+  return exactInputs(db, scope, grouping);
+}
+
+function scopeParams(scope: MetricScope, grouping: Grouping): unknown[] {
   const params: unknown[] = [
     scope.environment ?? null,
     scope.services ?? null,
@@ -69,10 +98,95 @@ export async function queryMetricInputs(
     scope.to.toISOString(),
   ];
   if (grouping.by === 'bucket') params.push(grouping.bucket);
-  const where = (time: string) =>
-    `($1::text is null or environment = $1) and ($2::text[] is null or service = any($2))
-     and ${time} >= $3::timestamptz and ${time} < $4::timestamptz`;
+  return params;
+}
 
+const scopeWhere = (time: string) =>
+  `($1::text is null or environment = $1) and ($2::text[] is null or service = any($2))
+   and ${time} >= $3::timestamptz and ${time} < $4::timestamptz`;
+
+/** Time to restore: incidents detected in the window and resolved (always exact: few rows). */
+async function queryRestores(
+  db: Queryable,
+  scope: MetricScope,
+  grouping: Grouping,
+): Promise<({ g1: string; g2: string } & Distributed)[]> {
+  const { rows } = await db.query<{ g1: string; g2: string } & Distributed>(
+    `select ${groupColumns(grouping, 'detected_at')},
+            count(*) as count,
+            ${QUANTILES} (order by extract(epoch from resolved_at - detected_at)::float8)
+              as quantiles
+     from incidents
+     where resolved_at is not null and ${scopeWhere('detected_at')}
+       ${grouping.by === 'stream' || scope.services ? 'and service is not null' : ''}
+     group by g1, g2`,
+    scopeParams(scope, grouping),
+  );
+  return rows;
+}
+
+function binnedDistribution(bins: DurationBin[], count: number): Distribution {
+  if (count === 0) return { count, median: null, p90: null };
+  return {
+    count,
+    median: quantileOfBins(bins, 0.5),
+    p90: quantileOfBins(bins, 0.9),
+    approximate: true,
+  };
+}
+
+async function rolledUpInputs(
+  db: Queryable,
+  scope: MetricScope,
+  grouping: Grouping,
+  split: WindowSplit,
+): Promise<Map<GroupKey, MetricInputs>> {
+  // $8 is the bucket name (the rollup query's own parameters come first).
+  const groupOf =
+    grouping.by === 'bucket'
+      ? {
+          day: `(extract(epoch from date_trunc($8::text, day::timestamp))::int8)::text`,
+          time: (time: string) =>
+            `(extract(epoch from date_trunc($8::text, ${time}, 'UTC'))::int8)::text`,
+        }
+      : { day: `''::text`, time: () => `''::text` };
+  const groups = await queryRolledUpGroups(
+    db,
+    scope.environment ?? null,
+    split,
+    groupOf,
+    grouping.by === 'bucket' ? [grouping.bucket] : [],
+  );
+  const inputs = new Map<GroupKey, MetricInputs>();
+  const inputsOf = (group: RolledUpGroup): MetricInputs => ({
+    deployments: group.deployments,
+    attempts: group.attempts,
+    failed: group.failed,
+    rework: group.rework,
+    deployDays: group.deployDays,
+    leadTime: binnedDistribution(
+      group.leadTimeBins,
+      group.leadTimeBins.reduce((sum, b) => sum + b.count, 0),
+    ),
+    recovery: binnedDistribution(group.recoveryBins, group.recovered),
+    restore: emptyInputs.restore,
+  });
+  for (const [g, group] of groups) inputs.set(keyOf(grouping, { g1: g, g2: '' }), inputsOf(group));
+  for (const row of await queryRestores(db, scope, grouping)) {
+    const key = keyOf(grouping, row);
+    inputs.set(key, { ...(inputs.get(key) ?? emptyInputs), restore: toDistribution(row) });
+  }
+  return inputs;
+}
+
+/** Exact: quantiles are PostgreSQL's percentile_cont, the same interpolation as `quantile()`. */
+async function exactInputs(
+  db: Queryable,
+  scope: MetricScope,
+  grouping: Grouping,
+): Promise<Map<GroupKey, MetricInputs>> {
+  const params = scopeParams(scope, grouping);
+  const where = scopeWhere;
   const attempts = await db.query<{
     g1: string;
     g2: string;
@@ -107,17 +221,7 @@ export async function queryMetricInputs(
      group by g1, g2`,
     params,
   );
-  const restores = await db.query<{ g1: string; g2: string } & Distributed>(
-    `select ${groupColumns(grouping, 'detected_at')},
-            count(*) as count,
-            ${QUANTILES} (order by extract(epoch from resolved_at - detected_at)::float8)
-              as quantiles
-     from incidents
-     where resolved_at is not null and ${where('detected_at')}
-       ${grouping.by === 'stream' || scope.services ? 'and service is not null' : ''}
-     group by g1, g2`,
-    params,
-  );
+  const restores = await queryRestores(db, scope, grouping);
 
   const inputs = new Map<GroupKey, MetricInputs>();
   const entry = (key: GroupKey) => {
@@ -138,6 +242,6 @@ export async function queryMetricInputs(
     });
   }
   for (const row of leadTimes.rows) entry(keyOf(grouping, row)).leadTime = toDistribution(row);
-  for (const row of restores.rows) entry(keyOf(grouping, row)).restore = toDistribution(row);
+  for (const row of restores) entry(keyOf(grouping, row)).restore = toDistribution(row);
   return inputs;
 }

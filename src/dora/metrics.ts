@@ -38,6 +38,8 @@ export interface Distribution {
   /** Seconds. */
   median: number | null;
   p90: number | null;
+  /** True when the quantiles were read from the daily rollups' bins (within 1 %). */
+  approximate?: boolean;
 }
 
 export interface Rate {

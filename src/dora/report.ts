@@ -65,6 +65,7 @@ export async function metricsReport(
     services,
     from: query.from,
     to: query.to,
+    exactLimit: settings.exactLimit,
   };
   const total = await queryMetricInputs(store, scope, { by: 'total' });
   const overall = metricsFromInputs(

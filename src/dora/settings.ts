@@ -7,6 +7,11 @@ export interface DoraSettings {
   attributionWindowHours: number;
   /** Service → team and repository, for team filters and for deployments without a repository. */
   services: Record<string, { team?: string | undefined; repository?: string | undefined }>;
+  /**
+   * Windows over every service with more deploy attempts than this read the daily rollups
+   * (exact counts, quantiles within 1 %). Default 50,000 (metric-queries.ts).
+   */
+  exactLimit?: number | undefined;
 }
 
 export const defaultDoraSettings: DoraSettings = {
