@@ -9,6 +9,7 @@ import { registerCadenceRoutes } from './routes/cadence-routes.js';
 import { registerEventRoutes } from './routes/event-routes.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerMetricsRoutes } from './routes/metrics-routes.js';
+import { registerOpenApiRoutes } from './routes/openapi-routes.js';
 import { registerPrometheusRoutes } from './routes/prometheus-routes.js';
 import { registerWebhookRoutes } from './routes/webhook-routes.js';
 
@@ -21,6 +22,18 @@ export interface AppDeps {
   webhookReceivers?: ReadonlyMap<string, WebhookReceiver>;
   /** DORA settings from the config; defaults when absent. */
   dora?: DoraSettings;
+}
+
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+}
+
+const registeredRoutes = new WeakMap<FastifyInstance, RegisteredRoute[]>();
+
+/** Every route an app built by buildApp registered (the OpenAPI test checks each is documented). */
+export function routesOf(app: FastifyInstance): RegisteredRoute[] {
+  return registeredRoutes.get(app) ?? [];
 }
 
 /**
@@ -41,6 +54,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(sendNotFound);
+  const routes: RegisteredRoute[] = [];
+  registeredRoutes.set(app, routes);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      if (method !== 'HEAD') routes.push({ method, url: route.url });
+    }
+  });
   registerHealthRoutes(app, deps.store);
   const { eventsAccepted } = registerPrometheusRoutes(app, deps);
   registerEventRoutes(app, {
@@ -54,5 +74,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
   registerMetricsRoutes(app, deps);
   registerCadenceRoutes(app, deps);
+  registerOpenApiRoutes(app);
   return app;
 }

@@ -4,7 +4,7 @@ import { listRepositories, reportRepository } from '../../git/index.js';
 import type { Store } from '../../store/index.js';
 import { parseQuery } from './query.js';
 
-const reportQuery = z.strictObject({
+export const cadenceReportQuery = z.strictObject({
   repository: z.string().min(1).optional(),
   asOf: z
     .string()
@@ -31,7 +31,7 @@ export function registerCadenceRoutes(app: FastifyInstance, deps: { store: Store
   }));
 
   app.get('/api/v1/cadence/report', async (request) => {
-    const query = parseQuery(reportQuery, request.query);
+    const query = parseQuery(cadenceReportQuery, request.query);
     return reportRepository(deps.store, {
       repository: query.repository,
       ...(query.asOf ? { asOf: query.asOf } : {}),

@@ -16,14 +16,14 @@ function toMessage(request: FastifyRequest): HttpMessage {
   return { headers: request.headers, body };
 }
 
-const listQuery = z.strictObject({
+export const eventListQuery = z.strictObject({
   type: z.string().min(1).optional(),
   source: z.string().min(1).optional(),
   after: z.coerce.number().int().min(0).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
-const cdeventsQuery = z.strictObject({
+export const cdeventListQuery = z.strictObject({
   subjectType: z.string().min(1).optional(),
   predicate: z.string().min(1).optional(),
   eventSeq: z.coerce.number().int().min(1).optional(),
@@ -53,7 +53,7 @@ export function registerEventRoutes(
   });
 
   app.get('/api/v1/events', async (request) => {
-    const query = parseQuery(listQuery, request.query);
+    const query = parseQuery(eventListQuery, request.query);
     const events = await listEvents(deps.store, {
       type: query.type,
       source: query.source,
@@ -73,7 +73,7 @@ export function registerEventRoutes(
   });
 
   app.get('/api/v1/cdevents', async (request) => {
-    const query = parseQuery(cdeventsQuery, request.query);
+    const query = parseQuery(cdeventListQuery, request.query);
     return { cdevents: await listCdevents(deps.store, query) };
   });
 }

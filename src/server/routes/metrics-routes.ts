@@ -18,7 +18,7 @@ const isoTime = z
   .refine((value) => !Number.isNaN(Date.parse(value)), 'must be an RFC 3339 time or a date')
   .transform((value) => new Date(value));
 
-const metricsQuery = z.strictObject({
+export const metricsQuery = z.strictObject({
   service: z.string().min(1).optional(),
   environment: z.string().min(1).optional(),
   team: z.string().min(1).optional(),

@@ -1,0 +1,227 @@
+/**
+ * The shapes of the HTTP API's responses, as zod schemas: the OpenAPI document is generated
+ * from them (openapi.ts), and the tests check real responses against that document, so the two
+ * cannot drift apart. Objects the API owns are strict (an unexpected field fails the tests);
+ * payloads producers sent (events, CDEvents) are open.
+ */
+import { z } from 'zod';
+
+const time = z.string().describe('RFC 3339 time (UTC)');
+
+export const problemSchema = z
+  .object({
+    type: z.string().describe('urn:cadence:problem:CODE'),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    field: z.string().optional().describe('the field, header or parameter at fault'),
+    issues: z.array(z.strictObject({ field: z.string(), message: z.string() })).optional(),
+  })
+  .meta({ id: 'Problem', description: 'RFC 9457 problem details' });
+
+export const intakeResultSchema = z
+  .strictObject({
+    mode: z.enum(['binary', 'structured', 'batch', 'cdevent', 'webhook']),
+    accepted: z.number().int().describe('events stored by this request'),
+    duplicates: z.number().int().describe('events already stored (same source and id)'),
+  })
+  .meta({ id: 'IntakeResult' });
+
+const distribution = z
+  .strictObject({
+    count: z.number().int(),
+    median: z.number().nullable().describe('seconds'),
+    p90: z.number().nullable().describe('seconds'),
+    approximate: z
+      .boolean()
+      .optional()
+      .describe('present (true) when read from the daily rollups: within 1 %'),
+  })
+  .meta({ id: 'Distribution' });
+
+const rate = z
+  .strictObject({
+    numerator: z.number().int(),
+    denominator: z.number().int(),
+    rate: z.number().nullable(),
+  })
+  .meta({ id: 'Rate' });
+
+const metricFields = {
+  deployments: z.number().int(),
+  days: z.number(),
+  deploymentsPerDay: z.number(),
+  deployDaysPerWeek: z.number(),
+  leadTime: distribution,
+  changeFailureRate: rate,
+  failedDeploymentRecoveryTime: distribution,
+  timeToRestore: distribution,
+  reworkRate: rate,
+};
+
+const doraMetrics = z.strictObject(metricFields).meta({ id: 'DoraMetrics' });
+const tier = z.enum(['elite', 'high', 'medium', 'low']).nullable();
+const tiers = z.strictObject({
+  deploymentFrequency: tier,
+  leadTime: tier,
+  changeFailureRate: tier,
+  failedDeploymentRecoveryTime: tier,
+});
+
+const metricsScope = z.strictObject({
+  service: z.string().optional(),
+  environment: z.string(),
+  team: z.string().optional(),
+  from: time,
+  to: time,
+});
+
+export const metricsReportSchema = z
+  .strictObject({
+    scope: metricsScope,
+    overall: doraMetrics,
+    tiers: z.strictObject({ 2023: tiers, 2024: tiers }),
+    series: z
+      .strictObject({
+        bucket: z.enum(['day', 'week', 'month', 'year']),
+        points: z.array(z.strictObject({ bucket: time, ...metricFields })),
+      })
+      .optional(),
+  })
+  .meta({ id: 'MetricsReport' });
+
+export const metricSeriesSchema = z
+  .strictObject({
+    metric: z.enum([
+      'deployment-frequency',
+      'lead-time',
+      'change-failure-rate',
+      'recovery-time',
+      'rework-rate',
+    ]),
+    scope: metricsScope,
+    bucket: z.enum(['day', 'week', 'month', 'year']),
+    points: z.array(z.looseObject({ bucket: time })),
+  })
+  .meta({ id: 'MetricSeries' });
+
+export const deployFrequencySchema = z
+  .array(z.strictObject({ DeployName: z.string(), Deployments: z.number().int(), Time: time }))
+  .meta({ id: 'DeployFrequency', description: 'the seed-compatible shape' });
+
+const storedEvent = z
+  .looseObject({
+    seq: z.number().int(),
+    specversion: z.string(),
+    id: z.string(),
+    source: z.string(),
+    type: z.string(),
+    receivedAt: time,
+    routedAt: time.nullable(),
+    routeOutputs: z.number().int().nullable(),
+    routeNote: z.string().nullable(),
+  })
+  .meta({ id: 'StoredEvent', description: 'a CloudEvent as received, with its routing state' });
+
+const storedCdevent = z
+  .strictObject({
+    seq: z.number().int(),
+    type: z.string(),
+    subjectType: z.string(),
+    predicate: z.string(),
+    subjectId: z.string(),
+    timestamp: time,
+    transformer: z.string(),
+    eventSeq: z.number().int().nullable(),
+    body: z.record(z.string(), z.unknown()),
+  })
+  .meta({ id: 'StoredCdevent' });
+
+export const eventListSchema = z.strictObject({ events: z.array(storedEvent) });
+export const eventDetailSchema = z.strictObject({
+  event: storedEvent,
+  cdevents: z.array(storedCdevent),
+});
+export const cdeventListSchema = z.strictObject({ cdevents: z.array(storedCdevent) });
+
+export const healthSchema = z.strictObject({ status: z.literal('ok') });
+export const readinessSchema = z.strictObject({
+  status: z.literal('ready'),
+  engine: z.enum(['pglite', 'postgres']),
+});
+
+export const repositoryListSchema = z.strictObject({
+  repositories: z.array(
+    z.strictObject({
+      name: z.string(),
+      source: z.string(),
+      ref: z.string().nullable(),
+      head: z.string().nullable(),
+      importedAt: time.nullable(),
+      commitCount: z.number().int(),
+      hasRules: z.boolean(),
+    }),
+  ),
+});
+
+const daySummary = {
+  count: z.number().int(),
+  min: z.number().nullable(),
+  median: z.number().nullable(),
+  max: z.number().nullable(),
+};
+const commitAt = z.strictObject({ commit: z.string(), at: time });
+
+export const cadenceReportSchema = z
+  .strictObject({
+    repository: z.string(),
+    head: z.string().nullable(),
+    importedAt: time.nullable(),
+    rules: z.enum(['stored', 'given']),
+    asOf: time,
+    environments: z.array(z.string()),
+    production: z.string(),
+    updates: z.array(
+      z.strictObject({
+        package: z.string(),
+        cause: commitAt,
+        deploy: commitAt,
+        leadTimeDays: z.number(),
+      }),
+    ),
+    pending: z.array(z.strictObject({ package: z.string(), cause: commitAt, ageDays: z.number() })),
+    leadTimeByMonth: z.array(
+      z.strictObject({ month: z.string(), ...daySummary, deciles: z.array(z.number()) }),
+    ),
+    currentMonth: z.strictObject({ month: z.string(), ...daySummary }),
+    lastThreeMonths: z.strictObject({ from: z.string(), to: z.string(), ...daySummary }),
+    deploysByMonth: z.array(
+      z.strictObject({
+        month: z.string(),
+        deploys: z.number().int(),
+        packages: z.record(z.string(), z.number().int()),
+      }),
+    ),
+    causesByMonth: z.array(z.strictObject({ month: z.string(), causes: z.number().int() })),
+    deployIntervals: z.array(
+      z.strictObject({
+        environment: z.string(),
+        deploys: z.number().int(),
+        weekly: z.array(z.strictObject({ bucket: z.string(), ...daySummary })),
+        monthly: z.array(z.strictObject({ bucket: z.string(), ...daySummary })),
+      }),
+    ),
+    promotion: z.array(
+      z.strictObject({
+        from: z.string(),
+        to: z.string(),
+        deploys: z.number().int(),
+        promoted: z.number().int(),
+        superseded: z.number().int(),
+        waiting: z.number().int(),
+        rate: z.number().nullable(),
+      }),
+    ),
+    unattributedFiles: z.number().int(),
+  })
+  .meta({ id: 'CadenceReport' });

@@ -1,0 +1,326 @@
+/**
+ * The OpenAPI 3.1 document of Cadence's HTTP API, generated from the same zod schemas the
+ * routes parse their input with (routes/*.ts) and the response schemas in api-schemas.ts.
+ * Every route the app registers must appear in OPERATIONS: a test fails otherwise, and checks
+ * real responses against the document.
+ */
+import { z } from 'zod';
+import {
+  cadenceReportSchema,
+  cdeventListSchema,
+  deployFrequencySchema,
+  eventDetailSchema,
+  eventListSchema,
+  healthSchema,
+  intakeResultSchema,
+  metricSeriesSchema,
+  metricsReportSchema,
+  problemSchema,
+  readinessSchema,
+  repositoryListSchema,
+} from './api-schemas.js';
+import { cadenceReportQuery } from './routes/cadence-routes.js';
+import { cdeventListQuery, eventListQuery } from './routes/event-routes.js';
+import { metricsQuery } from './routes/metrics-routes.js';
+
+type Method = 'get' | 'post' | 'put' | 'delete';
+
+interface Response {
+  description: string;
+  /** JSON body; absent for a body that is not JSON (contentType says what it is). */
+  schema?: z.ZodType;
+  contentType?: string;
+}
+
+/** One operation, described for the document. Paths use OpenAPI's `{param}` form. */
+export interface ApiOperation {
+  method: Method;
+  path: string;
+  summary: string;
+  tag: string;
+  query?: z.ZodObject;
+  /** Path parameters: name → schema (strings unless said otherwise). */
+  params?: Record<string, z.ZodType>;
+  /** Request media types accepted, with a description of the body. */
+  body?: { description: string; contentTypes: string[] };
+  responses: Record<number, Response>;
+  security?: 'token';
+}
+
+const problem = (description: string): Response => ({
+  description,
+  schema: problemSchema,
+  contentType: 'application/problem+json',
+});
+const badQuery = problem('a query or path parameter is invalid (field names it)');
+const intake = {
+  202: { description: 'stored durably (or already stored)', schema: intakeResultSchema },
+  400: problem('an event is invalid; nothing is stored (field names it)'),
+  413: problem('over the body limit'),
+  415: problem('not a media type this endpoint accepts'),
+};
+
+export const OPERATIONS: ApiOperation[] = [
+  {
+    method: 'post',
+    path: '/events',
+    tag: 'events',
+    summary: 'CloudEvents 1.0 HTTP binding: binary, structured or batched',
+    body: {
+      description: 'a CloudEvent; dev.cdevents.* types must carry a valid CDEvent',
+      contentTypes: [
+        'application/cloudevents+json',
+        'application/cloudevents-batch+json',
+        'application/json',
+        '*/*',
+      ],
+    },
+    responses: intake,
+  },
+  {
+    method: 'post',
+    path: '/cdevents',
+    tag: 'events',
+    summary: 'A CDEvent (0.3, 0.4, 0.5), bare or wrapped in a CloudEvent',
+    body: {
+      description: 'a CDEvent',
+      contentTypes: ['application/json', 'application/cloudevents+json'],
+    },
+    responses: intake,
+  },
+  {
+    method: 'post',
+    path: '/webhooks/{source}',
+    tag: 'events',
+    summary: "A producer's own webhook payload, checked (signature, token) and stored",
+    params: { source: z.enum(['github', 'gitlab', 'alertmanager', 'argocd']) },
+    body: { description: "the producer's payload", contentTypes: ['application/json'] },
+    responses: {
+      ...intake,
+      401: problem('signature or token missing or wrong; nothing is stored'),
+      404: problem('no such source'),
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/events',
+    tag: 'events',
+    summary: 'Raw events in arrival order',
+    query: eventListQuery,
+    responses: { 200: { description: 'events', schema: eventListSchema }, 400: badQuery },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/events/{seq}',
+    tag: 'events',
+    summary: 'One event and the CDEvents routed from it',
+    params: { seq: z.int().min(1) },
+    responses: {
+      200: { description: 'the event', schema: eventDetailSchema },
+      400: badQuery,
+      404: problem('no such event'),
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/cdevents',
+    tag: 'events',
+    summary: 'Stored CDEvents',
+    query: cdeventListQuery,
+    responses: { 200: { description: 'CDEvents', schema: cdeventListSchema }, 400: badQuery },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/metrics',
+    tag: 'metrics',
+    summary: 'The five DORA metrics over a window (default: the last 90 days), with tiers',
+    query: metricsQuery,
+    responses: {
+      200: { description: 'the report', schema: metricsReportSchema },
+      400: badQuery,
+      404: problem('no service belongs to the team'),
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/metrics/{metric}',
+    tag: 'metrics',
+    summary: "One metric's series per bucket (default week)",
+    params: {
+      metric: z.enum([
+        'deployment-frequency',
+        'lead-time',
+        'change-failure-rate',
+        'recovery-time',
+        'rework-rate',
+      ]),
+    },
+    query: metricsQuery,
+    responses: {
+      200: { description: 'the series', schema: metricSeriesSchema },
+      400: badQuery,
+      404: problem('no service belongs to the team'),
+    },
+  },
+  {
+    method: 'get',
+    path: '/deploy-frequency/{bucket}',
+    tag: 'metrics',
+    summary: 'Successful deployments per service and bucket (seed-compatible)',
+    params: { bucket: z.enum(['day', 'week', 'month', 'year']) },
+    responses: { 200: { description: 'counts', schema: deployFrequencySchema }, 400: badQuery },
+  },
+  {
+    method: 'get',
+    path: '/metrics',
+    tag: 'metrics',
+    summary: 'Prometheus exposition: DORA gauges, intake and router health',
+    responses: { 200: { description: 'Prometheus text format', contentType: 'text/plain' } },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/cadence/repositories',
+    tag: 'cadence',
+    summary: 'Repositories `cadence git import` stored',
+    responses: { 200: { description: 'repositories', schema: repositoryListSchema } },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/cadence/report',
+    tag: 'cadence',
+    summary: 'Patching cadence of one repository (the only one when not named)',
+    query: cadenceReportQuery,
+    responses: {
+      200: { description: 'the report', schema: cadenceReportSchema },
+      400: badQuery,
+      404: problem('no such repository, or none imported'),
+    },
+  },
+  {
+    method: 'get',
+    path: '/healthz',
+    tag: 'health',
+    summary: 'Liveness',
+    responses: { 200: { description: 'alive', schema: healthSchema } },
+  },
+  {
+    method: 'get',
+    path: '/readyz',
+    tag: 'health',
+    summary: 'Readiness: the database answers',
+    responses: {
+      200: { description: 'ready', schema: readinessSchema },
+      503: problem('the database does not answer'),
+    },
+  },
+  {
+    method: 'get',
+    path: '/openapi.json',
+    tag: 'health',
+    summary: 'This document',
+    responses: { 200: { description: 'OpenAPI 3.1' } },
+  },
+];
+
+type JsonSchema = Record<string, unknown>;
+
+/**
+ * Schemas with a `.meta({ id })` become `#/components/schemas/ID`; the rest are inlined.
+ * zod writes the named ones under each converted schema's `$defs`: they are lifted out and
+ * the references pointed at the components.
+ */
+function toSchema(
+  schema: z.ZodType,
+  components: Record<string, JsonSchema>,
+  io: 'input' | 'output',
+): JsonSchema {
+  const text = JSON.stringify(z.toJSONSchema(schema, { io, unrepresentable: 'any' }));
+  const json = JSON.parse(text.replaceAll('"#/$defs/', '"#/components/schemas/')) as JsonSchema & {
+    $defs?: Record<string, JsonSchema>;
+  };
+  const { $defs, ...rest } = json;
+  delete rest.$schema;
+  for (const [id, definition] of Object.entries($defs ?? {})) components[id] = definition;
+  return rest;
+}
+
+function parametersOf(operation: ApiOperation, components: Record<string, JsonSchema>) {
+  const parameters: JsonSchema[] = [];
+  for (const [name, schema] of Object.entries(operation.params ?? {})) {
+    parameters.push({
+      name,
+      in: 'path',
+      required: true,
+      schema: toSchema(schema, components, 'input'),
+    });
+  }
+  for (const [name, schema] of Object.entries(operation.query?.shape ?? {})) {
+    const type = schema as z.ZodType;
+    parameters.push({
+      name,
+      in: 'query',
+      required: !type.safeParse(undefined).success,
+      schema: toSchema(type, components, 'input'),
+    });
+  }
+  return parameters;
+}
+
+/** The whole document, for `GET /openapi.json`. */
+export function openApiDocument(version: string, operations = OPERATIONS): JsonSchema {
+  const components: Record<string, JsonSchema> = {};
+  const paths: Record<string, Record<string, JsonSchema>> = {};
+  for (const operation of operations) {
+    const responses: Record<string, JsonSchema> = {};
+    for (const [status, response] of Object.entries(operation.responses)) {
+      const contentType = response.contentType ?? 'application/json';
+      responses[status] = {
+        description: response.description,
+        ...(response.schema || response.contentType
+          ? {
+              content: {
+                [contentType]: response.schema
+                  ? { schema: toSchema(response.schema, components, 'output') }
+                  : {},
+              },
+            }
+          : {}),
+      };
+    }
+    const parameters = parametersOf(operation, components);
+    (paths[operation.path] ??= {})[operation.method] = {
+      operationId: `${operation.method}${operation.path.replace(/[^a-zA-Z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase())}`,
+      summary: operation.summary,
+      tags: [operation.tag],
+      ...(parameters.length > 0 ? { parameters } : {}),
+      ...(operation.body
+        ? {
+            requestBody: {
+              required: true,
+              description: operation.body.description,
+              content: Object.fromEntries(operation.body.contentTypes.map((type) => [type, {}])),
+            },
+          }
+        : {}),
+      ...(operation.security ? { security: [{ basic: [] }, { bearer: [] }] } : {}),
+      responses,
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Cadence',
+      version,
+      description:
+        'Continuous delivery for Kubernetes that measures itself: events in, DORA metrics, patching cadence, rollouts and canary analysis out.',
+    },
+    paths,
+    components: {
+      schemas: components,
+      securitySchemes: {
+        basic: { type: 'http', scheme: 'basic', description: 'token name and secret' },
+        bearer: { type: 'http', scheme: 'bearer', description: 'token secret' },
+      },
+    },
+  };
+}
