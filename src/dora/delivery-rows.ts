@@ -71,17 +71,22 @@ async function markAllStaleWhenRulesChanged(tx: Queryable, settings: DoraSetting
 
 /** A new change in a repository makes every stream deploying from it stale. */
 async function expandStaleRepositories(tx: Queryable, settings: DoraSettings) {
-  const configured = configuredRepositories(settings);
+  const { rows: moved } = await tx.query<{ repository: string }>(
+    `delete from dora_stale_repositories returning repository`,
+  );
+  // Checked here rather than in SQL: with nothing moved, the planner would still scan every
+  // deployment to evaluate the condition (most reads have nothing moved).
+  if (moved.length === 0) return;
+  const repositories = moved.map((row) => row.repository);
+  const configured = configuredRepositories(settings).filter((c) =>
+    repositories.includes(c.repository),
+  );
   await tx.query(
-    `with moved as (delete from dora_stale_repositories returning repository)
-     insert into dora_stale_streams (environment, service)
+    `insert into dora_stale_streams (environment, service)
      select distinct d.environment, d.service from deployments d
-     where d.repository in (select repository from moved)
-        or d.service in (select m.service
-                         from unnest($1::text[], $2::text[]) as m(service, repository)
-                         where m.repository in (select repository from moved))
+     where d.repository = any($1::text[]) or d.service = any($2::text[])
      on conflict do nothing`,
-    [column(configured, (c) => c.service), column(configured, (c) => c.repository)],
+    [repositories, column(configured, (c) => c.service)],
   );
 }
 

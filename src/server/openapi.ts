@@ -146,15 +146,7 @@ export const OPERATIONS: ApiOperation[] = [
     path: '/api/v1/metrics/{metric}',
     tag: 'metrics',
     summary: "One metric's series per bucket (default week)",
-    params: {
-      metric: z.enum([
-        'deployment-frequency',
-        'lead-time',
-        'change-failure-rate',
-        'recovery-time',
-        'rework-rate',
-      ]),
-    },
+    params: { metric: metricSeriesSchema.shape.metric },
     query: metricsQuery,
     responses: {
       200: { description: 'the series', schema: metricSeriesSchema },
