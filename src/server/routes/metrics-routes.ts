@@ -18,7 +18,7 @@ const isoTime = z
   .refine((value) => !Number.isNaN(Date.parse(value)), 'must be an RFC 3339 time or a date')
   .transform((value) => new Date(value));
 
-const metricsQuery = z.strictObject({
+export const metricsQuery = z.strictObject({
   service: z.string().min(1).optional(),
   environment: z.string().min(1).optional(),
   team: z.string().min(1).optional(),
@@ -28,7 +28,7 @@ const metricsQuery = z.strictObject({
 });
 
 /** The window defaults to the 90 days up to now. */
-function toMetricsQuery(query: z.infer<typeof metricsQuery>): MetricsQuery {
+export function toMetricsQuery(query: z.infer<typeof metricsQuery>): MetricsQuery {
   const to = query.to ?? new Date();
   const from = query.from ?? new Date(to.getTime() - 90 * DAY);
   return { ...query, from, to };
