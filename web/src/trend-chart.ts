@@ -55,6 +55,8 @@ export function trendChart(
         legend: { show: false },
         cursor: { drag: { x: false, y: false } },
         scales: {
+          // Counts, durations and rates are never negative: every chart starts at zero.
+          y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] },
           // Half a bucket either side, so the first and last bars are whole.
           x: {
             time: true,

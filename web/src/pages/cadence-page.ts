@@ -31,10 +31,12 @@ function packagesOf(report: CadenceReport): string[] {
   return [...new Set(report.deploysByMonth.flatMap((m) => Object.keys(m.packages)))].sort();
 }
 
+/** `asOf` (default now) is "now" for the current month, the last three months and pending ages. */
 function render(
   report: CadenceReport,
   repositories: CadenceRepository[],
   current: string,
+  asOf: string,
 ): HTMLElement {
   const months = report.leadTimeByMonth;
   const packages = packagesOf(report);
@@ -62,6 +64,19 @@ function render(
             h('option', { value: r.name, selected: r.name === current }, r.name),
           ),
         ),
+      ),
+      h(
+        'label',
+        {},
+        'As of',
+        h('input', {
+          type: 'date',
+          name: 'asOf',
+          'data-filter': 'asOf',
+          value: asOf,
+          onchange: (event: Event) =>
+            updateParams({ asOf: (event.target as HTMLInputElement).value }),
+        }),
       ),
       h(
         'span',
@@ -187,8 +202,12 @@ export const cadencePage: Page = {
       );
     }
     try {
-      const report = await getJson<CadenceReport>('/api/v1/cadence/report', { repository: wanted });
-      return render(report, repositories, wanted);
+      const asOf = params.get('asOf') ?? '';
+      const report = await getJson<CadenceReport>('/api/v1/cadence/report', {
+        repository: wanted,
+        asOf,
+      });
+      return render(report, repositories, wanted, asOf);
     } catch (error) {
       if (error instanceof ApiProblem && error.status < 500) return problemBox(error.message);
       throw error;

@@ -77,7 +77,7 @@ function metricCards(report: MetricsReport): HTMLElement {
       'Deployment frequency',
       `${formatPerDay(m.deploymentsPerDay)} / day`,
       [
-        `${m.deployments} deployments in ${m.days} days`,
+        `${m.deployments} deployment${m.deployments === 1 ? '' : 's'} in ${m.days} days`,
         `${formatPerDay(m.deployDaysPerWeek)} deploy days / week`,
       ],
       tierBadges(report, 'deploymentFrequency'),
