@@ -46,6 +46,8 @@ export function trendChart(
     const width = Math.max(240, holder.clientWidth);
     const large = document.documentElement.classList.contains('wall');
     const font = large ? '16px sans-serif' : '11px sans-serif';
+    const highest = Math.max(0, ...series.flatMap((s) => s.values.filter((v) => v !== null)));
+    const top = highest > 0 ? highest * 1.15 : 1;
     const step = times.length > 1 ? times[1]! - times[0]! : 7 * DAY;
     const bars = uPlot.paths.bars?.({ size: [0.6, 60] });
     new uPlot(
@@ -55,8 +57,9 @@ export function trendChart(
         legend: { show: false },
         cursor: { drag: { x: false, y: false } },
         scales: {
-          // Counts, durations and rates are never negative: every chart starts at zero.
-          y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] },
+          // Counts, durations and rates are never negative: every chart starts at zero, and
+          // the top is set from the data (uPlot's own padding misjudges a single point).
+          y: { auto: false, range: [0, top] },
           // Half a bucket either side, so the first and last bars are whole.
           x: {
             time: true,
