@@ -1,3 +1,6 @@
+// Callbacks passed to page.evaluate() run in the browser: they need the DOM's types.
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 /**
  * The dashboard in real headless Chromium against the built `cadence serve`: seeded through the
  * real intake (the DORA golden scenario as CDEvents) and a real `cadence git import` (the
@@ -93,7 +96,7 @@ describe('the dashboard in a real browser', () => {
       );
       server = await startCadence(['--data-dir', dataDir, '--config', join(work, 'cadence.yaml')]);
       for (const event of scenario) {
-        const response = await fetch(`${server.url}/cdevents`, {
+        const response: Response = await fetch(`${server.url}/cdevents`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify(event),
