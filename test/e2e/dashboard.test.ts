@@ -44,6 +44,10 @@ async function rerendered(page: Page, id: string, hashPart: string) {
 
 const text = (page: Page, selector: string) => page.locator(selector).innerText();
 
+/** The JSON body of a `curl … -d '{…}'` command as an empty state shows it. */
+const bodyOf = (command: string) =>
+  command.slice(command.indexOf("-d '") + 4, command.indexOf("}'") + 1);
+
 async function shoot(page: Page, name: string) {
   // Charts draw on the next animation frame.
   await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(resolve)));
@@ -216,6 +220,16 @@ describe('the dashboard in a real browser', () => {
       await page.waitForFunction(() => document.querySelectorAll('.trend canvas').length === 5);
     });
 
+    it('shows a bad filter’s problem on the page, naming the field', async () => {
+      await open(page, `${server!.url}/#/overview?from=soon`, 'overview');
+      assert.match(await text(page, '[role=alert]'), /query parameter from: .*\(from\)$/);
+      await open(page, `${server!.url}/#/deployments?team=nobody`, 'deployments');
+      assert.match(
+        await text(page, '[role=alert]'),
+        /no service in the configuration belongs to team "nobody" \(team\)/,
+      );
+    });
+
     it('shows the deployments timeline with each deployment’s changes and incidents', async () => {
       await open(page, `${server!.url}/#/deployments?${WINDOW}`, 'deployments');
       // Seven production attempts and one rollback; the staging deploy is not in production.
@@ -354,8 +368,12 @@ describe('the dashboard in a real browser', () => {
           /cadence git import \.\/my-gitops-repo --rules/,
         );
         await shoot(page, 'cadence-empty');
+        await open(page, `${server.url}/#/deployments`, 'deployments');
+        assert.match(await text(page, '[data-testid=empty-state]'), /No deployments yet/);
         await open(page, `${server.url}/#/incidents`, 'incidents');
-        assert.match(await text(page, '[data-testid=empty-state]'), /incident\.detected/);
+        const incidentCommand = await text(page, '[data-testid=empty-state] code');
+        assert.match(incidentCommand, /incident\.detected/);
+        assert.match(incidentCommand, /\/webhooks\/alertmanager/);
 
         // A wall display refreshing every 5 s shows the empty state...
         await open(page, `${server.url}/?wall=1#/overview?refresh=5`, 'overview');
@@ -363,13 +381,19 @@ describe('the dashboard in a real browser', () => {
         assert.match(command, /^curl -X POST http:\/\/127\.0\.0\.1:\d+\/cdevents/);
         await shoot(page, 'overview-empty');
         // ...the command it shows, run as written (its JSON body), is accepted...
-        const body = command.slice(command.indexOf("-d '") + 4, command.lastIndexOf("'"));
         const response = await fetch(`${server.url}/cdevents`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body,
+          body: bodyOf(command),
         });
         assert.equal(response.status, 202, await response.text());
+        // (the incident example is accepted too, and is for another window: it is detected now)
+        const incident = await fetch(`${server.url}/cdevents`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: bodyOf(incidentCommand),
+        });
+        assert.equal(incident.status, 202, await incident.text());
         // ...and the next refresh, without a reload, shows the first deployment.
         await page.waitForSelector('[data-value=deployment-frequency]', { timeout: 30_000 });
         assert.match(

@@ -75,4 +75,15 @@ function scheduleRefresh(wall: boolean, params: URLSearchParams) {
 
 wallToggle.addEventListener('click', () => updateParams({ wall: wallMode() ? '' : '1' }));
 window.addEventListener('hashchange', () => void render());
+// Charts are drawn to their container's width: redraw when the window's width changes.
+let resizeTimer: number | undefined;
+let drawnWidth = window.innerWidth;
+window.addEventListener('resize', () => {
+  window.clearTimeout(resizeTimer);
+  resizeTimer = window.setTimeout(() => {
+    if (window.innerWidth === drawnWidth) return;
+    drawnWidth = window.innerWidth;
+    void render();
+  }, 250);
+});
 void render();

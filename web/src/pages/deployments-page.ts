@@ -1,8 +1,8 @@
 import { getJson, type TimelineDeployment } from '../api.js';
 import { emptyState, h } from '../dom.js';
 import { filterBar, filterParams, loadCatalogue } from '../filters.js';
+import { firstDeploymentExample } from '../first-events.js';
 import { formatDuration, formatTime, shortSha } from '../format.js';
-import { firstEventExample } from './overview-page.js';
 import type { Page } from './page.js';
 
 function outcomeBadge(d: TimelineDeployment): HTMLElement {
@@ -93,7 +93,7 @@ export const deploymentsPage: Page = {
         ? emptyState(
             'No deployments yet',
             'The timeline shows every deployment Cadence receives as a CDEvent. Send a first one:',
-            firstEventExample(location.origin),
+            firstDeploymentExample(location.origin),
           )
         : deployments.length === 0
           ? h(

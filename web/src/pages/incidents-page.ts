@@ -1,19 +1,9 @@
 import { getJson, type IncidentRow } from '../api.js';
 import { emptyState, h, table } from '../dom.js';
+import { firstIncidentExample } from '../first-events.js';
 import { filterBar, filterParams, loadCatalogue } from '../filters.js';
 import { formatDuration, formatTime, shortSha } from '../format.js';
 import type { Page } from './page.js';
-
-function incidentExample(origin: string): string {
-  return `curl -X POST ${origin}/cdevents -H 'content-type: application/json' -d '{
-  "context": {"specversion": "0.5.1", "id": "incident-1", "source": "/my-alerting",
-              "type": "dev.cdevents.incident.detected.0.3.0",
-              "timestamp": "${new Date().toISOString().slice(0, 19)}Z"},
-  "subject": {"id": "INC-1", "content": {"environment": {"id": "production"},
-              "service": {"id": "web"}}}
-}'
-# or point Alertmanager's webhook at ${origin}/webhooks/alertmanager`;
-}
 
 export const incidentsPage: Page = {
   id: 'incidents',
@@ -32,7 +22,7 @@ export const incidentsPage: Page = {
         ? emptyState(
             'No incidents in this window',
             'Incidents come from Alertmanager, GitHub or GitLab issues labelled incident, or CDEvents. Report one:',
-            incidentExample(location.origin),
+            firstIncidentExample(location.origin),
           )
         : h(
             'div',

@@ -6,6 +6,7 @@ import {
   type TieredMetric,
 } from '../api.js';
 import { emptyState, h } from '../dom.js';
+import { firstDeploymentExample } from '../first-events.js';
 import { filterBar, filterParams, loadCatalogue } from '../filters.js';
 import { formatDuration, formatPercent, formatPerDay } from '../format.js';
 import { updateParams } from '../route.js';
@@ -13,17 +14,6 @@ import { trendChart } from '../trend-chart.js';
 import type { Page } from './page.js';
 
 const YEARS = ['2023', '2024'] as const;
-
-/** The curl that sends a first deployment, shown while the server has none. */
-export function firstEventExample(origin: string): string {
-  return `curl -X POST ${origin}/cdevents -H 'content-type: application/json' -d '{
-  "context": {"specversion": "0.5.1", "id": "first-1", "source": "/my-pipeline",
-              "type": "dev.cdevents.service.deployed.0.3.0",
-              "timestamp": "${new Date().toISOString().slice(0, 19)}Z"},
-  "subject": {"id": "web", "content": {"environment": {"id": "production"},
-              "artifactId": "pkg:oci/web@sha256%3A0123"}}
-}'`;
-}
 
 function tierBadges(report: MetricsReport, metric: TieredMetric | null): HTMLElement {
   if (metric === null)
@@ -216,7 +206,7 @@ export const overviewPage: Page = {
         ? emptyState(
             'No deployments yet',
             'Cadence computes the DORA metrics from CDEvents. Send a first deployment (or point a GitHub, GitLab, Tekton, Argo CD or Alertmanager webhook at /webhooks/{source}, see docs/sources.md):',
-            firstEventExample(location.origin),
+            firstDeploymentExample(location.origin),
           )
         : h('div', {}, metricCards(report), trends(report)),
     );
