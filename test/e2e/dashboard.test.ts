@@ -243,6 +243,7 @@ describe('the dashboard in a real browser', () => {
         .locator('li.deployment', { hasText: 'revision r4' })
         .filter({ hasText: 'rework' });
       assert.match(await d3.innerText(), /1 change: acme\/web#4/);
+      assert.match(await d3.innerText(), /1 commit, lead time 4\.0 h$/m);
       assert.equal(await page.locator('li.deployment .badge-rollback').count(), 1);
       await shoot(page, 'deployments');
 

@@ -53,7 +53,9 @@ function deploymentItem(d: TimelineDeployment): HTMLElement {
         ? h(
             'div',
             { class: 'muted' },
-            `${d.commits.length} commit${d.commits.length > 1 ? 's' : ''}, lead time ${formatDuration(leadTimes[0]!)} – ${formatDuration(leadTimes.at(-1)!)}`,
+            d.commits.length === 1
+              ? `1 commit, lead time ${formatDuration(leadTimes[0]!)}`
+              : `${d.commits.length} commits, lead time ${formatDuration(leadTimes[0]!)} – ${formatDuration(leadTimes.at(-1)!)}`,
           )
         : null,
     ),
