@@ -5,6 +5,10 @@ missing=()
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 command -v git >/dev/null || missing+=(git)
 [[ -x /usr/bin/prometheus-alertmanager ]] || missing+=(prometheus-alertmanager)
+# The dashboard's browser tests drive Debian's Chromium (never a downloaded browser).
+[[ -x /usr/bin/chromium ]] || missing+=(chromium fonts-dejavu-core)
+# The manifests test renders deploy/kubernetes with the real kubectl (Debian: kubernetes-client).
+command -v kubectl >/dev/null || missing+=(kubernetes-client)
 if [[ ${#missing[@]} -gt 0 ]]; then
   echo "test: installing ${missing[*]}"
   sudo_cmd=(); [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)

@@ -36,7 +36,7 @@ if [[ -z "${TEST_DATABASE_URL:-}" ]]; then
   echo "test: PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$port"
 fi
 
-echo "test: type-check"; npx tsc -p tsconfig.json --noEmit
+echo "test: type-check"; npx tsc -p tsconfig.json --noEmit && npx tsc -p web/tsconfig.json --noEmit
 echo "test: lint and format"; npx eslint . && npx prettier --check . >/dev/null
 echo "test: build"; npm run --silent build
 

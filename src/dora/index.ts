@@ -46,3 +46,11 @@ export {
   type MetricsQuery,
   type MetricsReport,
 } from './report.js';
+export {
+  listDeployments,
+  listIncidents,
+  type TimelineQuery,
+  type TimelineDeployment,
+  type TimelineIncident,
+  type TimelineIncidentRow,
+} from './deployment-timeline.js';

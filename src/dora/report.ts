@@ -32,7 +32,8 @@ export interface MetricsReport {
   series?: { bucket: Bucket; points: BucketedMetrics[] };
 }
 
-function servicesOf(query: MetricsQuery, settings: DoraSettings): string[] | undefined {
+/** The services a query means: the team's (an unknown team is a 404), or the one named. */
+export function servicesOf(query: MetricsQuery, settings: DoraSettings): string[] | undefined {
   if (!query.team) return query.service ? [query.service] : undefined;
   const team = Object.entries(settings.services)
     .filter(([, entry]) => entry.team === query.team)

@@ -225,3 +225,73 @@ export const cadenceReportSchema = z
     unattributedFiles: z.number().int(),
   })
   .meta({ id: 'CadenceReport' });
+
+const timelineIncident = {
+  key: z.string(),
+  service: z.string().nullable(),
+  environment: z.string(),
+  detectedAt: time.nullable(),
+  resolvedAt: time.nullable(),
+};
+
+export const deploymentListSchema = z.strictObject({
+  deployments: z.array(
+    z
+      .strictObject({
+        seq: z.number().int().describe('the CDEvent it came from'),
+        cdeventId: z.string(),
+        service: z.string(),
+        environment: z.string(),
+        kind: z.enum(['deploy', 'rollback']),
+        outcome: z.enum(['success', 'failure']),
+        deployedAt: time,
+        revision: z.string().nullable(),
+        repository: z.string().nullable(),
+        artifact: z.string().nullable(),
+        failed: z.boolean(),
+        failureReasons: z.array(z.string()),
+        restoredAt: time.nullable(),
+        rework: z.boolean(),
+        remedies: z.string().nullable().describe('the incident it says it remedies'),
+        changes: z.array(z.string()),
+        commits: z.array(
+          z.strictObject({ sha: z.string(), committedAt: time, leadTimeSeconds: z.number() }),
+        ),
+        incidents: z.array(z.strictObject(timelineIncident)),
+      })
+      .meta({ id: 'TimelineDeployment' }),
+  ),
+});
+
+export const incidentListSchema = z.strictObject({
+  incidents: z.array(
+    z
+      .strictObject({
+        ...timelineIncident,
+        durationSeconds: z.number().nullable(),
+        causeRevision: z.string().nullable(),
+        causeDeployment: z.string().nullable(),
+        attributedTo: z.array(
+          z.strictObject({
+            seq: z.number().int(),
+            service: z.string(),
+            deployedAt: time,
+            revision: z.string().nullable(),
+          }),
+        ),
+      })
+      .meta({ id: 'TimelineIncident' }),
+  ),
+});
+
+export const serviceCatalogueSchema = z.strictObject({
+  services: z.array(
+    z.strictObject({
+      service: z.string(),
+      environment: z.string(),
+      deployments: z.number().int(),
+      team: z.string().nullable(),
+    }),
+  ),
+  teams: z.array(z.string()),
+});

@@ -6,11 +6,13 @@ import type { WebhookReceiver } from '../sources/index.js';
 import type { Store } from '../store/index.js';
 import { handleError, sendNotFound } from './problem-handler.js';
 import { registerCadenceRoutes } from './routes/cadence-routes.js';
+import { registerDashboardRoutes } from './routes/dashboard-routes.js';
 import { registerEventRoutes } from './routes/event-routes.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerMetricsRoutes } from './routes/metrics-routes.js';
 import { registerOpenApiRoutes } from './routes/openapi-routes.js';
 import { registerPrometheusRoutes } from './routes/prometheus-routes.js';
+import { registerTimelineRoutes } from './routes/timeline-routes.js';
 import { registerWebhookRoutes } from './routes/webhook-routes.js';
 
 export interface AppDeps {
@@ -22,6 +24,8 @@ export interface AppDeps {
   webhookReceivers?: ReadonlyMap<string, WebhookReceiver>;
   /** DORA settings from the config; defaults when absent. */
   dora?: DoraSettings;
+  /** The built dashboard's folder; `dist/web` when absent. */
+  dashboardDir?: string;
 }
 
 export interface RegisteredRoute {
@@ -74,6 +78,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
   registerMetricsRoutes(app, deps);
   registerCadenceRoutes(app, deps);
+  registerTimelineRoutes(app, deps);
   registerOpenApiRoutes(app);
+  registerDashboardRoutes(app, deps.dashboardDir);
   return app;
 }

@@ -9,6 +9,9 @@ import {
   cadenceReportSchema,
   cdeventListSchema,
   deployFrequencySchema,
+  deploymentListSchema,
+  incidentListSchema,
+  serviceCatalogueSchema,
   eventDetailSchema,
   eventListSchema,
   healthSchema,
@@ -22,6 +25,7 @@ import {
 import { cadenceReportQuery } from './routes/cadence-routes.js';
 import { cdeventListQuery, eventListQuery } from './routes/event-routes.js';
 import { metricsQuery } from './routes/metrics-routes.js';
+import { timelineQuery } from './routes/timeline-routes.js';
 
 type Method = 'get' | 'post' | 'put' | 'delete';
 
@@ -186,6 +190,48 @@ export const OPERATIONS: ApiOperation[] = [
       200: { description: 'the report', schema: cadenceReportSchema },
       400: badQuery,
       404: problem('no such repository, or none imported'),
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/services',
+    tag: 'metrics',
+    summary: 'Services and environments with deployments, and the configured teams',
+    responses: { 200: { description: 'the catalogue', schema: serviceCatalogueSchema } },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/deployments',
+    tag: 'metrics',
+    summary: 'Deployments newest first, with the changes they delivered and their incidents',
+    query: timelineQuery,
+    responses: {
+      200: { description: 'deployments', schema: deploymentListSchema },
+      400: badQuery,
+      404: problem('no service belongs to the team'),
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/incidents',
+    tag: 'metrics',
+    summary:
+      'Incidents newest first, with time to restore and the deployment they are attributed to',
+    query: timelineQuery,
+    responses: {
+      200: { description: 'incidents', schema: incidentListSchema },
+      400: badQuery,
+      404: problem('no service belongs to the team'),
+    },
+  },
+  {
+    method: 'get',
+    path: '/',
+    tag: 'dashboard',
+    summary: 'The web dashboard (its assets are served beside it)',
+    responses: {
+      200: { description: 'the dashboard', contentType: 'text/html' },
+      404: problem('the dashboard was not built (npm run build)'),
     },
   },
   {

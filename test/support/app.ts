@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { defaults } from '../../src/config/index.js';
+import type { DoraSettings } from '../../src/dora/index.js';
 import {
   compileRoutingTable,
   createEventWriter,
@@ -21,6 +22,10 @@ export function testApp(
     webhookReceivers?: ReadonlyMap<string, WebhookReceiver>;
     /** Per-source settings for the transformers, as the config's `sources` section gives them. */
     sources?: NonNullable<NonNullable<Parameters<typeof builtinTransformers>[0]>['settings']>;
+    /** DORA settings (teams, repositories); the defaults when absent. */
+    dora?: DoraSettings;
+    /** The built dashboard's folder; `dist/web` when absent. */
+    dashboardDir?: string;
   } = {},
 ): { app: FastifyInstance; router: Router } {
   const transformers = builtinTransformers(options.sources ? { settings: options.sources } : {});
@@ -40,6 +45,8 @@ export function testApp(
     logger: silentLogger,
     bodyLimitBytes: options.bodyLimitBytes ?? defaults.server.bodyLimitBytes,
     ...(options.webhookReceivers ? { webhookReceivers: options.webhookReceivers } : {}),
+    ...(options.dora ? { dora: options.dora } : {}),
+    ...(options.dashboardDir ? { dashboardDir: options.dashboardDir } : {}),
   });
   return { app, router };
 }

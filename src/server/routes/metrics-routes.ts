@@ -28,7 +28,7 @@ export const metricsQuery = z.strictObject({
 });
 
 /** The window defaults to the 90 days up to now. */
-function toMetricsQuery(query: z.infer<typeof metricsQuery>): MetricsQuery {
+export function toMetricsQuery(query: z.infer<typeof metricsQuery>): MetricsQuery {
   const to = query.to ?? new Date();
   const from = query.from ?? new Date(to.getTime() - 90 * DAY);
   return { ...query, from, to };

@@ -1,0 +1,129 @@
+/**
+ * The Cadence API as the dashboard reads it. Like every read from a system Cadence queries,
+ * the types declare only the fields the pages use; the server's shapes are in docs/metrics.md,
+ * docs/git-cadence.md and docs/dashboard.md.
+ */
+
+export type Tier = 'elite' | 'high' | 'medium' | 'low';
+export type TieredMetric =
+  'deploymentFrequency' | 'leadTime' | 'changeFailureRate' | 'failedDeploymentRecoveryTime';
+
+export interface Distribution {
+  count: number;
+  median: number | null;
+  p90: number | null;
+}
+export interface Rate {
+  numerator: number;
+  denominator: number;
+  rate: number | null;
+}
+export interface DoraMetrics {
+  deployments: number;
+  days: number;
+  deploymentsPerDay: number;
+  deployDaysPerWeek: number;
+  leadTime: Distribution;
+  changeFailureRate: Rate;
+  failedDeploymentRecoveryTime: Distribution;
+  timeToRestore: Distribution;
+  reworkRate: Rate;
+}
+export interface MetricsReport {
+  scope: { service?: string; environment: string; team?: string; from: string; to: string };
+  overall: DoraMetrics;
+  tiers: Record<'2023' | '2024', Record<TieredMetric, Tier | null>>;
+  series?: { bucket: string; points: (DoraMetrics & { bucket: string })[] };
+}
+
+export interface ServiceCatalogue {
+  services: { service: string; environment: string; deployments: number; team: string | null }[];
+  teams: string[];
+}
+
+export interface TimelineIncident {
+  key: string;
+  service: string | null;
+  detectedAt: string | null;
+  resolvedAt: string | null;
+}
+export interface TimelineDeployment {
+  seq: number;
+  service: string;
+  environment: string;
+  kind: 'deploy' | 'rollback';
+  outcome: 'success' | 'failure';
+  deployedAt: string;
+  revision: string | null;
+  artifact: string | null;
+  failed: boolean;
+  failureReasons: string[];
+  restoredAt: string | null;
+  rework: boolean;
+  changes: string[];
+  commits: { sha: string; committedAt: string; leadTimeSeconds: number }[];
+  incidents: TimelineIncident[];
+}
+export interface IncidentRow extends TimelineIncident {
+  environment: string;
+  durationSeconds: number | null;
+  attributedTo: { seq: number; service: string; deployedAt: string; revision: string | null }[];
+}
+
+export interface CadenceRepository {
+  name: string;
+  commitCount: number;
+  hasRules: boolean;
+  importedAt: string | null;
+}
+export interface DaySummary {
+  count: number;
+  min: number | null;
+  median: number | null;
+  max: number | null;
+}
+export interface CadenceReport {
+  repository: string;
+  asOf: string;
+  production: string;
+  updates: {
+    package: string;
+    cause: { commit: string; at: string };
+    deploy: { commit: string; at: string };
+    leadTimeDays: number;
+  }[];
+  pending: { package: string; cause: { commit: string; at: string }; ageDays: number }[];
+  leadTimeByMonth: (DaySummary & { month: string })[];
+  currentMonth: DaySummary & { month: string };
+  lastThreeMonths: DaySummary & { from: string; to: string };
+  deploysByMonth: { month: string; deploys: number; packages: Record<string, number> }[];
+  causesByMonth: { month: string; causes: number }[];
+}
+
+/** A problem+json answer, kept whole so a page can show what the server said. */
+export class ApiProblem extends Error {
+  constructor(
+    readonly status: number,
+    readonly field: string | undefined,
+    detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+/** GET a JSON resource; a problem answer becomes an ApiProblem. */
+export async function getJson<T>(path: string, params: Record<string, string> = {}): Promise<T> {
+  const query = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== ''));
+  const url = query.size > 0 ? `${path}?${query.toString()}` : path;
+  const response = await fetch(url, { headers: { accept: 'application/json' } });
+  const body = (await response.json()) as unknown;
+  if (!response.ok) {
+    const problem = body as { detail?: string; field?: string };
+    throw new ApiProblem(
+      response.status,
+      problem.field,
+      problem.detail ?? `${url}: ${response.status}`,
+    );
+  }
+  return body as T;
+}

@@ -1,0 +1,13 @@
+/**
+ * The dashboard's pages, in navigation order. A new page (live rollouts over the rollouts
+ * stream, canary analyses) is one file implementing `Page` and one line here.
+ */
+import { cadencePage } from './cadence-page.js';
+import { deploymentsPage } from './deployments-page.js';
+import { incidentsPage } from './incidents-page.js';
+import { overviewPage } from './overview-page.js';
+import type { Page } from './page.js';
+
+export type { Page } from './page.js';
+
+export const pages: readonly Page[] = [overviewPage, cadencePage, deploymentsPage, incidentsPage];
