@@ -110,6 +110,8 @@ export function kubeconfigYaml(
     '- name: test',
     '  cluster:',
     `    server: ${server}`,
+    // client-node refuses plain http unless TLS verification is declared off; kubectl ignores it.
+    '    insecure-skip-tls-verify: true',
     'users:',
     '- name: test',
     `  user:\n${user.trimEnd()}`,
@@ -239,6 +241,8 @@ export async function startKubeApiServer(
       'Transfer-Encoding': 'chunked',
       'Cache-Control': 'no-cache, private',
     });
+    // Clients (client-node's Watch) wait for the headers before reading events.
+    response.flushHeaders();
     const write = (type: string, object: JsonObject) =>
       response.write(`${JSON.stringify({ type, object })}\n`);
     const requested = query.get('resourceVersion');
