@@ -10,6 +10,7 @@ import { registerEventRoutes } from './routes/event-routes.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerMetricsRoutes } from './routes/metrics-routes.js';
 import { registerPrometheusRoutes } from './routes/prometheus-routes.js';
+import { registerRolloutRoutes } from './routes/rollout-routes.js';
 import { registerWebhookRoutes } from './routes/webhook-routes.js';
 
 export interface AppDeps {
@@ -21,6 +22,8 @@ export interface AppDeps {
   webhookReceivers?: ReadonlyMap<string, WebhookReceiver>;
   /** DORA settings from the config; defaults when absent. */
   dora?: DoraSettings;
+  /** How often `GET /api/v1/rollouts/stream` looks for changes (default 250 ms). */
+  rolloutStreamPollMs?: number;
 }
 
 /**
@@ -54,5 +57,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
   registerMetricsRoutes(app, deps);
   registerCadenceRoutes(app, deps);
+  registerRolloutRoutes(app, { store: deps.store, streamPollMs: deps.rolloutStreamPollMs });
   return app;
 }
