@@ -8,8 +8,9 @@ const BAR_WIDTH = 24;
 
 /** `[##########··········]  50%`: a rollout's progress as a text bar. */
 export function progressBar(progress: number, width = BAR_WIDTH): string {
-  const filled = Math.round(Math.min(1, Math.max(0, progress)) * width);
-  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.round(progress * 100)).padStart(3)}%`;
+  const clamped = Math.min(1, Math.max(0, progress));
+  const filled = Math.round(clamped * width);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.round(clamped * 100)).padStart(3)}%`;
 }
 
 function duration(rollout: Rollout): string {
