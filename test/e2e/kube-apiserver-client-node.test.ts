@@ -18,9 +18,7 @@ import { loadKubeConfig } from '../../src/kube/index.js';
 import { startKubeApiServer, type KubeApiServer } from '../support/kube-apiserver/index.js';
 
 /** The HTTP code and Status body of a rejected call. */
-async function rejection(
-  call: Promise<unknown>,
-): Promise<{
+async function rejection(call: Promise<unknown>): Promise<{
   code: number;
   body: { reason: string; message: string; details?: { causes?: { field: string }[] } };
 }> {
