@@ -100,6 +100,12 @@ describe('cluster rollouts become deployments in the DORA metrics', () => {
       `kube:\n  kubeconfig: ${kube.kubeconfigPath}\n  namespaces: [production]\n  watch: true\nrouter:\n  pollIntervalMs: 100\n`,
     );
     cadence = await startCadence(['--config', config, '--data-dir', join(work, 'data')]);
+    // The watcher starts after the server listens; a rollout it first sees finished sends nothing.
+    await eventually(
+      async () =>
+        kube.requests.some((request) => request.query.watch === 'true') ? true : undefined,
+      'the watcher watching',
+    );
   });
   after(async () => {
     if (cadence && cadence.child.exitCode === null) {
