@@ -69,7 +69,11 @@ export async function startServer(config: CadenceConfig, logger: Logger): Promis
       intake,
       logger: logger.child({ module: 'rollouts' }),
     });
-    await watcher.start();
+    // Not awaited: a cluster that is slow to answer must not hold the server's start-up.
+    const starting = watcher;
+    starting.start().catch((error: unknown) => {
+      logger.error({ error }, 'rollout watcher did not start');
+    });
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.server.port;
