@@ -7,6 +7,7 @@ import { CadenceError } from '../problem/index.js';
 import { eventsCommand } from './events-command.js';
 import { gitCommand } from './git-command.js';
 import { metricsCommand } from './metrics-command.js';
+import { rolloutsCommand } from './rollouts-command.js';
 import { serveCommand } from './serve-command.js';
 import { sqlCommand } from './sql-command.js';
 
@@ -18,6 +19,7 @@ const program = new Command('cadence')
   .addCommand(eventsCommand())
   .addCommand(metricsCommand())
   .addCommand(gitCommand())
+  .addCommand(rolloutsCommand())
   .addCommand(sqlCommand());
 
 try {

@@ -6,6 +6,7 @@ import {
   gitlabSettingsSchema,
   tektonSettingsSchema,
 } from '../sources/index.js';
+import { kubeSettingsSchema } from '../kube/index.js';
 import { defaults } from './defaults.js';
 
 const routeSchema = z.strictObject({
@@ -65,6 +66,8 @@ export const configSchema = z.strictObject({
       argocd: argocdSettingsSchema.prefault({}),
     })
     .prefault({}),
+  // The cluster Cadence watches (and deploys to); its defaults live with its schema.
+  kube: kubeSettingsSchema.prefault({}),
   routes: z
     .array(routeSchema)
     .default(() =>

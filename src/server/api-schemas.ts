@@ -295,3 +295,34 @@ export const serviceCatalogueSchema = z.strictObject({
   ),
   teams: z.array(z.string()),
 });
+
+export const rolloutSchema = z
+  .strictObject({
+    id: z.number().int(),
+    namespace: z.string(),
+    deployment: z.string(),
+    uid: z.string(),
+    revision: z.string(),
+    generation: z.number().int(),
+    images: z.array(z.string()),
+    phase: z.enum(['progressing', 'complete', 'failed']),
+    progress: z.number().describe('updatedReplicas / spec.replicas, 0..1'),
+    desired: z.number().int(),
+    updated: z.number().int(),
+    ready: z.number().int(),
+    available: z.number().int(),
+    reason: z.string().nullable(),
+    message: z.string().nullable(),
+    startedAt: time,
+    endedAt: time.nullable(),
+    durationMs: z.number().nullable(),
+    updatedAt: time,
+  })
+  .meta({ id: 'Rollout', description: 'one revision of one Deployment' });
+
+export const rolloutListSchema = z.strictObject({ rollouts: z.array(rolloutSchema) });
+export const rolloutHistorySchema = z.strictObject({
+  namespace: z.string(),
+  deployment: z.string(),
+  rollouts: z.array(rolloutSchema),
+});

@@ -12,6 +12,7 @@ import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerMetricsRoutes } from './routes/metrics-routes.js';
 import { registerOpenApiRoutes } from './routes/openapi-routes.js';
 import { registerPrometheusRoutes } from './routes/prometheus-routes.js';
+import { registerRolloutRoutes } from './routes/rollout-routes.js';
 import { registerTimelineRoutes } from './routes/timeline-routes.js';
 import { registerWebhookRoutes } from './routes/webhook-routes.js';
 
@@ -26,6 +27,8 @@ export interface AppDeps {
   dora?: DoraSettings;
   /** The built dashboard's folder; `dist/web` when absent. */
   dashboardDir?: string;
+  /** How often `GET /api/v1/rollouts/stream` looks for changes (default 250 ms). */
+  rolloutStreamPollMs?: number;
 }
 
 export interface RegisteredRoute {
@@ -79,6 +82,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerMetricsRoutes(app, deps);
   registerCadenceRoutes(app, deps);
   registerTimelineRoutes(app, deps);
+  registerRolloutRoutes(app, { store: deps.store, streamPollMs: deps.rolloutStreamPollMs });
   registerOpenApiRoutes(app);
   registerDashboardRoutes(app, deps.dashboardDir);
   return app;

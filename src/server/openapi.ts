@@ -11,6 +11,8 @@ import {
   deployFrequencySchema,
   deploymentListSchema,
   incidentListSchema,
+  rolloutHistorySchema,
+  rolloutListSchema,
   serviceCatalogueSchema,
   eventDetailSchema,
   eventListSchema,
@@ -25,6 +27,7 @@ import {
 import { cadenceReportQuery } from './routes/cadence-routes.js';
 import { cdeventListQuery, eventListQuery } from './routes/event-routes.js';
 import { metricsQuery } from './routes/metrics-routes.js';
+import { rolloutFilterQuery, rolloutStreamQuery } from './routes/rollout-routes.js';
 import { timelineQuery } from './routes/timeline-routes.js';
 
 type Method = 'get' | 'post' | 'put' | 'delete';
@@ -222,6 +225,38 @@ export const OPERATIONS: ApiOperation[] = [
       200: { description: 'incidents', schema: incidentListSchema },
       400: badQuery,
       404: problem('no service belongs to the team'),
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/rollouts',
+    tag: 'rollouts',
+    summary: "Each Deployment's latest rollout: live progress, phase, duration",
+    query: rolloutFilterQuery,
+    responses: { 200: { description: 'rollouts', schema: rolloutListSchema }, 400: badQuery },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/rollouts/stream',
+    tag: 'rollouts',
+    summary: 'Server-sent events: `event: rollout` with the rollout as JSON, current state first',
+    query: rolloutStreamQuery,
+    responses: {
+      200: { description: 'an event stream', contentType: 'text/event-stream' },
+      400: badQuery,
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/rollouts/{namespace}/{name}',
+    tag: 'rollouts',
+    summary: "One Deployment's rollouts, newest first",
+    params: { namespace: z.string(), name: z.string() },
+    query: rolloutFilterQuery.pick({ limit: true }),
+    responses: {
+      200: { description: 'its history', schema: rolloutHistorySchema },
+      400: badQuery,
+      404: problem('no rollout recorded for that Deployment'),
     },
   },
   {

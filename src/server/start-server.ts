@@ -7,7 +7,9 @@ import {
   createRouter,
   type Router,
 } from '../events/index.js';
+import { loadKubeConfig } from '../kube/index.js';
 import type { Logger } from '../log/index.js';
+import { createRolloutWatcher, type RolloutWatcher } from '../rollouts/index.js';
 import { builtinTransformers, builtinWebhookReceivers } from '../sources/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { buildApp } from './app.js';
@@ -24,6 +26,8 @@ export interface RunningServer {
 
 /** Wires the domain modules together and starts listening. */
 export async function startServer(config: CadenceConfig, logger: Logger): Promise<RunningServer> {
+  // A kubeconfig that cannot be read is a config error before anything starts.
+  const kubeConfig = config.kube.watch ? loadKubeConfig(config.kube) : undefined;
   const store = await openStore({
     databaseUrl: config.store.databaseUrl,
     dataDir: config.store.dataDir,
@@ -56,6 +60,21 @@ export async function startServer(config: CadenceConfig, logger: Logger): Promis
     throw error;
   }
   if (config.router.enabled) router.start();
+  let watcher: RolloutWatcher | undefined;
+  if (kubeConfig) {
+    watcher = createRolloutWatcher({
+      kubeConfig,
+      namespaces: config.kube.namespaces,
+      store,
+      intake,
+      logger: logger.child({ module: 'rollouts' }),
+    });
+    // Not awaited: a cluster that is slow to answer must not hold the server's start-up.
+    const starting = watcher;
+    starting.start().catch((error: unknown) => {
+      logger.error({ error }, 'rollout watcher did not start');
+    });
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.server.port;
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
@@ -70,6 +89,7 @@ export async function startServer(config: CadenceConfig, logger: Logger): Promis
     close() {
       closing ??= (async () => {
         await app.close();
+        await watcher?.stop();
         await router.stop();
         await writer.drain();
         await store.close();
