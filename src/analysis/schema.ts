@@ -1,0 +1,70 @@
+import { z } from 'zod';
+
+/**
+ * The analysis settings as config and `POST /api/v1/analyses` give them. Ratios are canary mean
+ * over stable mean (Kayenta's effect size): 1.1 allows a 10 % increase.
+ */
+
+/** Which change of a metric is bad: an increase (latency, errors), a decrease, or either. */
+export const directionSchema = z.enum(['increase', 'decrease', 'either']);
+export type Direction = z.infer<typeof directionSchema>;
+
+export const judgeNameSchema = z.enum(['mann-whitney', 'threshold']);
+export type JudgeName = z.infer<typeof judgeNameSchema>;
+
+export const metricSpecSchema = z.strictObject({
+  /** A built-in signal (`error-rate`, `latency-p95`, …) or any name with its own `query`. */
+  name: z.string().min(1),
+  /** PromQL template; a built-in's when absent. */
+  query: z.string().min(1).optional(),
+  group: z.string().min(1).default('default'),
+  direction: directionSchema.default('increase'),
+  /** A failure of a critical metric fails the interval whatever the score. */
+  critical: z.boolean().default(false),
+  /** Without data for this metric the interval is inconclusive (never a fail). */
+  mustHaveData: z.boolean().default(false),
+  /** Fewer samples than this on either track: the interval is inconclusive. */
+  minSamples: z.number().int().min(1).default(5),
+  allowedIncrease: z.number().min(1).default(1.1),
+  allowedDecrease: z.number().positive().max(1).default(0.9),
+  /** Beyond these ratios the metric is a critical failure even when not marked critical. */
+  criticalIncrease: z.number().min(1).optional(),
+  criticalDecrease: z.number().positive().max(1).optional(),
+  /** The threshold judge's rule: canary − stable beyond `limit` (or limit × stable). */
+  threshold: z
+    .strictObject({
+      limit: z.number().nonnegative(),
+      mode: z.enum(['absolute', 'relative']).default('absolute'),
+    })
+    .optional(),
+});
+export type MetricSpec = z.infer<typeof metricSpecSchema>;
+export type MetricSpecInput = z.input<typeof metricSpecSchema>;
+
+export const analysisSpecSchema = z.strictObject({
+  judge: judgeNameSchema.default('mann-whitney'),
+  intervalSeconds: z.number().positive().default(60),
+  /** Passing intervals needed to promote: the duration is intervals × intervalSeconds. */
+  intervals: z.number().int().min(1).max(1000).default(5),
+  warmupSeconds: z.number().min(0).default(0),
+  /** query_range step: one sample per step per track. */
+  stepSeconds: z.number().positive().default(10),
+  /** What `{{interval}}` stands for: the range each sample's rate is taken over. */
+  sampleWindowSeconds: z.number().positive().default(30),
+  /** Wait this long after an interval ends before querying it (the last scrape lands). */
+  evaluationDelaySeconds: z.number().min(0).default(5),
+  confidence: z.number().gt(0.5).lt(1).default(0.98),
+  passScore: z.number().min(0).max(100).default(95),
+  marginalScore: z.number().min(0).max(100).default(75),
+  /** Failing intervals that roll the canary back. */
+  failAfter: z.number().int().min(1).default(1),
+  /** Inconclusive or marginal intervals tolerated before the analysis ends inconclusive. */
+  maxInconclusive: z.number().int().min(0).default(5),
+  /** At an inconclusive end: leave the canary for a person (hold) or roll it back. */
+  onInconclusive: z.enum(['hold', 'rollback']).default('hold'),
+  /** Group weights; a group not listed weighs 1. */
+  groups: z.record(z.string().min(1), z.number().positive()).default({}),
+  metrics: z.array(metricSpecSchema).min(1).optional(),
+});
+export type AnalysisSpec = z.infer<typeof analysisSpecSchema>;
+export type AnalysisSpecInput = z.input<typeof analysisSpecSchema>;
