@@ -46,3 +46,49 @@ export {
   type PrometheusOutcome,
   type PromPoint,
 } from './prometheus-client.js';
+export {
+  analysisSettingsSchema,
+  notificationTargetSchema,
+  type AnalysisSettings,
+  type NotificationTarget,
+} from './schema.js';
+export {
+  findAnalysis,
+  listAnalyses,
+  listIntervals,
+  type Analysis,
+  type AnalysisInterval,
+  type AnalysisStatus,
+  type AnalysisVerdict,
+  type IntervalSamples,
+  type IntervalTraffic,
+  type ResolvedAnalysisSpec,
+} from './analysis-rows.js';
+export {
+  startAnalysis,
+  planAnalysis,
+  startAnalysisRequestSchema,
+  defaultAnalysisSettings,
+  type StartAnalysisRequest,
+} from './start-analysis.js';
+export { nextProgress, type Progress } from './analysis-progress.js';
+export { evaluateInterval, intervalWindow } from './evaluate-interval.js';
+export {
+  noCanaryControl,
+  type CanaryControl,
+  type CanaryRequest,
+  type CanaryActionResult,
+} from './canary-control.js';
+export {
+  createAnalysisRunner,
+  type AnalysisRunner,
+  type AnalysisRunnerOptions,
+} from './analysis-runner.js';
+export { verdictCloudEvent, ANALYSIS_SOURCE } from './verdict-cdevent.js';
+export {
+  createVerdictNotifiers,
+  slackMessage,
+  verdictNotice,
+  type VerdictNotice,
+  type VerdictNotifier,
+} from './verdict-notifiers.js';

@@ -15,7 +15,8 @@ const selector = 'service="{{service}}",namespace="{{namespace}}",track="{{track
 
 export const builtinQueries = {
   'request-rate': `sum(rate(http_requests_total{${selector}}[{{interval}}]))`,
-  'error-rate': `sum(rate(http_requests_total{${selector},code=~"5.."}[{{interval}}])) / sum(rate(http_requests_total{${selector}}[{{interval}}]))`,
+  // No 5xx series at all means no errors (0), while no requests at all stays "no values".
+  'error-rate': `(sum(rate(http_requests_total{${selector},code=~"5.."}[{{interval}}])) or on() vector(0)) / sum(rate(http_requests_total{${selector}}[{{interval}}]))`,
   'latency-p95': `histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{${selector}}[{{interval}}])))`,
   'latency-p99': `histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{${selector}}[{{interval}}])))`,
   cpu: `avg(rate(process_cpu_seconds_total{${selector}}[{{interval}}]))`,
@@ -87,12 +88,10 @@ export function resolveMetrics(
 ): (MetricSpec & { query: string })[] {
   return (metrics ?? defaultMetrics).map((input, index) => {
     const spec = metricSpecSchema.parse(input);
-    const query =
-      spec.query ??
-      overrides[spec.name] ??
-      (Object.hasOwn(builtinQueries, spec.name)
-        ? builtinQueries[spec.name as BuiltinSignal]
-        : undefined);
+    // Own keys only: a metric named `toString` is not a built-in.
+    const own = (table: Readonly<Record<string, string>>) =>
+      Object.hasOwn(table, spec.name) ? table[spec.name] : undefined;
+    const query = spec.query ?? own(overrides) ?? own(builtinQueries);
     if (!query) {
       throw new CadenceError('invalid-input', {
         field: `metrics.${index}.query`,

@@ -68,3 +68,39 @@ export const analysisSpecSchema = z.strictObject({
 });
 export type AnalysisSpec = z.infer<typeof analysisSpecSchema>;
 export type AnalysisSpecInput = z.input<typeof analysisSpecSchema>;
+
+export const notificationTargetSchema = z.strictObject({
+  /** `webhook`: the verdict as JSON; `slack`: a Slack-compatible `{ text, blocks }` message. */
+  type: z.enum(['webhook', 'slack']),
+  url: z.url(),
+});
+export type NotificationTarget = z.infer<typeof notificationTargetSchema>;
+
+/** The config file's `analysis` section. */
+export const analysisSettingsSchema = z.strictObject({
+  /** The runner runs in `cadence serve` when a Prometheus URL is set and this is true. */
+  enabled: z.boolean().default(true),
+  prometheusUrl: z.url().optional(),
+  queryTimeoutMs: z.number().int().positive().default(5000),
+  pollIntervalMs: z.number().int().positive().default(1000),
+  /** A replica's hold on an analysis; a dead replica's analyses are taken over after it. */
+  leaseSeconds: z.number().positive().default(30),
+  /** The environment verdicts are reported for (DORA). */
+  environment: z.string().min(1).default('production'),
+  /** Emit promote / failed-canary CDEvents into the intake (for DORA). */
+  emitCdevents: z.boolean().default(true),
+  defaults: analysisSpecSchema.partial().default({}),
+  services: z
+    .record(
+      z.string().min(1),
+      z.strictObject({
+        namespace: z.string().min(1).optional(),
+        /** PromQL templates overriding the built-in signals for this service. */
+        queries: z.record(z.string().min(1), z.string().min(1)).default({}),
+        analysis: analysisSpecSchema.partial().default({}),
+      }),
+    )
+    .default({}),
+  notifications: z.array(notificationTargetSchema).default([]),
+});
+export type AnalysisSettings = z.infer<typeof analysisSettingsSchema>;
