@@ -22,6 +22,8 @@ export { mannWhitneyJudge } from './mann-whitney-judge.js';
 export { judges, judgeInterval, scoreInterval } from './judge-interval.js';
 export {
   analysisSpecSchema,
+  analysisOverridesSchema,
+  type AnalysisOverrides,
   metricSpecSchema,
   directionSchema,
   judgeNameSchema,

@@ -69,6 +69,20 @@ export const analysisSpecSchema = z.strictObject({
 export type AnalysisSpec = z.infer<typeof analysisSpecSchema>;
 export type AnalysisSpecInput = z.input<typeof analysisSpecSchema>;
 
+/**
+ * Settings that override others (config defaults, a service's, a request's): every key
+ * optional and no defaults filled in, so a layer only says what it changes.
+ */
+export const analysisOverridesSchema = z.strictObject(
+  Object.fromEntries(
+    Object.entries(analysisSpecSchema.shape).map(([key, field]) => [
+      key,
+      (field instanceof z.ZodDefault ? field.unwrap() : field).optional(),
+    ]),
+  ),
+) as unknown as z.ZodType<Partial<AnalysisSpec>, Partial<AnalysisSpecInput>>;
+export type AnalysisOverrides = z.infer<typeof analysisOverridesSchema>;
+
 export const notificationTargetSchema = z.strictObject({
   /** `webhook`: the verdict as JSON; `slack`: a Slack-compatible `{ text, blocks }` message. */
   type: z.enum(['webhook', 'slack']),
@@ -89,7 +103,7 @@ export const analysisSettingsSchema = z.strictObject({
   environment: z.string().min(1).default('production'),
   /** Emit promote / failed-canary CDEvents into the intake (for DORA). */
   emitCdevents: z.boolean().default(true),
-  defaults: analysisSpecSchema.partial().default({}),
+  defaults: analysisOverridesSchema.default({}),
   services: z
     .record(
       z.string().min(1),
@@ -97,7 +111,7 @@ export const analysisSettingsSchema = z.strictObject({
         namespace: z.string().min(1).optional(),
         /** PromQL templates overriding the built-in signals for this service. */
         queries: z.record(z.string().min(1), z.string().min(1)).default({}),
-        analysis: analysisSpecSchema.partial().default({}),
+        analysis: analysisOverridesSchema.default({}),
       }),
     )
     .default({}),

@@ -4,7 +4,12 @@ import { CadenceError } from '../problem/index.js';
 import type { Queryable } from '../store/index.js';
 import { insertAnalysis, type Analysis, type ResolvedAnalysisSpec } from './analysis-rows.js';
 import { resolveMetrics } from './metric-queries.js';
-import { analysisSettingsSchema, analysisSpecSchema, type AnalysisSettings } from './schema.js';
+import {
+  analysisOverridesSchema,
+  analysisSettingsSchema,
+  analysisSpecSchema,
+  type AnalysisSettings,
+} from './schema.js';
 
 /** What starts an analysis: `POST /api/v1/analyses`, or the deployer when it starts a canary. */
 export const startAnalysisRequestSchema = z.strictObject({
@@ -20,7 +25,7 @@ export const startAnalysisRequestSchema = z.strictObject({
     .regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, dot, dash, underscore; at most 100')
     .optional(),
   /** Overrides of the configured analysis settings for this run. */
-  analysis: analysisSpecSchema.partial().optional(),
+  analysis: analysisOverridesSchema.optional(),
 });
 export type StartAnalysisRequest = z.input<typeof startAnalysisRequestSchema>;
 
