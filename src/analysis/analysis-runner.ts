@@ -39,6 +39,8 @@ export interface AnalysisRunner {
   /** One pass: claim, evaluate what is due, act on decisions. */
   tick(): Promise<void>;
   start(): void;
+  /** Runs the next pass now (an analysis was just started). */
+  wake(): void;
   /** Stops after the pass in hand and gives up this replica's leases. */
   stop(): Promise<void>;
 }
@@ -199,6 +201,9 @@ export function createAnalysisRunner(options: AnalysisRunnerOptions): AnalysisRu
           });
         }
       })();
+    },
+    wake() {
+      wake?.();
     },
     async stop() {
       running = false;

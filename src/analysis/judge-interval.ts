@@ -48,7 +48,8 @@ export function scoreInterval(
   const judged = metrics.filter((metric) =>
     ['pass', 'high', 'low'].includes(metric.classification),
   );
-  if (judged.length === 0) missing.push('no metric had data on both tracks');
+  if (judged.length === 0 && missing.length === 0)
+    missing.push('no metric had data on both tracks');
   if (missing.length > 0) return result('inconclusive', null, missing);
 
   const groups = new Map<string, { passed: number; judged: number }>();

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { analysisSettingsSchema } from '../analysis/index.js';
 import {
   alertmanagerSettingsSchema,
   argocdSettingsSchema,
@@ -64,6 +65,8 @@ export const configSchema = z.strictObject({
       argocd: argocdSettingsSchema.prefault({}),
     })
     .prefault({}),
+  // Canary analysis: Prometheus, the runner, per-service queries and settings, notifications.
+  analysis: analysisSettingsSchema.prefault({}),
   routes: z
     .array(routeSchema)
     .default(() =>

@@ -1,10 +1,12 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { AnalysisSettings } from '../analysis/index.js';
 import type { DoraSettings } from '../dora/index.js';
 import type { Intake } from '../events/index.js';
 import type { Logger } from '../log/index.js';
 import type { WebhookReceiver } from '../sources/index.js';
 import type { Store } from '../store/index.js';
 import { handleError, sendNotFound } from './problem-handler.js';
+import { registerAnalysisRoutes } from './routes/analysis-routes.js';
 import { registerCadenceRoutes } from './routes/cadence-routes.js';
 import { registerEventRoutes } from './routes/event-routes.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
@@ -21,6 +23,10 @@ export interface AppDeps {
   webhookReceivers?: ReadonlyMap<string, WebhookReceiver>;
   /** DORA settings from the config; defaults when absent. */
   dora?: DoraSettings;
+  /** Canary analysis settings from the config; defaults when absent. */
+  analysis?: AnalysisSettings;
+  /** Told when an analysis is started over the API (wakes the runner). */
+  onAnalysisStarted?: () => void;
 }
 
 /**
@@ -54,5 +60,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
   registerMetricsRoutes(app, deps);
   registerCadenceRoutes(app, deps);
+  registerAnalysisRoutes(app, deps);
   return app;
 }

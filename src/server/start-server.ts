@@ -1,4 +1,12 @@
 import type { FastifyInstance } from 'fastify';
+import {
+  createAnalysisRunner,
+  createPrometheusClient,
+  createVerdictNotifiers,
+  noCanaryControl,
+  type AnalysisRunner,
+  type CanaryControl,
+} from '../analysis/index.js';
 import type { CadenceConfig } from '../config/index.js';
 import {
   compileRoutingTable,
@@ -16,6 +24,8 @@ export interface RunningServer {
   app: FastifyInstance;
   store: Store;
   router: Router;
+  /** The canary analysis runner, when a Prometheus is configured. */
+  analysisRunner: AnalysisRunner | undefined;
   /** The address it listens on, e.g. http://127.0.0.1:8080. */
   url: string;
   /** Graceful shutdown: stop accepting, finish in-flight requests, then stop background work. */
@@ -23,7 +33,12 @@ export interface RunningServer {
 }
 
 /** Wires the domain modules together and starts listening. */
-export async function startServer(config: CadenceConfig, logger: Logger): Promise<RunningServer> {
+export async function startServer(
+  config: CadenceConfig,
+  logger: Logger,
+  // The deployer's promote/rollback; until it is wired in, verdicts change nothing in the cluster.
+  canaryControl: CanaryControl = noCanaryControl,
+): Promise<RunningServer> {
   const store = await openStore({
     databaseUrl: config.store.databaseUrl,
     dataDir: config.store.dataDir,
@@ -41,6 +56,24 @@ export async function startServer(config: CadenceConfig, logger: Logger): Promis
   });
   const writer = createEventWriter(store);
   const intake = createIntake({ writer, onStored: () => router.kick() });
+  const analysisRunner =
+    config.analysis.enabled && config.analysis.prometheusUrl
+      ? createAnalysisRunner({
+          store,
+          prometheus: createPrometheusClient({
+            url: config.analysis.prometheusUrl,
+            timeoutMs: config.analysis.queryTimeoutMs,
+          }),
+          control: canaryControl,
+          logger: logger.child({ module: 'analysis' }),
+          emit: config.analysis.emitCdevents
+            ? (events) => intake.acceptDecoded(events, 'cdevent')
+            : undefined,
+          notifiers: createVerdictNotifiers(config.analysis.notifications, logger),
+          leaseMs: config.analysis.leaseSeconds * 1000,
+          pollIntervalMs: config.analysis.pollIntervalMs,
+        })
+      : undefined;
   const app = buildApp({
     store,
     intake,
@@ -48,6 +81,8 @@ export async function startServer(config: CadenceConfig, logger: Logger): Promis
     bodyLimitBytes: config.server.bodyLimitBytes,
     webhookReceivers: builtinWebhookReceivers(config.sources),
     dora: config.dora,
+    analysis: config.analysis,
+    ...(analysisRunner ? { onAnalysisStarted: () => analysisRunner.wake() } : {}),
   });
   try {
     await app.listen({ host: config.server.host, port: config.server.port });
@@ -56,6 +91,7 @@ export async function startServer(config: CadenceConfig, logger: Logger): Promis
     throw error;
   }
   if (config.router.enabled) router.start();
+  analysisRunner?.start();
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.server.port;
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
@@ -66,10 +102,12 @@ export async function startServer(config: CadenceConfig, logger: Logger): Promis
     app,
     store,
     router,
+    analysisRunner,
     url: `http://${host}:${port}`,
     close() {
       closing ??= (async () => {
         await app.close();
+        await analysisRunner?.stop();
         await router.stop();
         await writer.drain();
         await store.close();
