@@ -78,16 +78,43 @@ export function meanRatio(canary: SampleSummary, stable: SampleSummary): number 
   return canary.mean / stable.mean;
 }
 
-/** The part of a judgement every judge fills the same way, and the no-data cases. */
+/** The q-quantile with linear interpolation (R's default, type 7). */
+function quantile(sorted: readonly number[], q: number): number {
+  const at = (sorted.length - 1) * q;
+  const low = Math.floor(at);
+  const high = Math.min(low + 1, sorted.length - 1);
+  return sorted[low]! + (sorted[high]! - sorted[low]!) * (at - low);
+}
+
+/** Values outside [Q1 − factor·IQR, Q3 + factor·IQR] removed; fewer than 4 values are kept. */
+export function withoutOutliers(values: readonly number[], factor = 3): number[] {
+  if (values.length < 4) return [...values];
+  const sorted = [...values].sort((a, b) => a - b);
+  const q1 = quantile(sorted, 0.25);
+  const q3 = quantile(sorted, 0.75);
+  const spread = factor * (q3 - q1);
+  return values.filter((value) => value >= q1 - spread && value <= q3 + spread);
+}
+
+/**
+ * The part of a judgement every judge fills the same way, and the no-data cases. Non-finite
+ * values (NaN: a window without traffic) are dropped; outliers too when asked.
+ */
 export function judgementBase(
   spec: MetricSpec,
   samples: MetricSamples,
+  options: { removeOutliers?: boolean } = {},
 ): {
+  values: { canary: number[]; stable: number[] };
   base: Omit<MetricJudgement, 'classification' | 'reason' | 'criticalFailure'>;
   missing?: MetricJudgement;
 } {
-  const canaryValues = samples.canary.filter(Number.isFinite);
-  const stableValues = samples.stable.filter(Number.isFinite);
+  const clean = (values: readonly number[]) => {
+    const finite = values.filter(Number.isFinite);
+    return options.removeOutliers ? withoutOutliers(finite) : finite;
+  };
+  const canaryValues = clean(samples.canary);
+  const stableValues = clean(samples.stable);
   const canary = summarize(canaryValues);
   const stable = summarize(stableValues);
   const base = {
@@ -102,10 +129,12 @@ export function judgementBase(
     canary.count < spec.minSamples ? `canary has ${canary.count}` : undefined,
     stable.count < spec.minSamples ? `stable has ${stable.count}` : undefined,
   ].filter(Boolean);
-  if (short.length === 0) return { base };
+  const values = { canary: canaryValues, stable: stableValues };
+  if (short.length === 0) return { base, values };
   const none = canary.count === 0 || stable.count === 0;
   return {
     base,
+    values,
     missing: {
       ...base,
       classification: none ? 'nodata' : 'insufficient',

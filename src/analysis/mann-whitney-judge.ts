@@ -3,7 +3,8 @@ import { mannWhitneyTest } from './mann-whitney.js';
 import { round } from './threshold-judge.js';
 
 /**
- * Kayenta's NetflixACAClassifier rule per metric: a two-sided Mann-Whitney U test of canary
+ * Kayenta's NetflixACAClassifier rule per metric (after dropping outliers if the metric asks):
+ * a two-sided Mann-Whitney U test of canary
  * against stable at the analysis confidence (0.98 by default). No significant difference →
  * pass. A significant one fails only if the effect size (canary mean / stable mean) is outside
  * [allowedDecrease, allowedIncrease], in the direction the metric judges; beyond
@@ -12,13 +13,13 @@ import { round } from './threshold-judge.js';
 export const mannWhitneyJudge: Judge = {
   name: 'mann-whitney',
   judgeMetric(spec, samples, settings) {
-    const { base, missing } = judgementBase(spec, samples);
+    const { base, values, missing } = judgementBase(spec, samples, {
+      removeOutliers: spec.removeOutliers,
+    });
     if (missing) return missing;
-    const test = mannWhitneyTest(
-      samples.canary.filter(Number.isFinite),
-      samples.stable.filter(Number.isFinite),
-      { confidence: settings.confidence },
-    );
+    const test = mannWhitneyTest(values.canary, values.stable, {
+      confidence: settings.confidence,
+    });
     const ratio = base.ratio!;
     const alpha = 1 - settings.confidence;
     const described = `p = ${round(test.pValue)}, shift ${round(test.estimate)} [${round(test.interval[0])}, ${round(test.interval[1])}], ratio ${round(ratio)}`;

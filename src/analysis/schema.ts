@@ -27,6 +27,11 @@ export const metricSpecSchema = z.strictObject({
   minSamples: z.number().int().min(1).default(5),
   allowedIncrease: z.number().min(1).default(1.1),
   allowedDecrease: z.number().positive().max(1).default(0.9),
+  /**
+   * The statistical judge first drops outliers outside [Q1 − 3·IQR, Q3 + 3·IQR] of each track
+   * (Kayenta's outlier removal): one GC pause must not decide a mean ratio.
+   */
+  removeOutliers: z.boolean().default(false),
   /** Beyond these ratios the metric is a critical failure even when not marked critical. */
   criticalIncrease: z.number().min(1).optional(),
   criticalDecrease: z.number().positive().max(1).optional(),
@@ -43,16 +48,20 @@ export type MetricSpecInput = z.input<typeof metricSpecSchema>;
 
 export const analysisSpecSchema = z.strictObject({
   judge: judgeNameSchema.default('mann-whitney'),
-  intervalSeconds: z.number().positive().default(60),
+  intervalSeconds: z.number().positive().default(300),
   /** Passing intervals needed to promote: the duration is intervals × intervalSeconds. */
-  intervals: z.number().int().min(1).max(1000).default(5),
+  intervals: z.number().int().min(1).max(1000).default(3),
   warmupSeconds: z.number().min(0).default(0),
   /** query_range step: one sample per step per track. */
-  stepSeconds: z.number().positive().default(10),
-  /** What `{{interval}}` stands for: the range each sample's rate is taken over. */
+  stepSeconds: z.number().positive().default(30),
+  /**
+   * What `{{interval}}` stands for: the range each sample's rate is taken over. Equal to the
+   * step by default so samples do not overlap (the test assumes independent samples); it must
+   * hold at least two scrapes.
+   */
   sampleWindowSeconds: z.number().positive().default(30),
   /** Wait this long after an interval ends before querying it (the last scrape lands). */
-  evaluationDelaySeconds: z.number().min(0).default(5),
+  evaluationDelaySeconds: z.number().min(0).default(15),
   confidence: z.number().gt(0.5).lt(1).default(0.98),
   passScore: z.number().min(0).max(100).default(95),
   marginalScore: z.number().min(0).max(100).default(75),

@@ -82,6 +82,20 @@ const mannWhitneyRows: Row[] = [
     stable: Array(12).fill(0),
     classification: 'high',
   },
+  {
+    // 5 % slower (within the allowed 10 %) plus one 300 ms spike: the mean ratio becomes 1.2
+    name: 'a spike decides the mean ratio when outliers are kept',
+    canary: [...around(105, 1), 300],
+    stable: around(100, 1),
+    classification: 'high',
+  },
+  {
+    name: 'the same spike dropped by outlier removal (Q3 + 3·IQR)',
+    metric: { removeOutliers: true },
+    canary: [...around(105, 1), 300],
+    stable: around(100, 1),
+    classification: 'pass',
+  },
   { name: 'no canary data', canary: [], stable: around(100, 10), classification: 'nodata' },
   {
     name: 'only NaN from the canary (no traffic)',
