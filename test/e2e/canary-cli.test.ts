@@ -57,7 +57,7 @@ describe('canary analysis through cadence serve and the CLI', () => {
     );
     prometheus = await createTestPrometheus({
       targets: apps.map((app) => app.target),
-      scrapeIntervalMs: 500,
+      scrapeIntervalMs: 1000,
     });
     load = startLoad(apps, { ratePerSecond: 25 });
     receiver = createServer((request, response) => {
@@ -84,10 +84,11 @@ describe('canary analysis through cadence serve and the CLI', () => {
           pollIntervalMs: 250,
           defaults: {
             warmupSeconds: 2,
-            intervalSeconds: 4,
+            intervalSeconds: 5,
             intervals: 2,
             stepSeconds: 1,
-            sampleWindowSeconds: 2,
+            sampleWindowSeconds: 3,
+            maxInconclusive: 4,
             evaluationDelaySeconds: 1,
             metrics: [
               { name: 'error-rate', critical: true, allowedIncrease: 1.2, minSamples: 4 },

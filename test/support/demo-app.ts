@@ -1,8 +1,11 @@
 /**
  * A small HTTP service exporting golden signals with prom-client, as a service under canary
  * analysis would: `http_requests_total{code}` and the `http_request_duration_seconds`
- * histogram (measured, not invented), labelled service / track / namespace, plus the process
- * collector (CPU, memory). It can be told to regress: a share of 500s, added latency.
+ * histogram, labelled service / track / namespace, plus the process collector (CPU, memory).
+ * It can be told to regress: a share of 500s, added latency. The histogram records the time the
+ * app spends on a request (its latency setting plus jitter), not the wall time until the
+ * timer fired: on a CI machine shared by many test runs the event loop can lag by hundreds of
+ * milliseconds, which would slow both tracks alike and hide or fake a regression.
  */
 import { createServer, type Server } from 'node:http';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -70,7 +73,6 @@ export async function startDemoApp(options: {
       });
       return;
     }
-    const started = process.hrtime.bigint();
     const wait = behaviour.latencyMs + Math.random() * behaviour.jitterMs;
     setTimeout(() => {
       // Errors spread evenly (not at random), so a 1 % regression is 1 in every 100.
@@ -81,7 +83,7 @@ export async function startDemoApp(options: {
       response.writeHead(code, { 'content-type': 'text/plain' });
       response.end(failing ? 'failed\n' : 'ok\n');
       requests.inc({ code: String(code) });
-      duration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+      duration.observe(wait / 1000);
     }, wait);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
