@@ -7,7 +7,7 @@
  * See docs/canary-analysis.md for every rule and formula.
  */
 export { normalCdf, normalQuantile } from './normal-distribution.js';
-export { mannWhitneyTest, type MannWhitneyResult } from './mann-whitney.js';
+export { mannWhitneyTest, smallestPValue, type MannWhitneyResult } from './mann-whitney.js';
 export type {
   Classification,
   Verdict,

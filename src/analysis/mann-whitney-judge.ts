@@ -1,5 +1,5 @@
 import { directed, judgementBase, type Judge } from './judgement.js';
-import { mannWhitneyTest } from './mann-whitney.js';
+import { mannWhitneyTest, smallestPValue } from './mann-whitney.js';
 import { round } from './threshold-judge.js';
 
 /**
@@ -17,11 +17,21 @@ export const mannWhitneyJudge: Judge = {
       removeOutliers: spec.removeOutliers,
     });
     if (missing) return missing;
+    const alpha = 1 - settings.confidence;
+    const floor = smallestPValue(values.canary.length, values.stable.length);
+    if (floor >= alpha) {
+      // Without power a pass would mean nothing: this is missing evidence, not a verdict.
+      return {
+        ...base,
+        classification: 'insufficient',
+        criticalFailure: false,
+        reason: `${values.canary.length} against ${values.stable.length} samples can never be significant at ${settings.confidence} (smallest p ${round(floor)})`,
+      };
+    }
     const test = mannWhitneyTest(values.canary, values.stable, {
       confidence: settings.confidence,
     });
     const ratio = base.ratio!;
-    const alpha = 1 - settings.confidence;
     const described = `p = ${round(test.pValue)}, shift ${round(test.estimate)} [${round(test.interval[0])}, ${round(test.interval[1])}], ratio ${round(ratio)}`;
     if (test.pValue >= alpha || test.z === 0) {
       return {

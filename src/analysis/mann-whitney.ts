@@ -117,3 +117,13 @@ export function mannWhitneyTest(
       : [crossing(distinct, (d) => at(d) - zq), crossing(distinct, (d) => at(d) + zq)];
   return { w, z, pValue, estimate: median(differences), interval, confidence };
 }
+
+/**
+ * The smallest two-sided p-value the corrected normal approximation can give for samples of
+ * n and m (complete separation, no ties). At or above α, no difference can ever be significant:
+ * the test has no power at that size (5 against 5 is the smallest that can reach α = 0.02).
+ */
+export function smallestPValue(n: number, m: number): number {
+  const z = ((n * m) / 2 - 0.5) / Math.sqrt((n * m * (n + m + 1)) / 12);
+  return 2 * normalCdf(-z);
+}

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { CadenceError } from '../problem/index.js';
 import type { Queryable } from '../store/index.js';
 import { insertAnalysis, type Analysis, type ResolvedAnalysisSpec } from './analysis-rows.js';
+import { smallestPValue } from './mann-whitney.js';
 import { resolveMetrics } from './metric-queries.js';
 import {
   analysisOverridesSchema,
@@ -61,6 +62,16 @@ export function planAnalysis(
       });
     }
   });
+  if (spec.judge === 'mann-whitney') {
+    metrics.forEach((metric, index) => {
+      if (smallestPValue(metric.minSamples, metric.minSamples) >= 1 - spec.confidence) {
+        throw new CadenceError('invalid-input', {
+          field: `analysis.metrics.${index}.minSamples`,
+          detail: `metric ${metric.name}: with ${metric.minSamples} samples per track the Mann-Whitney test can never be significant at confidence ${spec.confidence}; raise minSamples`,
+        });
+      }
+    });
+  }
   if (spec.marginalScore > spec.passScore) {
     throw new CadenceError('invalid-input', {
       field: 'analysis.marginalScore',

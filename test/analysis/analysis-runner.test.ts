@@ -109,7 +109,7 @@ const quick: AnalysisSpecInput = {
   sampleWindowSeconds: 0.5,
   evaluationDelaySeconds: 0,
   maxInconclusive: 2,
-  metrics: [{ name: 'error-rate', minSamples: 2 }],
+  metrics: [{ name: 'error-rate', minSamples: 5 }],
 };
 
 for (const engine of engines) {
@@ -160,6 +160,11 @@ for (const engine of engines) {
             metrics: [{ name: 'error-rate', minSamples: 5 }],
           },
         },
+        'analysis.metrics.0.minSamples',
+      );
+      // 4 against 4 can never be significant at 0.98
+      await refused(
+        { service: 'web', analysis: { metrics: [{ name: 'error-rate', minSamples: 4 }] } },
         'analysis.metrics.0.minSamples',
       );
     });

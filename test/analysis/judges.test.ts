@@ -96,6 +96,14 @@ const mannWhitneyRows: Row[] = [
     stable: around(100, 1),
     classification: 'pass',
   },
+  {
+    // 4 against 4, completely separated: the smallest p is 0.030, never below 0.02
+    name: 'too few samples to ever be significant: insufficient, not a pass',
+    metric: { minSamples: 3 },
+    canary: [200, 201, 202, 203],
+    stable: [100, 101, 102, 103],
+    classification: 'insufficient',
+  },
   { name: 'no canary data', canary: [], stable: around(100, 10), classification: 'nodata' },
   {
     name: 'only NaN from the canary (no traffic)',

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { mannWhitneyTest } from '../../src/analysis/mann-whitney.js';
+import { mannWhitneyTest, smallestPValue } from '../../src/analysis/mann-whitney.js';
 import { normalCdf, normalQuantile } from '../../src/analysis/normal-distribution.js';
 
 const close = (actual: number, expected: number, tolerance: number, what: string) =>
@@ -180,6 +180,17 @@ describe('mannWhitneyTest', () => {
       assert.ok(result.interval[0] <= result.estimate && result.estimate <= result.interval[1]);
       assertIntervalEnds(a, b, result.interval, 0.98);
     }
+  });
+
+  it('the smallest p-value: 4 against 4 cannot reach 0.02, 5 against 5 can', () => {
+    // by hand: 4·4: z = (8 − ½)/√(16·9/12) = 2.165, p = 0.0304; 5·5: p = 0.012186 (above)
+    close(smallestPValue(4, 4), 0.030383, 1e-6, '4 against 4');
+    close(
+      smallestPValue(5, 5),
+      mannWhitneyTest([1, 2, 3, 4, 5], [6, 7, 8, 9, 10]).pValue,
+      1e-12,
+      '5 against 5',
+    );
   });
 
   it('refuses an empty sample', () => {

@@ -59,7 +59,7 @@ describe('canary analysis through cadence serve and the CLI', () => {
       targets: apps.map((app) => app.target),
       scrapeIntervalMs: 1000,
     });
-    load = startLoad(apps, { ratePerSecond: 25 });
+    load = startLoad(apps, { ratePerSecond: 10 });
     receiver = createServer((request, response) => {
       let body = '';
       request.on('data', (chunk: Buffer) => (body += chunk.toString()));
@@ -84,15 +84,15 @@ describe('canary analysis through cadence serve and the CLI', () => {
           pollIntervalMs: 250,
           defaults: {
             warmupSeconds: 2,
-            intervalSeconds: 5,
+            intervalSeconds: 6,
             intervals: 2,
             stepSeconds: 1,
-            sampleWindowSeconds: 3,
+            sampleWindowSeconds: 4,
             maxInconclusive: 4,
             evaluationDelaySeconds: 1,
             metrics: [
-              { name: 'error-rate', critical: true, allowedIncrease: 1.2, minSamples: 4 },
-              { name: 'latency-p95', minSamples: 4 },
+              { name: 'error-rate', critical: true, allowedIncrease: 1.2, minSamples: 5 },
+              { name: 'latency-p95', minSamples: 5 },
             ],
           },
           notifications: [
