@@ -11,6 +11,7 @@ command -v kubectl >/dev/null || missing+=(kubernetes-client)
 [[ -x /usr/bin/chromium ]] || missing+=(chromium fonts-dejavu-core)
 # The manifests test renders deploy/kubernetes with the real kubectl (Debian: kubernetes-client).
 command -v kubectl >/dev/null || missing+=(kubernetes-client)
+[[ -x /usr/bin/prometheus ]] || missing+=(prometheus)
 if [[ ${#missing[@]} -gt 0 ]]; then
   echo "test: installing ${missing[*]}"
   sudo_cmd=(); [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)

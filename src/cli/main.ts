@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import { CadenceError } from '../problem/index.js';
+import { analysesCommand, canaryWaitCommand } from './analyses-command.js';
 import { eventsCommand } from './events-command.js';
 import { gitCommand } from './git-command.js';
 import { metricsCommand } from './metrics-command.js';
@@ -20,7 +21,9 @@ const program = new Command('cadence')
   .addCommand(metricsCommand())
   .addCommand(gitCommand())
   .addCommand(rolloutsCommand())
-  .addCommand(sqlCommand());
+  .addCommand(sqlCommand())
+  .addCommand(analysesCommand())
+  .addCommand(canaryWaitCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { analysisSettingsSchema } from '../analysis/index.js';
 import {
   alertmanagerSettingsSchema,
   argocdSettingsSchema,
@@ -68,6 +69,8 @@ export const configSchema = z.strictObject({
     .prefault({}),
   // The cluster Cadence watches (and deploys to); its defaults live with its schema.
   kube: kubeSettingsSchema.prefault({}),
+  // Canary analysis: Prometheus, the runner, per-service queries and settings, notifications.
+  analysis: analysisSettingsSchema.prefault({}),
   routes: z
     .array(routeSchema)
     .default(() =>

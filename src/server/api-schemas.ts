@@ -326,3 +326,65 @@ export const rolloutHistorySchema = z.strictObject({
   deployment: z.string(),
   rollouts: z.array(rolloutSchema),
 });
+
+const analysisFields = {
+  id: z.string(),
+  service: z.string(),
+  namespace: z.string(),
+  environment: z.string(),
+  revision: z.string().nullable(),
+  baselineRevision: z.string().nullable(),
+  status: z.enum([
+    'running',
+    'promoting',
+    'rolling-back',
+    'promoted',
+    'rolled-back',
+    'inconclusive',
+  ]),
+  verdict: z.string().nullable(),
+  reason: z.string().nullable(),
+  spec: z.record(z.string(), z.unknown()).describe('the analysis as resolved from the settings'),
+  startedAt: time,
+  nextInterval: z.number().int(),
+  passed: z.number().int(),
+  failed: z.number().int(),
+  inconclusive: z.number().int(),
+  actionResult: z.unknown(),
+  actionError: z.string().nullable(),
+  decidedAt: time.nullable(),
+  finishedAt: time.nullable(),
+  leaseOwner: z.string().nullable(),
+  leaseExpiresAt: time.nullable(),
+};
+
+export const analysisSchema = z
+  .strictObject(analysisFields)
+  .meta({ id: 'Analysis', description: 'a canary analysis and its state' });
+
+export const analysisListSchema = z.strictObject({ analyses: z.array(analysisSchema) });
+
+export const analysisDetailSchema = z
+  .strictObject({
+    ...analysisFields,
+    intervals: z.array(
+      z.strictObject({
+        index: z.number().int(),
+        windowStart: time,
+        windowEnd: time,
+        verdict: z.string(),
+        score: z.number().nullable(),
+        judgement: z
+          .record(z.string(), z.unknown())
+          .describe('per metric: the judge and its numbers'),
+        samples: z
+          .record(z.string(), z.unknown())
+          .describe('per metric: the canary and stable samples from Prometheus'),
+        missing: z.array(z.string()),
+        traffic: z.strictObject({ canary: z.number().nullable(), stable: z.number().nullable() }),
+        evaluatedAt: time,
+        evaluatedBy: z.string(),
+      }),
+    ),
+  })
+  .meta({ id: 'AnalysisDetail' });

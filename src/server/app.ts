@@ -1,10 +1,12 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { AnalysisSettings } from '../analysis/index.js';
 import type { DoraSettings } from '../dora/index.js';
 import type { Intake } from '../events/index.js';
 import type { Logger } from '../log/index.js';
 import type { WebhookReceiver } from '../sources/index.js';
 import type { Store } from '../store/index.js';
 import { handleError, sendNotFound } from './problem-handler.js';
+import { registerAnalysisRoutes } from './routes/analysis-routes.js';
 import { registerCadenceRoutes } from './routes/cadence-routes.js';
 import { registerDashboardRoutes } from './routes/dashboard-routes.js';
 import { registerEventRoutes } from './routes/event-routes.js';
@@ -29,6 +31,10 @@ export interface AppDeps {
   dashboardDir?: string;
   /** How often `GET /api/v1/rollouts/stream` looks for changes (default 250 ms). */
   rolloutStreamPollMs?: number;
+  /** Canary analysis settings from the config; defaults when absent. */
+  analysis?: AnalysisSettings;
+  /** Told when an analysis is started over the API (wakes the runner). */
+  onAnalysisStarted?: () => void;
 }
 
 export interface RegisteredRoute {
@@ -83,6 +89,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerCadenceRoutes(app, deps);
   registerTimelineRoutes(app, deps);
   registerRolloutRoutes(app, { store: deps.store, streamPollMs: deps.rolloutStreamPollMs });
+  registerAnalysisRoutes(app, deps);
   registerOpenApiRoutes(app);
   registerDashboardRoutes(app, deps.dashboardDir);
   return app;

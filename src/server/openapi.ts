@@ -6,6 +6,9 @@
  */
 import { z } from 'zod';
 import {
+  analysisDetailSchema,
+  analysisListSchema,
+  analysisSchema,
   cadenceReportSchema,
   cdeventListSchema,
   deployFrequencySchema,
@@ -24,6 +27,7 @@ import {
   readinessSchema,
   repositoryListSchema,
 } from './api-schemas.js';
+import { analysisListQuery } from './routes/analysis-routes.js';
 import { cadenceReportQuery } from './routes/cadence-routes.js';
 import { cdeventListQuery, eventListQuery } from './routes/event-routes.js';
 import { metricsQuery } from './routes/metrics-routes.js';
@@ -257,6 +261,40 @@ export const OPERATIONS: ApiOperation[] = [
       200: { description: 'its history', schema: rolloutHistorySchema },
       400: badQuery,
       404: problem('no rollout recorded for that Deployment'),
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/analyses',
+    tag: 'canary',
+    summary: 'Canary analyses, newest first',
+    query: analysisListQuery,
+    responses: { 200: { description: 'analyses', schema: analysisListSchema }, 400: badQuery },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/analyses/{id}',
+    tag: 'canary',
+    summary: 'One analysis with every interval: samples, judgements and verdicts',
+    params: { id: z.string() },
+    responses: {
+      200: { description: 'the analysis', schema: analysisDetailSchema },
+      404: problem('no such analysis'),
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/v1/analyses',
+    tag: 'canary',
+    summary: 'Start an analysis of a running canary against stable',
+    body: {
+      description: 'service, namespace, revision and optional overrides',
+      contentTypes: ['application/json'],
+    },
+    responses: {
+      201: { description: 'started', schema: analysisSchema },
+      400: problem('the request is invalid (field names it)'),
+      415: problem('not application/json'),
     },
   },
   {

@@ -1,4 +1,12 @@
 import type { FastifyInstance } from 'fastify';
+import {
+  createAnalysisRunner,
+  createPrometheusClient,
+  createVerdictNotifiers,
+  noCanaryControl,
+  type AnalysisRunner,
+  type CanaryControl,
+} from '../analysis/index.js';
 import type { CadenceConfig } from '../config/index.js';
 import {
   compileRoutingTable,
@@ -18,6 +26,8 @@ export interface RunningServer {
   app: FastifyInstance;
   store: Store;
   router: Router;
+  /** The canary analysis runner, when a Prometheus is configured. */
+  analysisRunner: AnalysisRunner | undefined;
   /** The address it listens on, e.g. http://127.0.0.1:8080. */
   url: string;
   /** Graceful shutdown: stop accepting, finish in-flight requests, then stop background work. */
@@ -25,7 +35,12 @@ export interface RunningServer {
 }
 
 /** Wires the domain modules together and starts listening. */
-export async function startServer(config: CadenceConfig, logger: Logger): Promise<RunningServer> {
+export async function startServer(
+  config: CadenceConfig,
+  logger: Logger,
+  // The deployer's promote/rollback; until it is wired in, verdicts change nothing in the cluster.
+  canaryControl: CanaryControl = noCanaryControl,
+): Promise<RunningServer> {
   // A kubeconfig that cannot be read is a config error before anything starts.
   const kubeConfig = config.kube.watch ? loadKubeConfig(config.kube) : undefined;
   const store = await openStore({
@@ -45,6 +60,24 @@ export async function startServer(config: CadenceConfig, logger: Logger): Promis
   });
   const writer = createEventWriter(store);
   const intake = createIntake({ writer, onStored: () => router.kick() });
+  const analysisRunner =
+    config.analysis.enabled && config.analysis.prometheusUrl
+      ? createAnalysisRunner({
+          store,
+          prometheus: createPrometheusClient({
+            url: config.analysis.prometheusUrl,
+            timeoutMs: config.analysis.queryTimeoutMs,
+          }),
+          control: canaryControl,
+          logger: logger.child({ module: 'analysis' }),
+          emit: config.analysis.emitCdevents
+            ? (events) => intake.acceptDecoded(events, 'cdevent')
+            : undefined,
+          notifiers: createVerdictNotifiers(config.analysis.notifications, logger),
+          leaseMs: config.analysis.leaseSeconds * 1000,
+          pollIntervalMs: config.analysis.pollIntervalMs,
+        })
+      : undefined;
   const app = buildApp({
     store,
     intake,
@@ -52,6 +85,8 @@ export async function startServer(config: CadenceConfig, logger: Logger): Promis
     bodyLimitBytes: config.server.bodyLimitBytes,
     webhookReceivers: builtinWebhookReceivers(config.sources),
     dora: config.dora,
+    analysis: config.analysis,
+    ...(analysisRunner ? { onAnalysisStarted: () => analysisRunner.wake() } : {}),
   });
   try {
     await app.listen({ host: config.server.host, port: config.server.port });
@@ -75,6 +110,7 @@ export async function startServer(config: CadenceConfig, logger: Logger): Promis
       logger.error({ error }, 'rollout watcher did not start');
     });
   }
+  analysisRunner?.start();
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.server.port;
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
@@ -85,11 +121,13 @@ export async function startServer(config: CadenceConfig, logger: Logger): Promis
     app,
     store,
     router,
+    analysisRunner,
     url: `http://${host}:${port}`,
     close() {
       closing ??= (async () => {
         await app.close();
         await watcher?.stop();
+        await analysisRunner?.stop();
         await router.stop();
         await writer.drain();
         await store.close();

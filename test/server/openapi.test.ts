@@ -184,6 +184,9 @@ describe('OpenAPI document', () => {
     ['/api/v1/rollouts?phase=complete', '/api/v1/rollouts', 200],
     ['/api/v1/rollouts?phase=paused', '/api/v1/rollouts', 400],
     ['/api/v1/rollouts/default/web', '/api/v1/rollouts/{namespace}/{name}', 404],
+    ['/api/v1/analyses?status=running', '/api/v1/analyses', 200],
+    ['/api/v1/analyses?status=weird', '/api/v1/analyses', 400],
+    ['/api/v1/analyses/nope', '/api/v1/analyses/{id}', 404],
     ['/healthz', '/healthz', 200],
     ['/readyz', '/readyz', 200],
     ['/metrics', '/metrics', 200],
@@ -194,6 +197,27 @@ describe('OpenAPI document', () => {
       assert.equal(response.statusCode, status, response.body);
     });
   }
+
+  it('describes starting an analysis and reading it back, with its problems', async () => {
+    const json = { 'content-type': 'application/json' };
+    const started = await conforms('POST', '/api/v1/analyses', '/api/v1/analyses', {
+      headers: json,
+      payload: JSON.stringify({ service: 'web', revision: 'r2', id: 'openapi-1' }),
+    });
+    assert.equal(started.statusCode, 201, started.body);
+    const detail = await conforms('GET', '/api/v1/analyses/openapi-1', '/api/v1/analyses/{id}');
+    assert.equal(detail.statusCode, 200, detail.body);
+    const bad = await conforms('POST', '/api/v1/analyses', '/api/v1/analyses', {
+      headers: json,
+      payload: JSON.stringify({ revision: 'r2' }),
+    });
+    assert.equal(bad.statusCode, 400);
+    const notJson = await conforms('POST', '/api/v1/analyses', '/api/v1/analyses', {
+      headers: { 'content-type': 'text/plain' },
+      payload: 'service=web',
+    });
+    assert.equal(notJson.statusCode, 415);
+  });
 
   it('describes intake answers: 202, 400, 415 and a webhook refused', async () => {
     const event = {

@@ -1,0 +1,39 @@
+/**
+ * What the analysis needs from the deployer: promote the canary (its version becomes stable,
+ * the canary is removed) or roll it back (canary removed, stable untouched). The deployer
+ * implements it; the analysis never talks to Kubernetes itself. Both may be called again for
+ * the same analysis after a crash between the call and its record, so they must be idempotent.
+ */
+export interface CanaryRequest {
+  service: string;
+  namespace: string;
+  analysisId: string;
+  /** The canary's version (commit or tag), when the analysis knows it. */
+  revision?: string;
+}
+
+export interface CanaryActionResult {
+  /** Whether anything was changed in the cluster. */
+  applied: boolean;
+  /** What was done, for the analysis report. */
+  detail: string;
+}
+
+export interface CanaryControl {
+  promote(request: CanaryRequest): Promise<CanaryActionResult>;
+  rollback(request: CanaryRequest & { reason: string }): Promise<CanaryActionResult>;
+}
+
+/**
+ * The control used when no deployer is wired in: it changes nothing and says so, so an
+ * analysis still reaches and reports its verdict.
+ */
+export const noCanaryControl: CanaryControl = {
+  promote: () =>
+    Promise.resolve({ applied: false, detail: 'no deployer is connected: nothing was promoted' }),
+  rollback: () =>
+    Promise.resolve({
+      applied: false,
+      detail: 'no deployer is connected: nothing was rolled back',
+    }),
+};

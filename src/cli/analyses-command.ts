@@ -1,0 +1,193 @@
+import { Command } from 'commander';
+import type { Analysis, AnalysisInterval } from '../analysis/index.js';
+import { CadenceError } from '../problem/index.js';
+import { getJson, serverOption, serverUrl } from './api-client.js';
+import { renderTable } from './table.js';
+
+/** A document as JSON has it: dates are strings. */
+type Json<T> = {
+  [K in keyof T]: T[K] extends Date ? string : T[K] extends Date | null ? string | null : T[K];
+};
+type AnalysisDocument = Json<Analysis> & { intervals: Json<AnalysisInterval>[] };
+
+const FINISHED = new Set(['promoted', 'rolled-back', 'inconclusive']);
+
+/**
+ * Exit codes of `cadence canary-wait` (and of `cadence canary --wait`): 0 promoted, 2 rolled
+ * back after a failed canary, 3 inconclusive (held, or rolled back without a verdict) or not
+ * finished before the timeout.
+ */
+export function exitCodeForAnalysis(analysis: Pick<Analysis, 'status' | 'verdict'>): number {
+  if (analysis.status === 'promoted' && analysis.verdict === 'pass') return 0;
+  if (analysis.verdict === 'fail') return 2;
+  return 3;
+}
+
+/**
+ * Polls the server until the analysis has finished (promoted, rolled back or inconclusive) and
+ * returns it; undefined when `timeoutMs` passed first. For CI: `cadence canary … --wait`.
+ *
+ * @example const done = await waitForAnalysis('http://127.0.0.1:8080', id, { timeoutMs: 600_000 })
+ */
+export async function waitForAnalysis(
+  server: string,
+  id: string,
+  options: {
+    timeoutMs?: number;
+    pollMs?: number;
+    onInterval?: (interval: Json<AnalysisInterval>) => void;
+  } = {},
+): Promise<AnalysisDocument | undefined> {
+  const deadline = Date.now() + (options.timeoutMs ?? 3_600_000);
+  let seen = 0;
+  for (;;) {
+    const analysis = await getJson<AnalysisDocument>(
+      server,
+      `/api/v1/analyses/${encodeURIComponent(id)}`,
+    );
+    for (const interval of analysis.intervals.slice(seen)) options.onInterval?.(interval);
+    seen = analysis.intervals.length;
+    if (FINISHED.has(analysis.status)) return analysis;
+    if (Date.now() > deadline) return undefined;
+    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 1000));
+  }
+}
+
+const score = (value: number | null) => (value === null ? '-' : String(Math.round(value)));
+
+function renderAnalysis(analysis: AnalysisDocument): string {
+  const head = [
+    `analysis ${analysis.id}: ${analysis.service}${analysis.revision ? ` ${analysis.revision}` : ''} in ${analysis.namespace}`,
+    `status ${analysis.status}${analysis.verdict ? `, verdict ${analysis.verdict}` : ''}${analysis.reason ? ` (${analysis.reason})` : ''}`,
+    `intervals: ${analysis.passed} passed, ${analysis.failed} failed, ${analysis.inconclusive} inconclusive of ${analysis.spec.intervals} needed; judge ${analysis.spec.judge}`,
+  ];
+  if (analysis.intervals.length === 0) return `${head.join('\n')}\n\nno interval judged yet`;
+  const rows = analysis.intervals.flatMap((interval) => [
+    [
+      String(interval.index),
+      String(interval.windowEnd).slice(11, 19),
+      interval.verdict,
+      score(interval.score),
+      '',
+      interval.missing.join('; '),
+    ],
+    ...interval.judgement.metrics.map((metric) => [
+      '',
+      '',
+      '',
+      '',
+      metric.metric,
+      `${metric.classification}: ${metric.reason}`,
+    ]),
+  ]);
+  return `${head.join('\n')}\n\n${renderTable(['#', 'END', 'VERDICT', 'SCORE', 'METRIC', 'WHY'], rows)}`;
+}
+
+export function analysesCommand(): Command {
+  return new Command('analyses')
+    .description('canary analyses: the list, or one with every interval’s judgements')
+    .argument('[id]', 'one analysis')
+    .addOption(serverOption())
+    .option('--service <name>', 'only this service’s analyses')
+    .option('--json', 'print JSON instead of a table')
+    .action(
+      async (
+        id: string | undefined,
+        options: { server?: string; service?: string; json?: boolean },
+      ) => {
+        const server = serverUrl(options.server);
+        if (id) {
+          const analysis = await getJson<AnalysisDocument>(
+            server,
+            `/api/v1/analyses/${encodeURIComponent(id)}`,
+          );
+          process.stdout.write(
+            options.json
+              ? `${JSON.stringify(analysis, null, 2)}\n`
+              : `${renderAnalysis(analysis)}\n`,
+          );
+          return;
+        }
+        const query = new URLSearchParams();
+        if (options.service) query.set('service', options.service);
+        const { analyses } = await getJson<{ analyses: Json<Analysis>[] }>(
+          server,
+          `/api/v1/analyses?${query}`,
+        );
+        if (options.json) {
+          process.stdout.write(`${JSON.stringify(analyses, null, 2)}\n`);
+          return;
+        }
+        if (analyses.length === 0) {
+          process.stdout.write('no analyses yet: POST /api/v1/analyses, or start a canary\n');
+          return;
+        }
+        process.stdout.write(
+          `${renderTable(
+            [
+              'ID',
+              'SERVICE',
+              'REVISION',
+              'STATUS',
+              'VERDICT',
+              'PASSED',
+              'FAILED',
+              'INCONCLUSIVE',
+              'STARTED',
+            ],
+            analyses.map((analysis) => [
+              analysis.id,
+              analysis.service,
+              analysis.revision ?? '-',
+              analysis.status,
+              analysis.verdict ?? '-',
+              String(analysis.passed),
+              String(analysis.failed),
+              String(analysis.inconclusive),
+              String(analysis.startedAt).replace(/\.\d+Z$/, 'Z'),
+            ]),
+          )}\n`,
+        );
+      },
+    );
+}
+
+export function canaryWaitCommand(): Command {
+  return new Command('canary-wait')
+    .description(
+      'wait for an analysis’s verdict; exit 0 promoted, 2 rolled back, 3 inconclusive or timed out',
+    )
+    .argument('<id>', 'the analysis')
+    .addOption(serverOption())
+    .option('--timeout <seconds>', 'give up after this long', '3600')
+    .option('--json', 'print the finished analysis as JSON')
+    .action(async (id: string, options: { server?: string; timeout: string; json?: boolean }) => {
+      const timeoutSeconds = Number(options.timeout);
+      if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
+        throw new CadenceError('invalid-input', {
+          field: '--timeout',
+          detail: '--timeout must be a positive number of seconds',
+        });
+      }
+      const analysis = await waitForAnalysis(serverUrl(options.server), id, {
+        timeoutMs: timeoutSeconds * 1000,
+        onInterval: options.json
+          ? undefined
+          : (interval) =>
+              process.stderr.write(
+                `interval ${interval.index}: ${interval.verdict}${interval.score === null ? '' : ` (score ${score(interval.score)})`}${interval.missing.length ? `: ${interval.missing.join('; ')}` : ''}\n`,
+              ),
+      });
+      if (!analysis) {
+        process.stderr.write(`cadence: analysis ${id} had no verdict after ${timeoutSeconds} s\n`);
+        process.exitCode = 3;
+        return;
+      }
+      process.stdout.write(
+        options.json
+          ? `${JSON.stringify(analysis, null, 2)}\n`
+          : `${analysis.service}: ${analysis.status}${analysis.reason ? ` (${analysis.reason})` : ''}\n`,
+      );
+      process.exitCode = exitCodeForAnalysis(analysis);
+    });
+}

@@ -1,0 +1,77 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import {
+  defaultAnalysisSettings,
+  findAnalysis,
+  listAnalyses,
+  listIntervals,
+  startAnalysis,
+  type AnalysisSettings,
+} from '../../analysis/index.js';
+import { CadenceError } from '../../problem/index.js';
+import type { Store } from '../../store/index.js';
+import { parseQuery } from './query.js';
+
+const STATUSES = [
+  'running',
+  'promoting',
+  'rolling-back',
+  'promoted',
+  'rolled-back',
+  'inconclusive',
+] as const;
+
+export const analysisListQuery = z.strictObject({
+  service: z.string().min(1).optional(),
+  status: z.enum(STATUSES).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+function jsonBody(body: unknown): unknown {
+  const text = Buffer.isBuffer(body) ? body.toString('utf8') : '';
+  if (text.trim() === '') {
+    throw new CadenceError('invalid-input', { field: 'body', detail: 'a JSON body is needed' });
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new CadenceError('invalid-input', { field: 'body', detail: 'the body is not JSON' });
+  }
+}
+
+/** Canary analyses: list, one with every interval's samples and judgements, and start. */
+export function registerAnalysisRoutes(
+  app: FastifyInstance,
+  deps: { store: Store; analysis?: AnalysisSettings | undefined; onAnalysisStarted?: () => void },
+): void {
+  app.get('/api/v1/analyses', async (request) => {
+    const query = parseQuery(analysisListQuery, request.query);
+    return { analyses: await listAnalyses(deps.store, query) };
+  });
+
+  app.get('/api/v1/analyses/:id', async (request) => {
+    const { id } = parseQuery(z.object({ id: z.string().min(1) }), request.params);
+    const analysis = await findAnalysis(deps.store, id);
+    if (!analysis) {
+      throw new CadenceError('not-found', { field: 'id', detail: `no analysis ${id}` });
+    }
+    return { ...analysis, intervals: await listIntervals(deps.store, id) };
+  });
+
+  app.post('/api/v1/analyses', async (request, reply) => {
+    const contentType = String(request.headers['content-type'] ?? '').toLowerCase();
+    if (!contentType.startsWith('application/json')) {
+      throw new CadenceError('unsupported-media-type', {
+        field: 'content-type',
+        detail: 'send the analysis request as application/json',
+      });
+    }
+    const analysis = await startAnalysis(
+      deps.store,
+      jsonBody(request.body),
+      deps.analysis ?? defaultAnalysisSettings,
+    );
+    deps.onAnalysisStarted?.();
+    return reply.code(201).header('location', `/api/v1/analyses/${analysis.id}`).send(analysis);
+  });
+}
