@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { deployerSettingsSchema } from '../deploy/index.js';
 import {
   alertmanagerSettingsSchema,
   argocdSettingsSchema,
@@ -64,6 +65,8 @@ export const configSchema = z.strictObject({
       argocd: argocdSettingsSchema.prefault({}),
     })
     .prefault({}),
+  // The deployer's services, tokens mode and notifications (src/deploy).
+  deployer: deployerSettingsSchema.prefault({}),
   routes: z
     .array(routeSchema)
     .default(() =>

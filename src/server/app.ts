@@ -1,4 +1,5 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Deployer } from '../deploy/index.js';
 import type { DoraSettings } from '../dora/index.js';
 import type { Intake } from '../events/index.js';
 import type { Logger } from '../log/index.js';
@@ -6,6 +7,7 @@ import type { WebhookReceiver } from '../sources/index.js';
 import type { Store } from '../store/index.js';
 import { handleError, sendNotFound } from './problem-handler.js';
 import { registerCadenceRoutes } from './routes/cadence-routes.js';
+import { registerDeployRoutes } from './routes/deploy-routes.js';
 import { registerEventRoutes } from './routes/event-routes.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerMetricsRoutes } from './routes/metrics-routes.js';
@@ -21,6 +23,8 @@ export interface AppDeps {
   webhookReceivers?: ReadonlyMap<string, WebhookReceiver>;
   /** DORA settings from the config; defaults when absent. */
   dora?: DoraSettings;
+  /** The deployer's routes, when the deployer is enabled. */
+  deployer?: { deployer: Deployer; insecureDev: boolean };
 }
 
 /**
@@ -54,5 +58,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
   registerMetricsRoutes(app, deps);
   registerCadenceRoutes(app, deps);
+  if (deps.deployer) registerDeployRoutes(app, { ...deps.deployer, store: deps.store });
   return app;
 }

@@ -1,6 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import type { CadenceConfig } from '../config/index.js';
 import {
+  countDeployTokens,
+  createDeployer,
+  createKubeCluster,
+  createWebhookNotifier,
+  loadKubeConfig,
+  type Cluster,
+  type Deployer,
+} from '../deploy/index.js';
+import {
   compileRoutingTable,
   createEventWriter,
   createIntake,
@@ -8,6 +17,7 @@ import {
   type Router,
 } from '../events/index.js';
 import type { Logger } from '../log/index.js';
+import { CadenceError } from '../problem/index.js';
 import { builtinTransformers, builtinWebhookReceivers } from '../sources/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { buildApp } from './app.js';
@@ -22,8 +32,44 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** The deployer when enabled; refuses to start without tokens unless `insecureDev`. */
+async function startDeployer(
+  config: CadenceConfig,
+  deps: {
+    store: Store;
+    intake: ReturnType<typeof createIntake>;
+    logger: Logger;
+    cluster?: Cluster;
+  },
+): Promise<Deployer | undefined> {
+  const settings = config.deployer;
+  if (!settings.enabled) return undefined;
+  if (!settings.insecureDev && (await countDeployTokens(deps.store)) === 0) {
+    throw new CadenceError('config-invalid', {
+      field: 'deployer',
+      detail:
+        "the deployer is enabled but no tokens exist: create one with 'cadence token create', or start with --insecure-dev on a developer machine",
+    });
+  }
+  const logger = deps.logger.child({ module: 'deployer' });
+  return createDeployer({
+    store: deps.store,
+    intake: deps.intake,
+    settings,
+    logger,
+    cluster: deps.cluster ?? createKubeCluster(loadKubeConfig(settings)),
+    ...(settings.notify.webhookUrl
+      ? { notifier: createWebhookNotifier({ url: settings.notify.webhookUrl, logger }) }
+      : {}),
+  });
+}
+
 /** Wires the domain modules together and starts listening. */
-export async function startServer(config: CadenceConfig, logger: Logger): Promise<RunningServer> {
+export async function startServer(
+  config: CadenceConfig,
+  logger: Logger,
+  options: { cluster?: Cluster } = {},
+): Promise<RunningServer> {
   const store = await openStore({
     databaseUrl: config.store.databaseUrl,
     dataDir: config.store.dataDir,
@@ -41,6 +87,18 @@ export async function startServer(config: CadenceConfig, logger: Logger): Promis
   });
   const writer = createEventWriter(store);
   const intake = createIntake({ writer, onStored: () => router.kick() });
+  let deployer: Deployer | undefined;
+  try {
+    deployer = await startDeployer(config, {
+      store,
+      intake,
+      logger,
+      ...(options.cluster ? { cluster: options.cluster } : {}),
+    });
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   const app = buildApp({
     store,
     intake,
@@ -48,6 +106,7 @@ export async function startServer(config: CadenceConfig, logger: Logger): Promis
     bodyLimitBytes: config.server.bodyLimitBytes,
     webhookReceivers: builtinWebhookReceivers(config.sources),
     dora: config.dora,
+    ...(deployer ? { deployer: { deployer, insecureDev: config.deployer.insecureDev } } : {}),
   });
   try {
     await app.listen({ host: config.server.host, port: config.server.port });
