@@ -4,6 +4,8 @@ set -euo pipefail
 missing=()
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 command -v git >/dev/null || missing+=(git)
+# kubectl drives the test Kubernetes API server (Debian 12 ships it as kubernetes-client).
+command -v kubectl >/dev/null || missing+=(kubernetes-client)
 [[ -x /usr/bin/prometheus-alertmanager ]] || missing+=(prometheus-alertmanager)
 [[ -x /usr/bin/docker-registry ]] || missing+=(docker-registry)
 if [[ ${#missing[@]} -gt 0 ]]; then
