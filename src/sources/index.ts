@@ -62,6 +62,8 @@ export {
   type GitlabSettings,
 } from './gitlab-source.js';
 export { gitRepositoryPath } from './cdevent-envelope.js';
+// The envelope Cadence's own emitters (the rollout watcher) build CDEvents in.
+export { cdeventEnvelope, deploymentFacts, type EmittedKind } from './cdevent-envelope.js';
 export {
   createTektonSource,
   isDeployPipeline,

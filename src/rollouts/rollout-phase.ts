@@ -1,0 +1,149 @@
+import { z } from 'zod';
+
+/**
+ * The rollout rules (PRODUCT.md, "Rollouts"), as pure functions of a Deployment:
+ * progress = updatedReplicas / spec.replicas; complete when the controller has observed the
+ * current generation (observedGeneration ≥ generation) and updated = available = replicas;
+ * failed when the Progressing condition's reason is ProgressDeadlineExceeded; else progressing.
+ * These are kubectl rollout status's rules.
+ * https://github.com/kubernetes/kubectl/blob/v0.32.0/pkg/polymorphichelpers/rollout_status.go
+ */
+
+export type RolloutPhase = 'progressing' | 'complete' | 'failed';
+export const ROLLOUT_PHASES = ['progressing', 'complete', 'failed'] as const;
+
+export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
+
+// Read permissively: only the fields used are declared.
+export const deploymentSchema = z.looseObject({
+  metadata: z.looseObject({
+    name: z.string().min(1),
+    namespace: z.string().min(1).default('default'),
+    uid: z.string().min(1),
+    generation: z.number().optional(),
+    annotations: z.record(z.string(), z.string()).nullish(),
+  }),
+  spec: z
+    .looseObject({
+      replicas: z.number().nullish(),
+      template: z
+        .looseObject({
+          spec: z
+            .looseObject({
+              containers: z.array(z.looseObject({ image: z.string().nullish() })).nullish(),
+            })
+            .nullish(),
+        })
+        .nullish(),
+    })
+    .nullish(),
+  status: z
+    .looseObject({
+      observedGeneration: z.number().nullish(),
+      replicas: z.number().nullish(),
+      updatedReplicas: z.number().nullish(),
+      readyReplicas: z.number().nullish(),
+      availableReplicas: z.number().nullish(),
+      conditions: z
+        .array(
+          z.looseObject({
+            type: z.string(),
+            status: z.string().nullish(),
+            reason: z.string().nullish(),
+            message: z.string().nullish(),
+          }),
+        )
+        .nullish(),
+    })
+    .nullish(),
+});
+
+export type DeploymentInput = z.input<typeof deploymentSchema>;
+
+/** The counts the rules read. */
+export interface ReplicaCounts {
+  generation: number;
+  observedGeneration: number;
+  /** spec.replicas (default 1). */
+  desired: number;
+  /** status.replicas: pods of every revision. */
+  replicas: number;
+  updated: number;
+  ready: number;
+  available: number;
+  /** The Progressing condition's reason, if any. */
+  progressingReason?: string | undefined;
+}
+
+/** updated / desired, within 0..1; a Deployment scaled to zero has nothing left to roll. */
+export function rolloutProgress(counts: Pick<ReplicaCounts, 'updated' | 'desired'>): number {
+  if (counts.desired <= 0) return 1;
+  return Math.min(1, Math.max(0, counts.updated / counts.desired));
+}
+
+export function rolloutPhase(counts: ReplicaCounts): RolloutPhase {
+  // A status the controller wrote for an earlier generation says nothing about this one.
+  if (counts.observedGeneration < counts.generation) return 'progressing';
+  if (counts.progressingReason === 'ProgressDeadlineExceeded') return 'failed';
+  const { desired } = counts;
+  if (
+    counts.updated >= desired &&
+    counts.replicas <= counts.updated &&
+    counts.available >= desired
+  ) {
+    return 'complete';
+  }
+  return 'progressing';
+}
+
+/** What the watcher records of a Deployment at one moment. */
+export interface RolloutObservation extends ReplicaCounts {
+  namespace: string;
+  deployment: string;
+  uid: string;
+  /** The revision annotation, else the generation. */
+  revision: string;
+  images: string[];
+  phase: RolloutPhase;
+  progress: number;
+  reason?: string | undefined;
+  message?: string | undefined;
+  /** Whether the controller has observed the current generation (else the status is stale). */
+  observed: boolean;
+}
+
+/** The rules applied to a Deployment; undefined when it is not one (no name or uid). */
+export function observeRollout(raw: unknown): RolloutObservation | undefined {
+  const parsed = deploymentSchema.safeParse(raw);
+  if (!parsed.success) return undefined;
+  const { metadata, spec, status } = parsed.data;
+  const progressing = status?.conditions?.find((condition) => condition.type === 'Progressing');
+  const counts: ReplicaCounts = {
+    generation: metadata.generation ?? 0,
+    observedGeneration: status?.observedGeneration ?? 0,
+    desired: spec?.replicas ?? 1,
+    replicas: status?.replicas ?? 0,
+    updated: status?.updatedReplicas ?? 0,
+    ready: status?.readyReplicas ?? 0,
+    available: status?.availableReplicas ?? 0,
+    progressingReason: progressing?.reason ?? undefined,
+  };
+  const phase = rolloutPhase(counts);
+  const images = (spec?.template?.spec?.containers ?? [])
+    .map((container) => container.image)
+    .filter((image): image is string => typeof image === 'string' && image.length > 0);
+  return {
+    ...counts,
+    namespace: metadata.namespace,
+    deployment: metadata.name,
+    uid: metadata.uid,
+    revision: metadata.annotations?.[REVISION_ANNOTATION] ?? String(counts.generation),
+    images,
+    phase,
+    progress: rolloutProgress(counts),
+    ...(phase === 'failed'
+      ? { reason: progressing?.reason ?? undefined, message: progressing?.message ?? undefined }
+      : {}),
+    observed: counts.observedGeneration >= counts.generation,
+  };
+}
