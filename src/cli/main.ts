@@ -4,11 +4,13 @@
  */
 import { Command } from 'commander';
 import { CadenceError } from '../problem/index.js';
+import { deployCommands } from './deploy-commands.js';
 import { eventsCommand } from './events-command.js';
 import { gitCommand } from './git-command.js';
 import { metricsCommand } from './metrics-command.js';
 import { serveCommand } from './serve-command.js';
 import { sqlCommand } from './sql-command.js';
+import { tokenCommand } from './token-command.js';
 
 const program = new Command('cadence')
   .description('Continuous delivery for Kubernetes that measures itself')
@@ -18,7 +20,9 @@ const program = new Command('cadence')
   .addCommand(eventsCommand())
   .addCommand(metricsCommand())
   .addCommand(gitCommand())
-  .addCommand(sqlCommand());
+  .addCommand(sqlCommand())
+  .addCommand(tokenCommand());
+for (const command of deployCommands()) program.addCommand(command);
 
 try {
   await program.parseAsync(process.argv);

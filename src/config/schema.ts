@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { deployerSettingsSchema } from '../deploy/index.js';
+import { kubeSettingsSchema } from '../kube/index.js';
 import {
   alertmanagerSettingsSchema,
   argocdSettingsSchema,
@@ -65,6 +66,8 @@ export const configSchema = z.strictObject({
       argocd: argocdSettingsSchema.prefault({}),
     })
     .prefault({}),
+  // The cluster (src/kube): the deployer applies through this kubeconfig.
+  kube: kubeSettingsSchema.prefault({}),
   // The deployer's services, tokens mode and notifications (src/deploy).
   deployer: deployerSettingsSchema.prefault({}),
   routes: z

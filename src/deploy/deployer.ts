@@ -94,9 +94,7 @@ export interface Deployer {
     service: string,
   ): Promise<ServiceSummary & { previous: RevisionSummary | null; operations: unknown[] }>;
   tags(service: string): Promise<{ service: string; images: { image: string; tags: string[] }[] }>;
-  version(
-    service: string,
-  ): Promise<{
+  version(service: string): Promise<{
     service: string;
     stable: RevisionSummary | null;
     canary: RevisionSummary | null;

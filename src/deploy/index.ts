@@ -34,12 +34,7 @@ export {
   type DeployAction,
   type DeployPrincipal,
 } from './deploy-tokens.js';
-export {
-  createKubeCluster,
-  loadKubeConfig,
-  FIELD_MANAGER,
-  type Cluster,
-} from './kube-cluster.js';
+export { createKubeCluster, FIELD_MANAGER, type Cluster } from './kube-cluster.js';
 export {
   createWebhookNotifier,
   noopNotifier,

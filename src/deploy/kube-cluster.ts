@@ -1,6 +1,6 @@
 import {
   ApiException,
-  KubeConfig,
+  type KubeConfig,
   KubernetesObjectApi,
   PatchStrategy,
   type KubernetesObject,
@@ -49,31 +49,19 @@ function clusterError(error: unknown, what: string, dryRun: boolean): CadenceErr
     return new CadenceError('unavailable', { field: 'cluster', detail });
   }
   if (error instanceof CadenceError) return error;
+  // client-node's discovery found no such kind: the manifest is wrong, not the cluster.
+  if (error instanceof Error && error.message.startsWith('Unrecognized API version and kind')) {
+    return new CadenceError('invalid-input', {
+      field: 'manifests',
+      detail: `${dryRun ? 'dry run: ' : ''}${what}: the cluster does not serve this kind`,
+    });
+  }
   const reason = (error as Error).message ?? String(error);
   return new CadenceError('unavailable', {
     field: 'cluster',
     detail: `${what}: cannot reach the cluster: ${reason}`,
     cause: error,
   });
-}
-
-/** The kubeconfig: a file if given, else KUBECONFIG / ~/.kube/config / in-cluster. */
-export function loadKubeConfig(options: {
-  kubeconfig?: string | undefined;
-  context?: string | undefined;
-}): KubeConfig {
-  const config = new KubeConfig();
-  try {
-    if (options.kubeconfig) config.loadFromFile(options.kubeconfig);
-    else config.loadFromDefault();
-    if (options.context) config.setCurrentContext(options.context);
-  } catch (error) {
-    throw new CadenceError('config-invalid', {
-      field: 'deployer.kubeconfig',
-      detail: `cannot load the kubeconfig: ${(error as Error).message}`,
-    });
-  }
-  return config;
 }
 
 const describe = (object: { kind: string; metadata: { name: string; namespace?: string } }) =>
@@ -85,7 +73,7 @@ const describe = (object: { kind: string; metadata: { name: string; namespace?: 
  * it applies; another manager's edits to them are overwritten, as `kubectl apply
  * --server-side --force-conflicts` would).
  *
- * @example await createKubeCluster(loadKubeConfig({})).apply(objects, { dryRun: true })
+ * @example await createKubeCluster(loadKubeConfig(config.kube)).apply(objects, { dryRun: true })
  */
 export function createKubeCluster(config: KubeConfig): Cluster {
   const api = KubernetesObjectApi.makeApiClient(config);

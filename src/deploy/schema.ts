@@ -32,10 +32,6 @@ export const deployerSettingsSchema = z.strictObject({
   enabled: z.boolean().default(false),
   /** Serve the deploy endpoints without tokens (a developer machine, never production). */
   insecureDev: z.boolean().default(false),
-  /** A kubeconfig file; default: KUBECONFIG, ~/.kube/config, or the in-cluster service account. */
-  kubeconfig: z.string().min(1).optional(),
-  /** The kubeconfig context; default: its current context. */
-  context: z.string().min(1).optional(),
   /** Where bare clones of the services' repositories are kept. */
   cacheDir: z.string().min(1).default('./.cadence/repositories'),
   services: z

@@ -5,7 +5,6 @@ import {
   createDeployer,
   createKubeCluster,
   createWebhookNotifier,
-  loadKubeConfig,
   type Cluster,
   type Deployer,
 } from '../deploy/index.js';
@@ -16,6 +15,7 @@ import {
   createRouter,
   type Router,
 } from '../events/index.js';
+import { loadKubeConfig } from '../kube/index.js';
 import type { Logger } from '../log/index.js';
 import { CadenceError } from '../problem/index.js';
 import { builtinTransformers, builtinWebhookReceivers } from '../sources/index.js';
@@ -57,7 +57,8 @@ async function startDeployer(
     intake: deps.intake,
     settings,
     logger,
-    cluster: deps.cluster ?? createKubeCluster(loadKubeConfig(settings)),
+    // The cluster is the `kube` section's kubeconfig, the same one the rollout watcher uses.
+    cluster: deps.cluster ?? createKubeCluster(loadKubeConfig(config.kube)),
     ...(settings.notify.webhookUrl
       ? { notifier: createWebhookNotifier({ url: settings.notify.webhookUrl, logger }) }
       : {}),
