@@ -14,12 +14,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
-import {
-  cadenceBin,
-  runCadence,
-  startCadence,
-  type CadenceProcess,
-} from '../support/cadence-process.js';
+import { cadenceBin, startCadence, type CadenceProcess } from '../support/cadence-process.js';
 import { createDeployFixture, type DeployFixture } from '../support/deploy-fixture.js';
 import { startKubeApiServer, type KubeApiServer } from '../support/kube-apiserver/index.js';
 import { kubectl } from '../support/kube-apiserver/kubectl.js';
@@ -65,7 +60,12 @@ function runCli(
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
+    // A generous bound for a loaded machine: a hang fails the test instead of stalling the suite.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
   });
 }
 
@@ -74,7 +74,7 @@ async function eventually<T>(
   what: string,
   check: () => T | undefined | Promise<T | undefined>,
 ): Promise<T> {
-  for (let attempt = 0; attempt < 300; attempt++) {
+  for (let attempt = 0; attempt < 1200; attempt++) {
     const value = await check();
     if (value !== undefined && value !== false) return value;
     await sleep(50);
@@ -158,33 +158,30 @@ describe('deployer journey: cadence serve + git + docker-registry + Kubernetes A
       }),
     );
     const store = ['--config', configFile, '--data-dir', join(dir, 'data')];
-    const refused = runCadence(['serve', '--port', '0', ...store]);
+    const refused = await runCli(['serve', '--port', '0', ...store], {});
     assert.notEqual(refused.status, 0, 'no tokens: the server must refuse to start');
     assert.match(refused.stderr, /no tokens exist.*cadence token create/);
 
-    const created = runCadence([
-      'token',
-      'create',
-      'ci',
-      '--services',
-      'web',
-      '--actions',
-      'read,deploy,canary,promote,rollback',
-      '--json',
-      ...store,
-    ]);
+    const created = await runCli(
+      [
+        'token',
+        'create',
+        'ci',
+        '--services',
+        'web',
+        '--actions',
+        'read,deploy,canary,promote,rollback',
+        '--json',
+        ...store,
+      ],
+      {},
+    );
     assert.equal(created.status, 0, created.stderr);
     ci = (JSON.parse(created.stdout) as { token: string }).token;
-    const otherCreated = runCadence([
-      'token',
-      'create',
-      'other',
-      '--services',
-      'api',
-      '--actions',
-      'read,deploy',
-      ...store,
-    ]);
+    const otherCreated = await runCli(
+      ['token', 'create', 'other', '--services', 'api', '--actions', 'read,deploy', ...store],
+      {},
+    );
     other = otherCreated.stdout.split('\n')[0]!;
     assert.match(other, /^other:cdt_/);
     cadence = await startCadence(store);
