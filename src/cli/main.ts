@@ -8,6 +8,7 @@ import { deployCommands } from './deploy-commands.js';
 import { eventsCommand } from './events-command.js';
 import { gitCommand } from './git-command.js';
 import { metricsCommand } from './metrics-command.js';
+import { rolloutsCommand } from './rollouts-command.js';
 import { serveCommand } from './serve-command.js';
 import { sqlCommand } from './sql-command.js';
 import { tokenCommand } from './token-command.js';
@@ -20,6 +21,7 @@ const program = new Command('cadence')
   .addCommand(eventsCommand())
   .addCommand(metricsCommand())
   .addCommand(gitCommand())
+  .addCommand(rolloutsCommand())
   .addCommand(sqlCommand())
   .addCommand(tokenCommand());
 for (const command of deployCommands()) program.addCommand(command);

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { deployerSettingsSchema } from '../deploy/index.js';
-import { kubeSettingsSchema } from '../kube/index.js';
 import {
   alertmanagerSettingsSchema,
   argocdSettingsSchema,
@@ -8,6 +7,7 @@ import {
   gitlabSettingsSchema,
   tektonSettingsSchema,
 } from '../sources/index.js';
+import { kubeSettingsSchema } from '../kube/index.js';
 import { defaults } from './defaults.js';
 
 const routeSchema = z.strictObject({
@@ -66,7 +66,7 @@ export const configSchema = z.strictObject({
       argocd: argocdSettingsSchema.prefault({}),
     })
     .prefault({}),
-  // The cluster (src/kube): the deployer applies through this kubeconfig.
+  // The cluster Cadence watches (and deploys to); its defaults live with its schema.
   kube: kubeSettingsSchema.prefault({}),
   // The deployer's services, tokens mode and notifications (src/deploy).
   deployer: deployerSettingsSchema.prefault({}),

@@ -85,6 +85,10 @@ export interface RecordedRollout {
  * Records what the watcher observed of a rollout: inserted on first sight, updated while it
  * progresses; a terminal rollout (complete, failed) is final, so a replica seeing an older state
  * late, or a re-list, changes nothing. Undefined when nothing changed.
+ *
+ * A rollout first seen already finished (the Deployments that were there when the watcher
+ * first started) is recorded but sends no CDEvent: it happened before Cadence watched, at a time
+ * it does not know, and counting it now would invent a deployment.
  */
 export async function recordRollout(
   db: Queryable,
@@ -95,9 +99,9 @@ export async function recordRollout(
   const { rows } = await db.query<RolloutRow>(
     `insert into rollouts (namespace, deployment, uid, revision, generation, images, phase,
                            progress, desired, updated, ready, available, reason, message,
-                           started_at, ended_at, updated_at)
+                           started_at, ended_at, updated_at, emitted_at)
      values ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12, $13, $14,
-             $15::timestamptz, $16::timestamptz, $15::timestamptz)
+             $15::timestamptz, $16::timestamptz, $15::timestamptz, $16::timestamptz)
      on conflict (uid, revision) do update set
        generation = excluded.generation, images = excluded.images, phase = excluded.phase,
        progress = excluded.progress, desired = excluded.desired, updated = excluded.updated,

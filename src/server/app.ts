@@ -12,6 +12,7 @@ import { registerEventRoutes } from './routes/event-routes.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerMetricsRoutes } from './routes/metrics-routes.js';
 import { registerPrometheusRoutes } from './routes/prometheus-routes.js';
+import { registerRolloutRoutes } from './routes/rollout-routes.js';
 import { registerWebhookRoutes } from './routes/webhook-routes.js';
 
 export interface AppDeps {
@@ -25,6 +26,8 @@ export interface AppDeps {
   dora?: DoraSettings;
   /** The deployer's routes, when the deployer is enabled. */
   deployer?: { deployer: Deployer; insecureDev: boolean };
+  /** How often `GET /api/v1/rollouts/stream` looks for changes (default 250 ms). */
+  rolloutStreamPollMs?: number;
 }
 
 /**
@@ -58,6 +61,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
   registerMetricsRoutes(app, deps);
   registerCadenceRoutes(app, deps);
+  registerRolloutRoutes(app, { store: deps.store, streamPollMs: deps.rolloutStreamPollMs });
   if (deps.deployer) registerDeployRoutes(app, { ...deps.deployer, store: deps.store });
   return app;
 }

@@ -18,6 +18,7 @@ import {
 import { loadKubeConfig } from '../kube/index.js';
 import type { Logger } from '../log/index.js';
 import { CadenceError } from '../problem/index.js';
+import { createRolloutWatcher, type RolloutWatcher } from '../rollouts/index.js';
 import { builtinTransformers, builtinWebhookReceivers } from '../sources/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { buildApp } from './app.js';
@@ -71,6 +72,8 @@ export async function startServer(
   logger: Logger,
   options: { cluster?: Cluster } = {},
 ): Promise<RunningServer> {
+  // A kubeconfig that cannot be read is a config error before anything starts.
+  const kubeConfig = config.kube.watch ? loadKubeConfig(config.kube) : undefined;
   const store = await openStore({
     databaseUrl: config.store.databaseUrl,
     dataDir: config.store.dataDir,
@@ -116,6 +119,21 @@ export async function startServer(
     throw error;
   }
   if (config.router.enabled) router.start();
+  let watcher: RolloutWatcher | undefined;
+  if (kubeConfig) {
+    watcher = createRolloutWatcher({
+      kubeConfig,
+      namespaces: config.kube.namespaces,
+      store,
+      intake,
+      logger: logger.child({ module: 'rollouts' }),
+    });
+    // Not awaited: a cluster that is slow to answer must not hold the server's start-up.
+    const starting = watcher;
+    starting.start().catch((error: unknown) => {
+      logger.error({ error }, 'rollout watcher did not start');
+    });
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.server.port;
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
@@ -130,6 +148,7 @@ export async function startServer(
     close() {
       closing ??= (async () => {
         await app.close();
+        await watcher?.stop();
         await router.stop();
         await writer.drain();
         await store.close();

@@ -80,7 +80,10 @@ for (const engine of engines) {
           progress: 1,
           phase: 'complete' as const,
         };
-        assert.ok(await recordRollout(store, complete, at(1)));
+        const first = await recordRollout(store, complete, at(1));
+        assert.equal(first?.rollout.phase, 'complete');
+        assert.equal(first?.needsEvent, false, 'finished before it was seen: nothing to send');
+        assert.deepEqual(await unsentRollouts(store), []);
         assert.equal(
           await recordRollout(store, complete, at(2)),
           undefined,

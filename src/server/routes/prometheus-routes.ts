@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { defaultDoraSettings, metricsPerStream, type DoraSettings } from '../../dora/index.js';
 import { routerBacklog } from '../../events/index.js';
+import { latestRollouts } from '../../rollouts/index.js';
 import type { Store } from '../../store/index.js';
 
 const DAY = 86_400_000;
@@ -71,6 +72,13 @@ export function registerPrometheusRoutes(
     registers: [registry],
   });
 
+  const rolloutProgress = new Gauge({
+    name: 'cadence_rollout_progress',
+    help: 'Latest rollout of each Deployment: updated / desired replicas (1 when complete)',
+    labelNames: ['namespace', 'deployment'] as const,
+    registers: [registry],
+  });
+
   async function refresh(): Promise<void> {
     const to = new Date();
     const streams = await metricsPerStream(
@@ -103,6 +111,13 @@ export function registerPrometheusRoutes(
       set(recovery, metrics.failedDeploymentRecoveryTime.median);
       set(restore, metrics.timeToRestore.median);
       set(rework, metrics.reworkRate.rate);
+    }
+    rolloutProgress.reset();
+    for (const rollout of await latestRollouts(deps.store, { limit: 1000 })) {
+      rolloutProgress.set(
+        { namespace: rollout.namespace, deployment: rollout.deployment },
+        rollout.progress,
+      );
     }
     const state = await routerBacklog(deps.store);
     backlog.set(state.unrouted);

@@ -29,7 +29,8 @@
  * deletecollection, `dryRun=All`, label and field (metadata.name/namespace) selectors; errors as
  * `Status` (400, 401, 404, 405, 409, 410, 415, 422). Watches: `watch=1|true`, resourceVersion
  * (replayed from history, 410 Gone when compacted), `allowWatchBookmarks`, `timeoutSeconds`.
- * Not served: TLS, authorization, other kinds, pagination (`limit` is ignored: one page).
+ * Not served: protobuf bodies (415: kubectl's typed commands such as `create namespace` send it;
+ * `apply` sends JSON), TLS, authorization, other kinds, pagination (`limit` is ignored).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -110,6 +111,8 @@ export function kubeconfigYaml(
     '- name: test',
     '  cluster:',
     `    server: ${server}`,
+    // client-node refuses plain http unless TLS verification is declared off; kubectl ignores it.
+    '    insecure-skip-tls-verify: true',
     'users:',
     '- name: test',
     `  user:\n${user.trimEnd()}`,
@@ -239,6 +242,8 @@ export async function startKubeApiServer(
       'Transfer-Encoding': 'chunked',
       'Cache-Control': 'no-cache, private',
     });
+    // Clients (client-node's Watch) wait for the headers before reading events.
+    response.flushHeaders();
     const write = (type: string, object: JsonObject) =>
       response.write(`${JSON.stringify({ type, object })}\n`);
     const requested = query.get('resourceVersion');
@@ -307,6 +312,14 @@ export async function startKubeApiServer(
     if (options.token && request.headers.authorization !== `Bearer ${options.token}`) {
       sendStatus(response, new ApiError(401, 'Unauthorized', 'Unauthorized'));
       return;
+    }
+    if (contentType === 'application/vnd.kubernetes.protobuf') {
+      // kubectl's typed commands (`create namespace`) send protobuf; apply and client-node send JSON.
+      throw new ApiError(
+        415,
+        'UnsupportedMediaType',
+        'the test API server reads JSON and YAML only, not protobuf',
+      );
     }
     const path = parsed.pathname.replace(/\/+$/, '');
     const segments = path.split('/').filter(Boolean);

@@ -1,0 +1,237 @@
+/**
+ * The rollout watcher against the test Kubernetes API server, through @kubernetes/client-node
+ * and a kubeconfig, as against a real cluster: rollouts recorded, CDEvents in the intake, a
+ * dropped watch (and a 410 Gone) survived, two replicas recording once.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { AppsV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import {
+  createEventWriter,
+  createIntake,
+  listEvents,
+  type Intake,
+} from '../../src/events/index.js';
+import { loadKubeConfig } from '../../src/kube/index.js';
+import { silentLogger } from '../../src/log/index.js';
+import {
+  createRolloutWatcher,
+  rolloutHistory,
+  type RolloutWatcher,
+} from '../../src/rollouts/index.js';
+import type { Store } from '../../src/store/index.js';
+import { engines, openTestStore } from '../support/engines.js';
+import { startKubeApiServer, type KubeApiServer } from '../support/kube-apiserver/index.js';
+
+/** Polls until `check` returns a value; the timeout only guards against a hang. */
+async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+function deploymentBody(name: string, image: string, replicas = 3) {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, labels: { app: name } },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name: 'app', image }] },
+      },
+    },
+  };
+}
+
+async function rolloutEvents(store: Store) {
+  const events = await listEvents(store, { limit: 100 });
+  return events.filter((event) => event.type.startsWith('dev.cdevents.service.'));
+}
+
+for (const engine of engines) {
+  describe(`rollout watcher on ${engine}`, () => {
+    let kube: KubeApiServer;
+    let store: Store;
+    let dispose: () => Promise<void>;
+    let intake: Intake;
+    let apps: AppsV1Api;
+    const watchers: RolloutWatcher[] = [];
+    const watcher = async (namespaces: string[] = ['shop']) => {
+      const created = createRolloutWatcher({
+        kubeConfig: loadKubeConfig({ kubeconfig: kube.kubeconfigPath }),
+        namespaces,
+        store,
+        intake,
+        logger: silentLogger,
+        retryMs: 50,
+      });
+      watchers.push(created);
+      await created.start();
+      return created;
+    };
+    const apply = (body: ReturnType<typeof deploymentBody>) =>
+      apps.patchNamespacedDeployment(
+        { name: body.metadata.name, namespace: 'shop', body, fieldManager: 'test', force: true },
+        setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+      );
+    const rollouts = (name: string) => rolloutHistory(store, 'shop', name);
+
+    before(async () => {
+      kube = await startKubeApiServer({ stepIntervalMs: 20 });
+      ({ store, dispose } = await openTestStore(engine));
+      intake = createIntake({ writer: createEventWriter(store) });
+      const config = loadKubeConfig({ kubeconfig: kube.kubeconfigPath });
+      apps = config.makeApiClient(AppsV1Api);
+      kube.store.create(
+        kube.store.kind('', 'namespaces'),
+        undefined,
+        { metadata: { name: 'shop' } },
+        { manager: 'test' },
+      );
+    });
+    after(async () => {
+      for (const running of watchers) await running.stop();
+      await kube.close();
+      await dispose();
+    });
+
+    it('records a first rollout and an upgrade, each with one CDEvent', async () => {
+      const running = await watcher();
+      await apply(deploymentBody('web', 'registry.example/web:1.0'));
+      const [first] = await eventually(async () => {
+        const rows = await rollouts('web');
+        return rows[0]?.phase === 'complete' ? rows : undefined;
+      }, 'first rollout complete');
+      assert.equal(first!.revision, '1');
+      assert.deepEqual(first!.images, ['registry.example/web:1.0']);
+      assert.equal(first!.progress, 1);
+      assert.ok(first!.durationMs! >= 0);
+
+      await apply(deploymentBody('web', 'registry.example/web:2.0'));
+      await eventually(async () => {
+        const rows = await rollouts('web');
+        return rows.length === 2 && rows[0]!.phase === 'complete' ? rows : undefined;
+      }, 'upgrade complete');
+      await running.settled();
+      const events = await rolloutEvents(store);
+      assert.deepEqual(
+        events.map((event) => event.type),
+        ['dev.cdevents.service.deployed.0.3.0', 'dev.cdevents.service.upgraded.0.3.0'],
+      );
+      const upgraded = events[1]!.data as {
+        subject: { id: string; content: { environment: { id: string }; artifactId: string } };
+        customData: { cadence: { outcome: string }; rollout: { revision: string } };
+      };
+      assert.equal(upgraded.subject.id, 'web');
+      assert.equal(upgraded.subject.content.environment.id, 'shop');
+      assert.match(upgraded.subject.content.artifactId, /^pkg:oci\/web\?.*tag=2\.0/);
+      assert.equal(upgraded.customData.cadence.outcome, 'success');
+      assert.equal(upgraded.customData.rollout.revision, '2');
+    });
+
+    it('records a rollout that exceeds its progress deadline as failed', async () => {
+      kube.controller.failNextRollout('shop', 'api');
+      await apply(deploymentBody('api', 'registry.example/api:1.0', 2));
+      const [failed] = await eventually(async () => {
+        const rows = await rollouts('api');
+        return rows[0]?.phase === 'failed' ? rows : undefined;
+      }, 'failed rollout');
+      assert.equal(failed!.reason, 'ProgressDeadlineExceeded');
+      assert.equal(failed!.progress, 0.5);
+      await watchers[0]!.settled();
+      const event = (await rolloutEvents(store)).find(
+        (candidate) => (candidate.data as { subject: { id: string } }).subject.id === 'api',
+      );
+      assert.equal(
+        (event!.data as { customData: { cadence: { outcome: string } } }).customData.cadence
+          .outcome,
+        'failure',
+      );
+    });
+
+    it('survives watches dropped mid-rollout and a 410 Gone: no duplicate, no missed completion', async () => {
+      let seenBeforeCompaction: number;
+      kube.controller.pause();
+      try {
+        await apply(deploymentBody('web', 'registry.example/web:3.0', 4));
+        kube.controller.step(); // new ReplicaSet observed
+        kube.controller.step(); // one pod of the new revision
+        await eventually(async () => {
+          const rows = await rollouts('web');
+          return rows[0]?.revision === '3' && rows[0].updated >= 1 ? rows : undefined;
+        }, 'rollout in progress');
+        const watches = () =>
+          kube.requests.filter((request) => request.query.watch === 'true').length;
+        const before = watches();
+        assert.ok(kube.dropWatches() >= 1, 'a watch was open');
+        await eventually(async () => (watches() > before ? true : undefined), 'a new watch');
+        kube.controller.step();
+        // Dropped again, and changes made and the history forgotten before the client is back
+        // (all synchronous): its re-watch from its last resourceVersion gets 410 and it re-lists.
+        seenBeforeCompaction = kube.requests.length;
+        kube.dropWatches();
+        kube.controller.step();
+        kube.controller.step();
+        kube.compact();
+        for (let step = 0; step < 4; step += 1) kube.controller.step();
+      } finally {
+        kube.controller.resume();
+      }
+      const rows = await eventually(async () => {
+        const history = await rollouts('web');
+        return history[0]?.revision === '3' && history[0].phase === 'complete'
+          ? history
+          : undefined;
+      }, 'rollout complete after the dropped watches');
+      assert.deepEqual(
+        rows.map((row) => `${row.revision}:${row.phase}`),
+        ['3:complete', '2:complete', '1:complete'],
+      );
+      const relisted = kube.requests
+        .slice(seenBeforeCompaction)
+        .some(
+          (request) =>
+            request.method === 'GET' &&
+            request.path === '/apis/apps/v1/namespaces/shop/deployments' &&
+            request.query.watch === undefined,
+        );
+      assert.ok(relisted, 'the watcher listed again after 410 Gone');
+      await watchers[0]!.settled();
+      const upgrades = (await rolloutEvents(store)).filter(
+        (event) =>
+          (event.data as { customData: { rollout: { revision: string } } }).customData.rollout
+            .revision === '3',
+      );
+      assert.equal(upgrades.length, 1);
+    });
+
+    it('a second replica watching the same cluster records nothing twice', async () => {
+      const second = await watcher([]); // all namespaces
+      await apply(deploymentBody('cart', 'registry.example/cart:1.0', 2));
+      await eventually(async () => {
+        const rows = await rollouts('cart');
+        return rows[0]?.phase === 'complete' ? rows : undefined;
+      }, 'cart rollout complete');
+      await second.settled();
+      await watchers[0]!.settled();
+      assert.equal((await rollouts('cart')).length, 1);
+      const cartEvents = (await rolloutEvents(store)).filter(
+        (event) => (event.data as { subject: { id: string } }).subject.id === 'cart',
+      );
+      assert.equal(cartEvents.length, 1);
+      // The second replica saw the earlier rollouts on its first list: all final, none re-sent.
+      assert.equal((await rolloutEvents(store)).length, 5);
+    });
+  });
+}
