@@ -12,6 +12,7 @@ command -v kubectl >/dev/null || missing+=(kubernetes-client)
 # The manifests test renders deploy/kubernetes with the real kubectl (Debian: kubernetes-client).
 command -v kubectl >/dev/null || missing+=(kubernetes-client)
 [[ -x /usr/bin/prometheus ]] || missing+=(prometheus)
+[[ -x /usr/bin/docker-registry ]] || missing+=(docker-registry)
 if [[ ${#missing[@]} -gt 0 ]]; then
   echo "test: installing ${missing[*]}"
   sudo_cmd=(); [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)

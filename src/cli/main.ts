@@ -5,12 +5,14 @@
 import { Command } from 'commander';
 import { CadenceError } from '../problem/index.js';
 import { analysesCommand, canaryWaitCommand } from './analyses-command.js';
+import { deployCommands } from './deploy-commands.js';
 import { eventsCommand } from './events-command.js';
 import { gitCommand } from './git-command.js';
 import { metricsCommand } from './metrics-command.js';
 import { rolloutsCommand } from './rollouts-command.js';
 import { serveCommand } from './serve-command.js';
 import { sqlCommand } from './sql-command.js';
+import { tokenCommand } from './token-command.js';
 
 const program = new Command('cadence')
   .description('Continuous delivery for Kubernetes that measures itself')
@@ -23,7 +25,9 @@ const program = new Command('cadence')
   .addCommand(rolloutsCommand())
   .addCommand(sqlCommand())
   .addCommand(analysesCommand())
-  .addCommand(canaryWaitCommand());
+  .addCommand(canaryWaitCommand())
+  .addCommand(tokenCommand());
+for (const command of deployCommands()) program.addCommand(command);
 
 try {
   await program.parseAsync(process.argv);

@@ -38,6 +38,7 @@ export function serveCommand(): Command {
       `largest request body (env CADENCE_BODY_LIMIT_BYTES) (default: ${defaults.server.bodyLimitBytes})`,
       integer,
     )
+    .option('--insecure-dev', 'serve the deployer without tokens (a developer machine only)')
     .option('--log-level <level>', 'log level: debug, info, warn, error (env CADENCE_LOG_LEVEL)')
     .action(
       async (options: {
@@ -48,8 +49,10 @@ export function serveCommand(): Command {
         databaseUrl?: string;
         bodyLimitBytes?: number;
         logLevel?: string;
+        insecureDev?: boolean;
       }) => {
         const config = loadConfig({ file: options.config, env: process.env, flags: options });
+        if (options.insecureDev) config.deployer.insecureDev = true;
         const logger = createLogger(options.logLevel ? { level: options.logLevel } : {});
         const server = await startServer(config, logger);
         const shutdown = (signal: string) => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { analysisSettingsSchema } from '../analysis/index.js';
+import { deployerSettingsSchema } from '../deploy/index.js';
 import {
   alertmanagerSettingsSchema,
   argocdSettingsSchema,
@@ -71,6 +72,8 @@ export const configSchema = z.strictObject({
   kube: kubeSettingsSchema.prefault({}),
   // Canary analysis: Prometheus, the runner, per-service queries and settings, notifications.
   analysis: analysisSettingsSchema.prefault({}),
+  // The deployer's services, tokens mode and notifications (src/deploy).
+  deployer: deployerSettingsSchema.prefault({}),
   routes: z
     .array(routeSchema)
     .default(() =>

@@ -6,3 +6,10 @@
  */
 export { kubeSettingsSchema, type KubeSettings } from './kube-settings.js';
 export { loadKubeConfig, clusterServer } from './kube-config.js';
+
+/**
+ * The field manager of everything Cadence's deployer applies (server-side apply). The rollout
+ * watcher reads it back from managedFields: those Deployments' deployments are reported by the
+ * deployer itself.
+ */
+export const CADENCE_FIELD_MANAGER = 'cadence';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CADENCE_FIELD_MANAGER } from '../kube/index.js';
 
 /**
  * The rollout rules (PRODUCT.md, "Rollouts"), as pure functions of a Deployment:
@@ -22,6 +23,7 @@ export const deploymentSchema = z.looseObject({
     uid: z.string().min(1),
     generation: z.number().optional(),
     annotations: z.record(z.string(), z.string()).nullish(),
+    managedFields: z.array(z.looseObject({ manager: z.string().nullish() })).nullish(),
   }),
   spec: z
     .looseObject({
@@ -110,6 +112,12 @@ export interface RolloutObservation extends ReplicaCounts {
   message?: string | undefined;
   /** Whether the controller has observed the current generation (else the status is stale). */
   observed: boolean;
+  /**
+   * Applied by Cadence's deployer (its field manager owns fields): the deployer reports these
+   * deployments itself, with their commit, so the watcher records the rollout but sends no
+   * CDEvent (one deploy must not count twice, nor its `-canary` copy as a service).
+   */
+  reportedByDeployer: boolean;
 }
 
 /** The rules applied to a Deployment; undefined when it is not one (no name or uid). */
@@ -145,5 +153,8 @@ export function observeRollout(raw: unknown): RolloutObservation | undefined {
       ? { reason: progressing?.reason ?? undefined, message: progressing?.message ?? undefined }
       : {}),
     observed: counts.observedGeneration >= counts.generation,
+    reportedByDeployer: (metadata.managedFields ?? []).some(
+      (entry) => entry.manager === CADENCE_FIELD_MANAGER,
+    ),
   };
 }

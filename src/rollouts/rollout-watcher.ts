@@ -76,7 +76,10 @@ export function createRolloutWatcher(options: RolloutWatcherOptions): RolloutWat
     // Until the controller has seen the new generation its status (and revision) is the old one's.
     if (!observation || !observation.observed) return;
     const recorded = await recordRollout(store, observation, now());
-    if (recorded?.needsEvent) await emit(recorded.rollout);
+    if (!recorded?.needsEvent) return;
+    // The deployer's own CDEvent already counts this deployment: marked as sent, not sent.
+    if (observation.reportedByDeployer) await markRolloutEmitted(store, recorded.rollout.id);
+    else await emit(recorded.rollout);
   }
 
   function enqueue(work: () => Promise<void>): void {

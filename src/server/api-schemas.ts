@@ -388,3 +388,63 @@ export const analysisDetailSchema = z
     ),
   })
   .meta({ id: 'AnalysisDetail' });
+
+const revisionSummary = z
+  .strictObject({ version: z.string(), commit: z.string(), tag: z.string().nullable(), at: time })
+  .nullable();
+
+const deployerServiceFields = {
+  name: z.string(),
+  namespace: z.string(),
+  repository: z.string(),
+  manifests: z.string(),
+  registry: z.string().nullable(),
+  canaryReplicas: z.number().int(),
+  stable: revisionSummary,
+  canary: revisionSummary,
+};
+
+export const deployerServiceListSchema = z.strictObject({
+  services: z.array(z.strictObject(deployerServiceFields).meta({ id: 'DeployerService' })),
+});
+
+export const deployerServiceSchema = z.strictObject({
+  ...deployerServiceFields,
+  previous: revisionSummary,
+  operations: z.array(z.unknown()).describe('the last operations, newest first'),
+});
+
+export const deployerTagsSchema = z.strictObject({
+  service: z.string(),
+  images: z.array(z.strictObject({ image: z.string(), tags: z.array(z.string()) })),
+});
+
+export const deployerVersionSchema = z.strictObject({
+  service: z.string(),
+  stable: revisionSummary,
+  canary: revisionSummary,
+  previous: revisionSummary,
+});
+
+const objectRef = z.strictObject({
+  apiVersion: z.string(),
+  kind: z.string(),
+  namespace: z.string(),
+  name: z.string(),
+});
+
+export const deployResultSchema = z
+  .strictObject({
+    ok: z.literal(true),
+    operation: z.enum(['deploy', 'canary', 'promote', 'rollback']),
+    service: z.string(),
+    operationId: z.number().int(),
+    version: z.string(),
+    commit: z.string(),
+    tag: z.string().optional(),
+    images: z.array(z.string()),
+    applied: z.array(objectRef),
+    removed: z.array(objectRef),
+    durationMs: z.number(),
+  })
+  .meta({ id: 'DeployResult', description: 'what was applied and removed' });

@@ -1,5 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { AnalysisSettings } from '../analysis/index.js';
+import type { Deployer } from '../deploy/index.js';
 import type { DoraSettings } from '../dora/index.js';
 import type { Intake } from '../events/index.js';
 import type { Logger } from '../log/index.js';
@@ -9,6 +10,7 @@ import { handleError, sendNotFound } from './problem-handler.js';
 import { registerAnalysisRoutes } from './routes/analysis-routes.js';
 import { registerCadenceRoutes } from './routes/cadence-routes.js';
 import { registerDashboardRoutes } from './routes/dashboard-routes.js';
+import { registerDeployRoutes } from './routes/deploy-routes.js';
 import { registerEventRoutes } from './routes/event-routes.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerMetricsRoutes } from './routes/metrics-routes.js';
@@ -29,6 +31,8 @@ export interface AppDeps {
   dora?: DoraSettings;
   /** The built dashboard's folder; `dist/web` when absent. */
   dashboardDir?: string;
+  /** The deployer's routes, when the deployer is enabled. */
+  deployer?: { deployer: Deployer; insecureDev: boolean };
   /** How often `GET /api/v1/rollouts/stream` looks for changes (default 250 ms). */
   rolloutStreamPollMs?: number;
   /** Canary analysis settings from the config; defaults when absent. */
@@ -89,6 +93,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerCadenceRoutes(app, deps);
   registerTimelineRoutes(app, deps);
   registerRolloutRoutes(app, { store: deps.store, streamPollMs: deps.rolloutStreamPollMs });
+  if (deps.deployer) registerDeployRoutes(app, { ...deps.deployer, store: deps.store });
   registerAnalysisRoutes(app, deps);
   registerOpenApiRoutes(app);
   registerDashboardRoutes(app, deps.dashboardDir);

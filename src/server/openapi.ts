@@ -11,6 +11,11 @@ import {
   analysisSchema,
   cadenceReportSchema,
   cdeventListSchema,
+  deployerServiceListSchema,
+  deployerServiceSchema,
+  deployerTagsSchema,
+  deployerVersionSchema,
+  deployResultSchema,
   deployFrequencySchema,
   deploymentListSchema,
   incidentListSchema,
@@ -29,6 +34,7 @@ import {
 } from './api-schemas.js';
 import { analysisListQuery } from './routes/analysis-routes.js';
 import { cadenceReportQuery } from './routes/cadence-routes.js';
+import { deployRequestSchema } from './routes/deploy-routes.js';
 import { cdeventListQuery, eventListQuery } from './routes/event-routes.js';
 import { metricsQuery } from './routes/metrics-routes.js';
 import { rolloutFilterQuery, rolloutStreamQuery } from './routes/rollout-routes.js';
@@ -70,6 +76,91 @@ const intake = {
   413: problem('over the body limit'),
   415: problem('not a media type this endpoint accepts'),
 };
+
+const unauthorized = problem('no token, or a token that is not valid');
+const forbidden = problem("the token's scope does not cover this service or action");
+const noService = problem('no such service in the configuration');
+const name = { name: z.string() };
+
+/**
+ * The deployer's routes, under `/api/v1/services` and the historical `/deployer` (PUT or POST;
+ * `deploy_canary` too). Registered only when the deployer is enabled.
+ */
+function deployerOperations(): ApiOperation[] {
+  const operations: ApiOperation[] = [];
+  const reads = [
+    ['', 'Services the token may read, with their stable and canary versions'],
+    ['/{name}', 'One service: configuration, versions, recent operations'],
+    ['/{name}/tags', "Image tags in the registry for the service's images"],
+    ['/{name}/version', 'Stable, canary and previous versions'],
+  ] as const;
+  const readSchemas = {
+    '': deployerServiceListSchema,
+    '/{name}': deployerServiceSchema,
+    '/{name}/tags': deployerTagsSchema,
+    '/{name}/version': deployerVersionSchema,
+  };
+  const actions = [
+    ['deploy', 'Deploy stable at a commit or tag (a canary of another version is removed)'],
+    ['canary', 'Start a canary at a commit or tag beside stable'],
+    ['promote', "Make the canary's version stable and remove the canary"],
+    ['rollback', 'Remove the canary, or return stable to the previous version'],
+  ] as const;
+  for (const prefix of ['/api/v1/services', '/deployer']) {
+    for (const [suffix, summary] of reads) {
+      operations.push({
+        method: 'get',
+        path: `${prefix}${suffix}`,
+        tag: 'deployer',
+        summary,
+        ...(suffix ? { params: name } : {}),
+        security: 'token',
+        responses: {
+          200: { description: 'the answer', schema: readSchemas[suffix] },
+          401: unauthorized,
+          403: forbidden,
+          ...(suffix ? { 404: noService } : {}),
+        } as Record<number, Response>,
+      });
+    }
+    const paths = [
+      ...actions.map(([action, summary]) => [`${prefix}/{name}/${action}`, summary] as const),
+      ...(prefix === '/deployer'
+        ? [['/deployer/{name}/deploy_canary', 'The historical name of the canary path'] as const]
+        : []),
+    ];
+    for (const [path, summary] of paths) {
+      for (const method of ['post', 'put'] as const) {
+        operations.push({
+          method,
+          path,
+          tag: 'deployer',
+          summary,
+          params: name,
+          query: deployRequestSchema,
+          body: {
+            description: '`commit` and/or `tag` (deploy, canary); the body wins over the query',
+            contentTypes: ['application/x-www-form-urlencoded', 'application/json'],
+          },
+          security: 'token',
+          responses: {
+            200: { description: 'applied', schema: deployResultSchema },
+            400: problem(
+              'commit or tag missing or malformed; an image tag missing in the registry; an invalid manifest',
+            ),
+            401: unauthorized,
+            403: forbidden,
+            404: problem('no such service, or the commit or tag is not in the repository'),
+            409: problem('not possible now (no stable yet, no canary to promote, …)'),
+            415: problem('neither form-encoded nor JSON'),
+            503: problem('the cluster or the registry did not answer'),
+          },
+        });
+      }
+    }
+  }
+  return operations;
+}
 
 export const OPERATIONS: ApiOperation[] = [
   {
@@ -201,7 +292,7 @@ export const OPERATIONS: ApiOperation[] = [
   },
   {
     method: 'get',
-    path: '/api/v1/services',
+    path: '/api/v1/streams',
     tag: 'metrics',
     summary: 'Services and environments with deployments, and the configured teams',
     responses: { 200: { description: 'the catalogue', schema: serviceCatalogueSchema } },
@@ -331,6 +422,7 @@ export const OPERATIONS: ApiOperation[] = [
     summary: 'This document',
     responses: { 200: { description: 'OpenAPI 3.1' } },
   },
+  ...deployerOperations(),
 ];
 
 type JsonSchema = Record<string, unknown>;

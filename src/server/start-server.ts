@@ -4,10 +4,22 @@ import {
   createPrometheusClient,
   createVerdictNotifiers,
   noCanaryControl,
+  startAnalysis,
   type AnalysisRunner,
   type CanaryControl,
 } from '../analysis/index.js';
 import type { CadenceConfig } from '../config/index.js';
+import {
+  analysisCanaryControl,
+  countDeployTokens,
+  createDeployer,
+  createKubeCluster,
+  createWebhookNotifier,
+  type Cluster,
+  type Deployer,
+  type DeployerOptions,
+  type DeployResult,
+} from '../deploy/index.js';
 import {
   compileRoutingTable,
   createEventWriter,
@@ -17,6 +29,7 @@ import {
 } from '../events/index.js';
 import { loadKubeConfig } from '../kube/index.js';
 import type { Logger } from '../log/index.js';
+import { CadenceError } from '../problem/index.js';
 import { createRolloutWatcher, type RolloutWatcher } from '../rollouts/index.js';
 import { builtinTransformers, builtinWebhookReceivers } from '../sources/index.js';
 import { openStore, type Store } from '../store/index.js';
@@ -34,12 +47,54 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** The deployer when enabled; refuses to start without tokens unless `insecureDev`. */
+async function startDeployer(
+  config: CadenceConfig,
+  deps: {
+    store: Store;
+    intake: ReturnType<typeof createIntake>;
+    logger: Logger;
+    cluster?: Cluster;
+    onCanaryApplied?: DeployerOptions['onCanaryApplied'];
+  },
+): Promise<Deployer | undefined> {
+  const settings = config.deployer;
+  if (!settings.enabled) return undefined;
+  if (!settings.insecureDev && (await countDeployTokens(deps.store)) === 0) {
+    throw new CadenceError('config-invalid', {
+      field: 'deployer',
+      detail:
+        "the deployer is enabled but no tokens exist: create one with 'cadence token create', or start with --insecure-dev on a developer machine",
+    });
+  }
+  const logger = deps.logger.child({ module: 'deployer' });
+  return createDeployer({
+    store: deps.store,
+    intake: deps.intake,
+    settings,
+    logger,
+    // The cluster is the `kube` section's kubeconfig, the same one the rollout watcher uses.
+    cluster: deps.cluster ?? createKubeCluster(loadKubeConfig(config.kube)),
+    ...(deps.onCanaryApplied ? { onCanaryApplied: deps.onCanaryApplied } : {}),
+    ...(settings.notify.webhookUrl
+      ? { notifier: createWebhookNotifier({ url: settings.notify.webhookUrl, logger }) }
+      : {}),
+  });
+}
+
 /** Wires the domain modules together and starts listening. */
 export async function startServer(
   config: CadenceConfig,
   logger: Logger,
-  // The deployer's promote/rollback; until it is wired in, verdicts change nothing in the cluster.
-  canaryControl: CanaryControl = noCanaryControl,
+  options: {
+    /** The cluster the deployer applies to; the `kube` section's kubeconfig when absent. */
+    cluster?: Cluster;
+    /**
+     * What a canary verdict does: the deployer's promote / canary removal when the deployer is
+     * enabled, else nothing (the verdict is still recorded and reported).
+     */
+    canaryControl?: CanaryControl;
+  } = {},
 ): Promise<RunningServer> {
   // A kubeconfig that cannot be read is a config error before anything starts.
   const kubeConfig = config.kube.watch ? loadKubeConfig(config.kube) : undefined;
@@ -60,6 +115,25 @@ export async function startServer(
   });
   const writer = createEventWriter(store);
   const intake = createIntake({ writer, onStored: () => router.kick() });
+  // A canary the deployer applies starts its analysis (when one can run); the analysis's
+  // verdict comes back through the deployer. Each needs the other, so the hook reads this later.
+  let startCanaryAnalysis:
+    ((canary: Extract<DeployResult, { ok: true }>) => Promise<void>) | undefined;
+  let deployer: Deployer | undefined;
+  try {
+    deployer = await startDeployer(config, {
+      store,
+      intake,
+      logger,
+      ...(options.cluster ? { cluster: options.cluster } : {}),
+      onCanaryApplied: (canary) => startCanaryAnalysis?.(canary) ?? Promise.resolve(),
+    });
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  const canaryControl =
+    options.canaryControl ?? (deployer ? analysisCanaryControl(deployer) : noCanaryControl);
   const analysisRunner =
     config.analysis.enabled && config.analysis.prometheusUrl
       ? createAnalysisRunner({
@@ -78,6 +152,23 @@ export async function startServer(
           pollIntervalMs: config.analysis.pollIntervalMs,
         })
       : undefined;
+  if (analysisRunner && deployer) {
+    const services = config.deployer.services;
+    startCanaryAnalysis = async (canary) => {
+      await startAnalysis(
+        store,
+        {
+          service: canary.service,
+          namespace: services[canary.service]?.namespace,
+          revision: canary.version,
+          // One analysis per canary operation: a retried start finds the same one.
+          id: `canary-${canary.operationId}`,
+        },
+        config.analysis,
+      );
+      analysisRunner.wake();
+    };
+  }
   const app = buildApp({
     store,
     intake,
@@ -87,6 +178,7 @@ export async function startServer(
     dora: config.dora,
     analysis: config.analysis,
     ...(analysisRunner ? { onAnalysisStarted: () => analysisRunner.wake() } : {}),
+    ...(deployer ? { deployer: { deployer, insecureDev: config.deployer.insecureDev } } : {}),
   });
   try {
     await app.listen({ host: config.server.host, port: config.server.port });

@@ -100,6 +100,18 @@ describe('observeRollout', () => {
     assert.equal(observation.observed, true);
   });
 
+  it("tells a Deployment Cadence's deployer applied by its field manager", () => {
+    assert.equal(observeRollout(deployment())!.reportedByDeployer, false);
+    const applied = deployment();
+    Object.assign(applied.metadata, {
+      managedFields: [
+        { manager: 'kube-controller-manager', operation: 'Update' },
+        { manager: 'cadence', operation: 'Apply' },
+      ],
+    });
+    assert.equal(observeRollout(applied)!.reportedByDeployer, true);
+  });
+
   it('falls back to the generation when there is no revision annotation', () => {
     const raw = deployment();
     raw.metadata.annotations = {} as typeof raw.metadata.annotations;

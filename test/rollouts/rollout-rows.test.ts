@@ -27,6 +27,7 @@ const base: RolloutObservation = {
   phase: 'progressing',
   progress: 0.25,
   observed: true,
+  reportedByDeployer: false,
 };
 const at = (second: number) => new Date(Date.UTC(2026, 0, 1, 12, 0, second));
 

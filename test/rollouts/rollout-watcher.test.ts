@@ -140,6 +140,23 @@ for (const engine of engines) {
       assert.equal(upgraded.customData.rollout.revision, '2');
     });
 
+    it("records a rollout Cadence's deployer applied, but leaves its CDEvent to the deployer", async () => {
+      const body = deploymentBody('checkout', 'registry.example/checkout:1.0', 2);
+      await apps.patchNamespacedDeployment(
+        { name: 'checkout', namespace: 'shop', body, fieldManager: 'cadence', force: true },
+        setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+      );
+      await eventually(async () => {
+        const rows = await rollouts('checkout');
+        return rows[0]?.phase === 'complete' ? rows : undefined;
+      }, 'deployer rollout complete');
+      await watchers[0]!.settled();
+      const sent = (await rolloutEvents(store)).filter(
+        (event) => (event.data as { subject: { id: string } }).subject.id === 'checkout',
+      );
+      assert.deepEqual(sent, []);
+    });
+
     it('records a rollout that exceeds its progress deadline as failed', async () => {
       kube.controller.failNextRollout('shop', 'api');
       await apply(deploymentBody('api', 'registry.example/api:1.0', 2));

@@ -11,12 +11,15 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { FastifyInstance } from 'fastify';
+import { createDeployer, deployerSettingsSchema } from '../../src/deploy/index.js';
 import { importRepository } from '../../src/git/index.js';
+import { silentLogger } from '../../src/log/index.js';
 import { routesOf } from '../../src/server/index.js';
 import type { Store } from '../../src/store/index.js';
 import { routeAll, testApp } from '../support/app.js';
 import { openTestStore } from '../support/engines.js';
 import { buildVendoringRepo, VENDORING_RULES } from '../support/git-fixture.js';
+import { createRecordingCluster } from '../support/recording-cluster.js';
 
 interface Document {
   paths: Record<
@@ -55,7 +58,24 @@ describe('OpenAPI document', () => {
 
   before(async () => {
     ({ store, dispose } = await openTestStore('pglite'));
-    const built = testApp(store);
+    // The deployer's routes are registered only with a deployer: one over the fixture repository
+    // and a recording cluster (no cluster is reached by the reads checked here).
+    const built = testApp(store, {
+      deployer: (intake) => ({
+        deployer: createDeployer({
+          store,
+          intake,
+          cluster: createRecordingCluster(),
+          logger: silentLogger,
+          settings: deployerSettingsSchema.parse({
+            enabled: true,
+            cacheDir: join(mirrorDir, 'deployer'),
+            services: { web: { repository: vendoring.fixture.dir, namespace: 'shop' } },
+          }),
+        }),
+        insecureDev: true,
+      }),
+    });
     app = built.app;
     const events = [
       cdevent(
@@ -177,7 +197,7 @@ describe('OpenAPI document', () => {
     ['/api/v1/cadence/repositories', '/api/v1/cadence/repositories', 200],
     ['/api/v1/cadence/report?asOf=2024-02-20', '/api/v1/cadence/report', 200],
     ['/api/v1/cadence/report?repository=nope', '/api/v1/cadence/report', 404],
-    ['/api/v1/services', '/api/v1/services', 200],
+    ['/api/v1/streams', '/api/v1/streams', 200],
     ['/api/v1/deployments?from=2026-03-01&to=2026-03-15', '/api/v1/deployments', 200],
     ['/api/v1/deployments?limit=0', '/api/v1/deployments', 400],
     ['/api/v1/incidents?from=2026-03-01&to=2026-03-15', '/api/v1/incidents', 200],
@@ -187,6 +207,12 @@ describe('OpenAPI document', () => {
     ['/api/v1/analyses?status=running', '/api/v1/analyses', 200],
     ['/api/v1/analyses?status=weird', '/api/v1/analyses', 400],
     ['/api/v1/analyses/nope', '/api/v1/analyses/{id}', 404],
+    ['/api/v1/services', '/api/v1/services', 200],
+    ['/api/v1/services/web', '/api/v1/services/{name}', 200],
+    ['/api/v1/services/web/version', '/api/v1/services/{name}/version', 200],
+    ['/api/v1/services/nope', '/api/v1/services/{name}', 404],
+    ['/deployer', '/deployer', 200],
+    ['/deployer/web/version', '/deployer/{name}/version', 200],
     ['/healthz', '/healthz', 200],
     ['/readyz', '/readyz', 200],
     ['/metrics', '/metrics', 200],

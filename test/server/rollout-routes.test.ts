@@ -22,6 +22,7 @@ const observation: RolloutObservation = {
   phase: 'complete',
   progress: 1,
   observed: true,
+  reportedByDeployer: false,
 };
 
 /** Reads server-sent events from a stream until `count` `rollout` events arrived. */

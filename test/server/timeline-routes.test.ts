@@ -1,5 +1,5 @@
 /**
- * `/api/v1/deployments`, `/api/v1/incidents` and `/api/v1/services` through the real app: the
+ * `/api/v1/deployments`, `/api/v1/incidents` and `/api/v1/streams` through the real app: the
  * shapes the dashboard reads and the 400s naming a bad filter. The queries themselves are
  * proved on both engines in test/dora/deployment-timeline.test.ts; this runs on PGlite only.
  */
@@ -63,7 +63,7 @@ describe('timeline routes', () => {
   });
 
   it('lists the services, their environments and teams for the filters', async () => {
-    const response = await app.inject({ url: '/api/v1/services' });
+    const response = await app.inject({ url: '/api/v1/streams' });
     assert.equal(response.statusCode, 200, response.body);
     // `deployments` counts every row of the stream: attempts (D5 failed) and the rollback too.
     assert.deepEqual(response.json(), {

@@ -6,10 +6,11 @@ import {
   createEventWriter,
   createIntake,
   createRouter,
+  type Intake,
   type Router,
 } from '../../src/events/index.js';
 import { silentLogger } from '../../src/log/index.js';
-import { buildApp } from '../../src/server/index.js';
+import { buildApp, type AppDeps } from '../../src/server/index.js';
 import { builtinTransformers, type WebhookReceiver } from '../../src/sources/index.js';
 import type { Store } from '../../src/store/index.js';
 
@@ -26,6 +27,8 @@ export function testApp(
     dora?: DoraSettings;
     /** The built dashboard's folder; `dist/web` when absent. */
     dashboardDir?: string;
+    /** The deployer's routes (a deployer built over the same store), when given. */
+    deployer?: (intake: Intake) => NonNullable<AppDeps['deployer']>;
   } = {},
 ): { app: FastifyInstance; router: Router } {
   const transformers = builtinTransformers(options.sources ? { settings: options.sources } : {});
@@ -47,6 +50,7 @@ export function testApp(
     ...(options.webhookReceivers ? { webhookReceivers: options.webhookReceivers } : {}),
     ...(options.dora ? { dora: options.dora } : {}),
     ...(options.dashboardDir ? { dashboardDir: options.dashboardDir } : {}),
+    ...(options.deployer ? { deployer: options.deployer(intake) } : {}),
   });
   return { app, router };
 }

@@ -14,7 +14,7 @@ const isoDate = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /** The service catalogue, read once per render (services appear as events arrive). */
 export function loadCatalogue(): Promise<ServiceCatalogue> {
-  return getJson<ServiceCatalogue>('/api/v1/services');
+  return getJson<ServiceCatalogue>('/api/v1/streams');
 }
 
 function select(

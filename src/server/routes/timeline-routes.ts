@@ -38,7 +38,7 @@ export function registerTimelineRoutes(
 
   // The services and environments that have deployments, and the configured teams: the
   // choices of the dashboard's filters.
-  app.get('/api/v1/services', async () => {
+  app.get('/api/v1/streams', async () => {
     await projectFacts(deps.store);
     const streams = await listStreams(deps.store);
     return {

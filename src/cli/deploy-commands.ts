@@ -1,0 +1,307 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { CadenceError, type ProblemCode } from '../problem/index.js';
+import { serverOption, serverUrl } from './api-client.js';
+import { renderTable } from './table.js';
+
+/** `~/.config/cadence/credentials.yaml`: a default token and tokens per server URL. */
+const credentialsSchema = z.looseObject({
+  token: z.string().min(1).optional(),
+  servers: z.record(z.string(), z.looseObject({ token: z.string().min(1) })).optional(),
+});
+
+export function credentialsPath(): string {
+  return (
+    process.env.CADENCE_CREDENTIALS ??
+    join(process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'cadence', 'credentials.yaml')
+  );
+}
+
+/** The token: --token, else CADENCE_TOKEN, else the credentials file (this server's, or its default). */
+function tokenFor(server: string, flag: string | undefined): string | undefined {
+  if (flag) return flag;
+  if (process.env.CADENCE_TOKEN) return process.env.CADENCE_TOKEN;
+  const path = credentialsPath();
+  if (!existsSync(path)) return undefined;
+  const parsed = credentialsSchema.safeParse(parseYaml(readFileSync(path, 'utf8')));
+  if (!parsed.success) {
+    throw new CadenceError('invalid-input', {
+      field: 'credentials',
+      detail: `${path} must hold token: NAME:SECRET and/or servers: {URL: {token: NAME:SECRET}}`,
+    });
+  }
+  return parsed.data.servers?.[server]?.token ?? parsed.data.token;
+}
+
+/** `NAME:SECRET` goes as HTTP Basic, a bare secret as Bearer. */
+function authorization(token: string | undefined): Record<string, string> {
+  if (!token) return {};
+  return token.includes(':')
+    ? { authorization: `Basic ${Buffer.from(token).toString('base64')}` }
+    : { authorization: `Bearer ${token}` };
+}
+
+const codeOf: Record<number, ProblemCode> = {
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not-found',
+  409: 'conflict',
+  415: 'unsupported-media-type',
+  503: 'unavailable',
+};
+
+interface ClientFlags {
+  server?: string;
+  token?: string;
+  json?: boolean;
+}
+
+async function call<T>(
+  flags: ClientFlags,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: Record<string, string>,
+): Promise<T> {
+  const server = serverUrl(flags.server);
+  let response: Response;
+  try {
+    response = await fetch(`${server}${path}`, {
+      method,
+      headers: {
+        accept: 'application/json',
+        ...authorization(tokenFor(server, flags.token)),
+        ...(body ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+  } catch (error) {
+    throw new CadenceError('unavailable', {
+      field: 'server',
+      detail: `cannot reach the Cadence server at ${server} (${String((error as Error).cause ?? (error as Error).message)}); pass --server`,
+    });
+  }
+  const answer = (await response.json().catch(() => ({}))) as Record<string, unknown>;
+  if (!response.ok) {
+    throw new CadenceError(codeOf[response.status] ?? 'invalid-input', {
+      field: typeof answer.field === 'string' ? answer.field : 'server',
+      detail:
+        typeof answer.detail === 'string' ? answer.detail : `server answered ${response.status}`,
+    });
+  }
+  return answer as T;
+}
+
+const print = (flags: ClientFlags, value: unknown, text: () => string) =>
+  process.stdout.write(flags.json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
+
+interface Revision {
+  version: string;
+  commit: string;
+  tag: string | null;
+  at: string;
+}
+interface Service {
+  name: string;
+  namespace: string;
+  stable: Revision | null;
+  canary: Revision | null;
+}
+interface Applied {
+  operation: string;
+  service: string;
+  version: string;
+  commit: string;
+  applied: { kind: string; name: string }[];
+  removed: { kind: string; name: string }[];
+  durationMs: number;
+}
+
+const describeRevision = (revision: Revision | null) =>
+  revision ? `${revision.version} (${revision.commit.slice(0, 12)})` : '-';
+
+const withClientOptions = (command: Command) =>
+  command
+    .addOption(serverOption())
+    .option('--token <token>', 'NAME:SECRET or SECRET (env CADENCE_TOKEN, or the credentials file)')
+    .option('--json', 'print JSON');
+
+const path = (service: string, rest = '') =>
+  `/api/v1/services/${encodeURIComponent(service)}${rest}`;
+
+function operationCommand(
+  operation: 'deploy' | 'canary' | 'promote' | 'rollback',
+  description: string,
+): Command {
+  const command = withClientOptions(
+    new Command(operation).description(description).argument('<service>'),
+  );
+  if (operation === 'deploy' || operation === 'canary') {
+    command
+      .option('--commit <sha>', 'commit to deploy (short or full sha)')
+      .option('--tag <tag>', 'git tag to deploy');
+  }
+  return command.action(
+    async (service: string, flags: ClientFlags & { commit?: string; tag?: string }) => {
+      const body: Record<string, string> = {};
+      if (flags.commit) body.commit = flags.commit;
+      if (flags.tag) body.tag = flags.tag;
+      if ((operation === 'deploy' || operation === 'canary') && !flags.commit && !flags.tag) {
+        throw new CadenceError('invalid-input', {
+          field: 'commit',
+          detail: 'give --commit or --tag',
+        });
+      }
+      const result = await call<Applied>(flags, 'POST', path(service, `/${operation}`), body);
+      const objects = (list: { kind: string; name: string }[]) =>
+        list.map((ref) => `${ref.kind}/${ref.name}`).join(', ') || 'none';
+      print(
+        flags,
+        result,
+        () =>
+          `${operation} ${service}: ${result.version} (${result.commit.slice(0, 12)}) in ${Math.round(result.durationMs)} ms; applied ${objects(result.applied)}; removed ${objects(result.removed)}`,
+      );
+    },
+  );
+}
+
+/** Bash completion: commands, then service names from `cadence ls --names`. */
+export function bashCompletion(): string {
+  return `# cadence bash completion: source <(cadence completion bash)
+_cadence() {
+  local cur="\${COMP_WORDS[COMP_CWORD]}"
+  if [[ \${COMP_CWORD} -eq 1 ]]; then
+    COMPREPLY=($(compgen -W "serve events metrics git sql token ls show tags deploy canary promote rollback version completion" -- "$cur"))
+    return
+  fi
+  case "\${COMP_WORDS[1]}" in
+    show|tags|deploy|canary|promote|rollback|version)
+      if [[ \${COMP_CWORD} -eq 2 ]]; then
+        COMPREPLY=($(compgen -W "$(cadence ls --names 2>/dev/null)" -- "$cur"))
+      fi
+      ;;
+  esac
+}
+complete -F _cadence cadence
+`;
+}
+
+/** The deployer verbs: thin calls to the server's `/api/v1/services` API. */
+export function deployCommands(): Command[] {
+  const ls = withClientOptions(new Command('ls').description('list the deployer services'))
+    .option('--names', 'only the names, one per line (for shell completion)')
+    .action(async (flags: ClientFlags & { names?: boolean }) => {
+      const { services } = await call<{ services: Service[] }>(flags, 'GET', '/api/v1/services');
+      if (flags.names) {
+        process.stdout.write(services.map((service) => `${service.name}\n`).join(''));
+        return;
+      }
+      print(flags, { services }, () =>
+        renderTable(
+          ['SERVICE', 'NAMESPACE', 'STABLE', 'CANARY'],
+          services.map((service) => [
+            service.name,
+            service.namespace,
+            describeRevision(service.stable),
+            describeRevision(service.canary),
+          ]),
+        ),
+      );
+    });
+  const show = withClientOptions(
+    new Command('show')
+      .description('a service: config, versions, recent operations')
+      .argument('<service>'),
+  ).action(async (service: string, flags: ClientFlags) => {
+    const shown = await call<
+      Service & {
+        repository: string;
+        previous: Revision | null;
+        operations: {
+          action: string;
+          actor: string;
+          outcome: string;
+          version?: string;
+          startedAt: string;
+        }[];
+      }
+    >(flags, 'GET', path(service));
+    print(flags, shown, () =>
+      [
+        `service:    ${shown.name}`,
+        `namespace:  ${shown.namespace}`,
+        `repository: ${shown.repository}`,
+        `stable:     ${describeRevision(shown.stable)}`,
+        `canary:     ${describeRevision(shown.canary)}`,
+        `previous:   ${describeRevision(shown.previous)}`,
+        '',
+        renderTable(
+          ['WHEN', 'ACTION', 'BY', 'VERSION', 'RESULT'],
+          shown.operations.map((op) => [
+            op.startedAt,
+            op.action,
+            op.actor,
+            op.version ?? '-',
+            op.outcome,
+          ]),
+        ),
+      ].join('\n'),
+    );
+  });
+  const tags = withClientOptions(
+    new Command('tags').description("image tags in the service's registry").argument('<service>'),
+  ).action(async (service: string, flags: ClientFlags) => {
+    const listed = await call<{ images: { image: string; tags: string[] }[] }>(
+      flags,
+      'GET',
+      path(service, '/tags'),
+    );
+    print(flags, listed, () =>
+      listed.images
+        .map((image) => `${image.image}\n${image.tags.map((tag) => `  ${tag}`).join('\n')}`)
+        .join('\n'),
+    );
+  });
+  const version = withClientOptions(
+    new Command('version')
+      .description('the stable and canary versions running')
+      .argument('<service>'),
+  ).action(async (service: string, flags: ClientFlags) => {
+    const running = await call<{
+      stable: Revision | null;
+      canary: Revision | null;
+      previous: Revision | null;
+    }>(flags, 'GET', path(service, '/version'));
+    print(
+      flags,
+      running,
+      () =>
+        `stable: ${describeRevision(running.stable)}\ncanary: ${describeRevision(running.canary)}`,
+    );
+  });
+  const completion = new Command('completion')
+    .description('print a shell completion script (bash)')
+    .argument('[shell]', 'bash', 'bash')
+    .action((shell: string) => {
+      if (shell !== 'bash')
+        throw new CadenceError('invalid-input', {
+          field: 'shell',
+          detail: `no completion for ${shell}; bash is supported`,
+        });
+      process.stdout.write(bashCompletion());
+    });
+  return [
+    ls,
+    show,
+    tags,
+    operationCommand('deploy', 'deploy a service at a commit or tag (stable track)'),
+    operationCommand('canary', 'start a canary of a commit or tag next to stable'),
+    operationCommand('promote', "make the canary's version stable and remove the canary"),
+    operationCommand('rollback', 'remove the canary, or return stable to the previous version'),
+    version,
+    completion,
+  ];
+}

@@ -1,0 +1,40 @@
+import type { CanaryActionResult, CanaryControl, CanaryRequest } from '../analysis/index.js';
+import type { Deployer, DeployResult } from './deployer.js';
+
+/**
+ * The deployer as the canary analysis's CanaryControl: a verdict promotes or removes the canary
+ * the analysis judged, and nothing else. The calls may be repeated after a crash, so a canary
+ * already gone (promoted or removed by the first call, or replaced by a newer canary) is "nothing
+ * applied", never a rollback of stable; any other failure is thrown, for the runner to retry.
+ */
+export function analysisCanaryControl(deployer: Deployer): CanaryControl {
+  const outcome = (result: DeployResult, done: string): CanaryActionResult => {
+    if (result.ok) {
+      return {
+        applied: true,
+        detail: `${done} ${result.version} (operation ${result.operationId})`,
+      };
+    }
+    if (result.step === 'validate' && result.error.code === 'conflict') {
+      return { applied: false, detail: result.error.message };
+    }
+    throw result.error;
+  };
+  const expectation = (request: CanaryRequest) => ({ canaryVersion: request.revision });
+  return {
+    async promote(request) {
+      const actor = `analysis:${request.analysisId}`;
+      return outcome(
+        await deployer.promote(request.service, actor, expectation(request)),
+        'promoted',
+      );
+    },
+    async rollback(request) {
+      const actor = `analysis:${request.analysisId}`;
+      return outcome(
+        await deployer.rollback(request.service, actor, expectation(request)),
+        'removed canary',
+      );
+    },
+  };
+}

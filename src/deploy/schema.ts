@@ -1,0 +1,52 @@
+import { z } from 'zod';
+
+/** A registry the service's images live in; credentials are sent only to it. */
+const registrySchema = z.union([
+  z.url().transform((url) => ({ url })),
+  z.strictObject({
+    url: z.url(),
+    username: z.string().min(1).optional(),
+    password: z.string().optional(),
+  }),
+]);
+
+/** One service the deployer may deploy. */
+export const deployServiceSchema = z.strictObject({
+  /** The git repository holding its manifests: a URL or a local path. */
+  repository: z.string().min(1),
+  /** The folder of manifests in the repository. */
+  manifests: z.string().min(1).default('kubernetes'),
+  namespace: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a Kubernetes namespace name'),
+  /** The DORA environment its deployments count for; default: the namespace. */
+  environment: z.string().min(1).optional(),
+  registry: registrySchema.optional(),
+  /** Image repositories (`127.0.0.1:5000/web`) whose tags `tags` lists; default: the manifests'. */
+  images: z.array(z.string().min(1)).optional(),
+  canaryReplicas: z.number().int().min(1).default(1),
+});
+
+/** The `deployer` section of the config. */
+export const deployerSettingsSchema = z.strictObject({
+  enabled: z.boolean().default(false),
+  /** Serve the deploy endpoints without tokens (a developer machine, never production). */
+  insecureDev: z.boolean().default(false),
+  /** Where bare clones of the services' repositories are kept. */
+  cacheDir: z.string().min(1).default('./.cadence/repositories'),
+  services: z
+    .record(
+      z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS label'),
+      deployServiceSchema,
+    )
+    .default({}),
+  notify: z
+    .strictObject({
+      /** Failures are POSTed here as Slack-compatible JSON (`{text, blocks}`). */
+      webhookUrl: z.url().optional(),
+    })
+    .prefault({}),
+});
+
+export type DeployServiceSettings = z.output<typeof deployServiceSchema>;
+export type DeployerSettings = z.output<typeof deployerSettingsSchema>;

@@ -1,0 +1,156 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import {
+  authenticate,
+  authorize,
+  INSECURE_DEV_PRINCIPAL,
+  mayAct,
+  type Deployer,
+  type DeployOperation,
+  type DeployPrincipal,
+  type DeployResult,
+} from '../../deploy/index.js';
+import { parseMediaType } from '../../events/index.js';
+import { CadenceError } from '../../problem/index.js';
+import type { Store } from '../../store/index.js';
+
+/** The body of deploy and canary: `commit` and/or `tag`, form-encoded or JSON. */
+export const deployRequestSchema = z.strictObject({
+  commit: z
+    .string()
+    .regex(/^[0-9a-fA-F]{4,64}$/, 'must be a commit sha (4 to 64 hex digits)')
+    .optional(),
+  tag: z
+    .string()
+    .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, 'must be a tag name')
+    .optional(),
+});
+
+const serviceParams = z.strictObject({ name: z.string().min(1).max(63) });
+
+function invalid(field: string, detail: string): CadenceError {
+  return new CadenceError('invalid-input', { field, detail });
+}
+
+/** `commit` / `tag` from the body (form or JSON) and the query; the body wins. */
+function deployRequest(request: FastifyRequest): z.infer<typeof deployRequestSchema> {
+  const raw: Record<string, unknown> = { ...(request.query as Record<string, unknown>) };
+  const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+  if (body.length > 0) {
+    const type = parseMediaType(request.headers['content-type'])?.essence;
+    if (type === 'application/json') {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body.toString('utf8'));
+      } catch {
+        throw invalid('body', 'the body is not valid JSON');
+      }
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+        throw invalid('body', 'the body must be a JSON object');
+      }
+      Object.assign(raw, parsed);
+    } else if (type === 'application/x-www-form-urlencoded' || type === undefined) {
+      for (const [key, value] of new URLSearchParams(body.toString('utf8'))) raw[key] = value;
+    } else {
+      throw new CadenceError('unsupported-media-type', {
+        field: 'content-type',
+        detail: `send commit/tag as application/x-www-form-urlencoded or application/json, not ${type}`,
+      });
+    }
+  }
+  const result = deployRequestSchema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const path = issue.code === 'unrecognized_keys' ? [issue.keys[0]] : issue.path;
+    const field = path.join('.') || 'body';
+    throw invalid(field, `${field}: ${issue.message}`);
+  }
+  return result.data;
+}
+
+function serviceName(request: FastifyRequest): string {
+  const result = serviceParams.safeParse(request.params);
+  if (!result.success) throw invalid('name', 'the service name is missing or too long');
+  return result.data.name;
+}
+
+/** The applied result, or its error as problem+json (4xx for a refusal, 503 for a down cluster). */
+function answer(result: DeployResult) {
+  if (result.ok) return result;
+  throw result.error;
+}
+
+/**
+ * The deployer's HTTP surface: `/api/v1/services/...` and the historical `/deployer/...` shapes
+ * (PUT or POST, `deploy_canary`), each a call into the deployer after the token check.
+ */
+export function registerDeployRoutes(
+  app: FastifyInstance,
+  deps: { deployer: Deployer; store: Store; insecureDev: boolean },
+): void {
+  const { deployer } = deps;
+
+  async function principal(request: FastifyRequest, reply: FastifyReply): Promise<DeployPrincipal> {
+    if (deps.insecureDev) return INSECURE_DEV_PRINCIPAL;
+    try {
+      return await authenticate(deps.store, request.headers.authorization);
+    } catch (error) {
+      reply.header('www-authenticate', 'Basic realm="cadence", charset="UTF-8"');
+      throw error;
+    }
+  }
+
+  const list = async (request: FastifyRequest, reply: FastifyReply) => {
+    const caller = await principal(request, reply);
+    if (!caller.actions.includes('read')) {
+      throw new CadenceError('forbidden', {
+        field: 'authorization',
+        detail: `token ${caller.name} may not read services`,
+      });
+    }
+    const services = (await deployer.list()).filter((service) =>
+      mayAct(caller, 'read', service.name),
+    );
+    return { services };
+  };
+  const read =
+    (what: 'show' | 'tags' | 'version') => async (request: FastifyRequest, reply: FastifyReply) => {
+      const name = serviceName(request);
+      authorize(await principal(request, reply), 'read', name);
+      return deployer[what](name);
+    };
+  const operate =
+    (operation: DeployOperation) => async (request: FastifyRequest, reply: FastifyReply) => {
+      const name = serviceName(request);
+      const caller = await principal(request, reply);
+      authorize(caller, operation, name);
+      if (operation === 'deploy' || operation === 'canary') {
+        const ref = deployRequest(request);
+        if (ref.commit === undefined && ref.tag === undefined) {
+          throw invalid('commit', 'give a commit or a tag (form-encoded or JSON)');
+        }
+        return answer(await deployer[operation](name, ref, caller.name));
+      }
+      return answer(await deployer[operation](name, caller.name));
+    };
+
+  for (const prefix of ['/api/v1/services', '/deployer']) {
+    app.get(prefix, list);
+    app.get(`${prefix}/:name`, read('show'));
+    app.get(`${prefix}/:name/tags`, read('tags'));
+    app.get(`${prefix}/:name/version`, read('version'));
+    for (const operation of ['deploy', 'canary', 'promote', 'rollback'] as const) {
+      app.route({
+        method: ['POST', 'PUT'],
+        url: `${prefix}/:name/${operation}`,
+        handler: operate(operation),
+      });
+    }
+  }
+  // The historical deployer's name for the canary path.
+  app.route({
+    method: ['POST', 'PUT'],
+    url: '/deployer/:name/deploy_canary',
+    handler: operate('canary'),
+  });
+}

@@ -1,0 +1,88 @@
+/**
+ * The deployer as the canary analysis's CanaryControl, over a real git repository and the real
+ * docker-registry: a verdict acts on the canary the analysis judged and nothing else. Repeated
+ * calls (a runner retrying after a crash) and a canary replaced meanwhile change nothing, and a
+ * rollback verdict never rolls stable back. The cluster is the recording stand-in the route
+ * tests use (what is applied is what this test checks; the journeys use the test API server).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { analysisCanaryControl, createDeployer, type Deployer } from '../../src/deploy/index.js';
+import { createEventWriter, createIntake } from '../../src/events/index.js';
+import { silentLogger } from '../../src/log/index.js';
+import type { Store } from '../../src/store/index.js';
+import { createDeployFixture, type DeployFixture } from '../support/deploy-fixture.js';
+import { openTestStore } from '../support/engines.js';
+import { startRegistry, type TestRegistry } from '../support/oci-registry.js';
+import { createRecordingCluster } from '../support/recording-cluster.js';
+
+describe('the deployer as CanaryControl', () => {
+  let store: Store;
+  let dispose: () => Promise<void>;
+  let registry: TestRegistry;
+  let fixture: DeployFixture;
+  let deployer: Deployer;
+
+  before(async () => {
+    ({ store, dispose } = await openTestStore('pglite'));
+    registry = await startRegistry();
+    fixture = await createDeployFixture(registry);
+    for (let n = 0; n < 4; n++) await fixture.commit();
+    deployer = createDeployer({
+      store,
+      intake: createIntake({ writer: createEventWriter(store) }),
+      cluster: createRecordingCluster(),
+      settings: fixture.settings(),
+      logger: silentLogger,
+    });
+  });
+  after(async () => {
+    await registry.stop();
+    fixture.remove();
+    await dispose();
+  });
+
+  const sha = (n: number) => fixture.commits[n]!.slice(0, 7);
+  const request = (revision: string) => ({
+    service: 'web',
+    namespace: 'production',
+    analysisId: 'a-1',
+    revision,
+  });
+
+  it('removes the judged canary once; a repeat, or no canary, never touches stable', async () => {
+    const control = analysisCanaryControl(deployer);
+    assert.equal((await deployer.deploy('web', { commit: sha(0) }, 'test')).ok, true);
+    assert.equal((await deployer.deploy('web', { commit: sha(1) }, 'test')).ok, true);
+    const canary = await deployer.canary('web', { commit: sha(2) }, 'test');
+    assert.ok(canary.ok);
+
+    const removed = await control.rollback({ ...request(canary.version), reason: 'errors' });
+    assert.equal(removed.applied, true, removed.detail);
+    const again = await control.rollback({ ...request(canary.version), reason: 'errors' });
+    assert.equal(again.applied, false);
+    assert.match(again.detail, /no canary/);
+    const versions = await deployer.version('web');
+    assert.equal(versions.canary, null);
+    // Stable is still the second deploy: a plain rollback would have returned it to the first.
+    assert.equal(versions.stable?.commit.slice(0, 7), sha(1));
+  });
+
+  it('promotes only the canary it judged', async () => {
+    const control = analysisCanaryControl(deployer);
+    const older = await deployer.canary('web', { commit: sha(2) }, 'test');
+    const newer = await deployer.canary('web', { commit: sha(3) }, 'test');
+    assert.ok(older.ok && newer.ok);
+    const stale = await control.promote(request(older.version));
+    assert.equal(stale.applied, false);
+    assert.match(stale.detail, /not/);
+    assert.equal((await deployer.version('web')).canary?.commit.slice(0, 7), sha(3));
+
+    const promoted = await control.promote(request(newer.version));
+    assert.equal(promoted.applied, true, promoted.detail);
+    const versions = await deployer.version('web');
+    assert.equal(versions.stable?.commit.slice(0, 7), sha(3));
+    assert.equal(versions.canary, null);
+    assert.equal((await control.promote(request(newer.version))).applied, false);
+  });
+});
