@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { CadenceError, type ProblemCode } from '../problem/index.js';
+import { exitCodeForAnalysis, waitForAnalysis } from './analyses-command.js';
 import { serverOption, serverUrl } from './api-client.js';
 import { renderTable } from './table.js';
 
@@ -111,6 +112,7 @@ interface Service {
   canary: Revision | null;
 }
 interface Applied {
+  operationId: number;
   operation: string;
   service: string;
   version: string;
@@ -144,8 +146,19 @@ function operationCommand(
       .option('--commit <sha>', 'commit to deploy (short or full sha)')
       .option('--tag <tag>', 'git tag to deploy');
   }
+  if (operation === 'canary') {
+    command
+      .option(
+        '--wait',
+        "block until the canary's analysis decides: exit 0 promoted, 2 rolled back, 3 inconclusive",
+      )
+      .option('--timeout <seconds>', 'give up waiting after this long (exit 3)', '3600');
+  }
   return command.action(
-    async (service: string, flags: ClientFlags & { commit?: string; tag?: string }) => {
+    async (
+      service: string,
+      flags: ClientFlags & { commit?: string; tag?: string; wait?: boolean; timeout?: string },
+    ) => {
       const body: Record<string, string> = {};
       if (flags.commit) body.commit = flags.commit;
       if (flags.tag) body.tag = flags.tag;
@@ -164,8 +177,26 @@ function operationCommand(
         () =>
           `${operation} ${service}: ${result.version} (${result.commit.slice(0, 12)}) in ${Math.round(result.durationMs)} ms; applied ${objects(result.applied)}; removed ${objects(result.removed)}`,
       );
+      if (operation === 'canary' && flags.wait) await waitForVerdict(flags, result);
     },
   );
+}
+
+/** `canary --wait`: the server starts one analysis per canary operation, `canary-<id>`. */
+async function waitForVerdict(flags: ClientFlags & { timeout?: string }, canary: Applied) {
+  const seconds = Number(flags.timeout ?? '3600');
+  if (!(seconds > 0)) {
+    throw new CadenceError('invalid-input', { field: 'timeout', detail: 'must be seconds > 0' });
+  }
+  const id = `canary-${canary.operationId}`;
+  const done = await waitForAnalysis(serverUrl(flags.server), id, { timeoutMs: seconds * 1000 });
+  if (!done) {
+    process.stderr.write(`cadence: analysis ${id} not decided after ${seconds} s\n`);
+    process.exitCode = 3;
+    return;
+  }
+  print(flags, done, () => `analysis ${id}: ${done.status} (${done.verdict ?? 'no verdict'})`);
+  process.exitCode = exitCodeForAnalysis(done);
 }
 
 /** Bash completion: commands, then service names from `cadence ls --names`. */
