@@ -87,10 +87,8 @@ describe('the canary loop: deploy, canary, judge on Prometheus, promote or roll 
   const deployment = (name: string) =>
     kube.get('apps', 'deployments', 'production', name) as Json | undefined;
   const image = (commit: string) => `${registry.host}/web:main-${commit.slice(0, 7)}`;
-  const production = async () => {
-    const response = await fetch(
-      `${cadence.url}/api/v1/metrics?service=web&environment=production`,
-    );
+  const live = async () => {
+    const response = await fetch(`${cadence.url}/api/v1/metrics?service=web&environment=live`);
     assert.equal(response.status, 200);
     return ((await response.json()) as Json).overall as Json;
   };
@@ -137,6 +135,9 @@ describe('the canary loop: deploy, canary, judge on Prometheus, promote or roll 
             web: {
               repository: fixture.repo.dir,
               namespace: 'production',
+              // Its own DORA environment, not the analysis's default ('production'): the
+              // verdicts must count where the service's deploys do.
+              environment: 'live',
               registry: { url: registry.url, username: 'ci', password: 's3cret' },
               canaryReplicas: 1,
             },
@@ -226,13 +227,13 @@ describe('the canary loop: deploy, canary, judge on Prometheus, promote or roll 
     assert.equal(analysis.actionResult.applied, true, JSON.stringify(analysis.actionResult));
     assert.equal(analysis.actionResult.recorded, true, 'the deployer recorded the promotion');
 
-    // DORA in production: the first deploy and the promotion, once each; nothing failed.
+    // DORA in the service's environment: the first deploy and the promotion, once each; nothing failed.
     const metrics = await eventually('the deploy and the promotion count', async () => {
-      const overall = await production();
+      const overall = await live();
       return overall.deployments >= 2 ? overall : undefined;
     });
     await sleep(1000); // a late duplicate would show by now; the count must stay 2
-    const settled = await production();
+    const settled = await live();
     assert.equal(settled.deployments, 2, JSON.stringify(settled));
     assert.equal(settled.changeFailureRate.numerator, 0);
     assert.equal(metrics.changeFailureRate.numerator, 0);
@@ -258,13 +259,13 @@ describe('the canary loop: deploy, canary, judge on Prometheus, promote or roll 
     assert.equal(failed.verdict, 'fail');
     assert.equal(failed.actionResult.applied, true, JSON.stringify(failed.actionResult));
 
-    // The failed canary counts as a failed change: 1 of 3 production deployments.
+    // The failed canary counts as a failed change: 1 of 3 deployments in its environment.
     const metrics = await eventually('the failed canary counts', async () => {
-      const overall = await production();
+      const overall = await live();
       return overall.changeFailureRate.denominator >= 3 ? overall : undefined;
     });
     await sleep(1000);
-    const settled = await production();
+    const settled = await live();
     assert.equal(settled.changeFailureRate.denominator, 3, JSON.stringify(settled));
     assert.equal(settled.changeFailureRate.numerator, 1, JSON.stringify(settled));
     assert.equal(metrics.changeFailureRate.numerator, 1);
