@@ -143,7 +143,8 @@ export function createAnalysisRunner(options: AnalysisRunnerOptions): AnalysisRu
       actionError: null,
       finishedAt: now,
     };
-    const event = options.emit ? verdictCloudEvent(done, now) : undefined;
+    // A change the control already recorded (the deployer's promote) must not count twice.
+    const event = options.emit && !result.recorded ? verdictCloudEvent(done, now) : undefined;
     if (event) {
       await options.emit!([event]).catch((error: unknown) =>
         logger.error({ analysisId: analysis.id, err: error }, 'verdict CDEvent not stored'),

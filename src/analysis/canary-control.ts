@@ -17,6 +17,11 @@ export interface CanaryActionResult {
   applied: boolean;
   /** What was done, for the analysis report. */
   detail: string;
+  /**
+   * The control recorded this change in the delivery record itself (the deployer's promote
+   * emits its own `service.upgraded`), so the verdict's CDEvent would count it twice.
+   */
+  recorded?: boolean;
 }
 
 export interface CanaryControl {

@@ -8,11 +8,15 @@ import type { Deployer, DeployResult } from './deployer.js';
  * applied", never a rollback of stable; any other failure is thrown, for the runner to retry.
  */
 export function analysisCanaryControl(deployer: Deployer): CanaryControl {
-  const outcome = (result: DeployResult, done: string): CanaryActionResult => {
+  // `recorded`: the deployer's promote emits its own `service.upgraded`, so the analysis must
+  // not emit another; removing a canary counts only in `<environment>-canary`, so the analysis's
+  // failed-canary event is the environment's only record of it.
+  const outcome = (result: DeployResult, done: string, recorded: boolean): CanaryActionResult => {
     if (result.ok) {
       return {
         applied: true,
         detail: `${done} ${result.version} (operation ${result.operationId})`,
+        ...(recorded ? { recorded: true } : {}),
       };
     }
     if (result.step === 'validate' && result.error.code === 'conflict') {
@@ -27,6 +31,7 @@ export function analysisCanaryControl(deployer: Deployer): CanaryControl {
       return outcome(
         await deployer.promote(request.service, actor, expectation(request)),
         'promoted',
+        true,
       );
     },
     async rollback(request) {
@@ -34,6 +39,7 @@ export function analysisCanaryControl(deployer: Deployer): CanaryControl {
       return outcome(
         await deployer.rollback(request.service, actor, expectation(request)),
         'removed canary',
+        false,
       );
     },
   };

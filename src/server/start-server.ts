@@ -155,11 +155,15 @@ export async function startServer(
   if (analysisRunner && deployer) {
     const services = config.deployer.services;
     startCanaryAnalysis = async (canary) => {
+      const service = services[canary.service];
       await startAnalysis(
         store,
         {
           service: canary.service,
-          namespace: services[canary.service]?.namespace,
+          namespace: service?.namespace,
+          // The verdict counts where the deployer counts the service's deploys (its DORA
+          // environment, default the namespace), not in the analysis's default environment.
+          environment: service ? (service.environment ?? service.namespace) : undefined,
           revision: canary.version,
           // One analysis per canary operation: a retried start finds the same one.
           id: `canary-${canary.operationId}`,

@@ -59,6 +59,7 @@ describe('the deployer as CanaryControl', () => {
 
     const removed = await control.rollback({ ...request(canary.version), reason: 'errors' });
     assert.equal(removed.applied, true, removed.detail);
+    assert.equal(removed.recorded, undefined, 'the failed canary is the analysis event to record');
     const again = await control.rollback({ ...request(canary.version), reason: 'errors' });
     assert.equal(again.applied, false);
     assert.match(again.detail, /no canary/);
@@ -80,6 +81,7 @@ describe('the deployer as CanaryControl', () => {
 
     const promoted = await control.promote(request(newer.version));
     assert.equal(promoted.applied, true, promoted.detail);
+    assert.equal(promoted.recorded, true, 'the deployer emitted the promotion itself');
     const versions = await deployer.version('web');
     assert.equal(versions.stable?.commit.slice(0, 7), sha(3));
     assert.equal(versions.canary, null);
