@@ -3,8 +3,9 @@
  * server's own runner against a real Prometheus scraping demo apps; `cadence canary-wait`
  * exits 0 on promotion and 2 on rollback; verdicts are notified to a local webhook and a
  * Slack-compatible receiver; and a failed canary raises change failure rate in
- * /api/v1/metrics. No deployer is wired into the server yet (it lives on the `deploy` branch),
- * so the verdicts change nothing in a cluster; the analysis records that.
+ * /api/v1/metrics. This server runs without the deployer (analyses are started over the API),
+ * so the verdicts change nothing in a cluster and the analysis records that; the journey with
+ * the deployer and the test Kubernetes API server is test/e2e/canary-loop.test.ts.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
