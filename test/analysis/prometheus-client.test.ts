@@ -90,11 +90,13 @@ describe('Prometheus client against a real Prometheus', () => {
     // Wait until both tracks have a rate over a 2 s window.
     const deadline = Date.now() + 30_000;
     for (;;) {
-      const outcome = await client.query(
-        renderQuery(builtinQueries['request-rate'], labels('canary')),
-        new Date(),
+      // Both tracks: each target has its own scrape schedule, so one may be a scrape behind.
+      const outcomes = await Promise.all(
+        ['stable', 'canary'].map((track) =>
+          client.query(renderQuery(builtinQueries['request-rate'], labels(track)), new Date()),
+        ),
       );
-      if (outcome.outcome === 'values') break;
+      if (outcomes.every((outcome) => outcome.outcome === 'values')) break;
       if (Date.now() > deadline)
         throw new Error(`no data in Prometheus:\n${prometheus.logs.join('')}`);
       await new Promise((resolve) => setTimeout(resolve, 250));
