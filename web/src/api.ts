@@ -127,3 +127,21 @@ export async function getJson<T>(path: string, params: Record<string, string> = 
   }
   return body as T;
 }
+
+/** A rollout as the watcher records it (docs/rollouts.md). */
+export interface RolloutRow {
+  id: number;
+  namespace: string;
+  deployment: string;
+  revision: string;
+  images: string[];
+  phase: 'progressing' | 'complete' | 'failed';
+  progress: number;
+  desired: number;
+  updated: number;
+  reason: string | null;
+  message: string | null;
+  startedAt: string;
+  endedAt: string | null;
+  durationMs: number | null;
+}

@@ -6,8 +6,15 @@ import { cadencePage } from './cadence-page.js';
 import { deploymentsPage } from './deployments-page.js';
 import { incidentsPage } from './incidents-page.js';
 import { overviewPage } from './overview-page.js';
+import { rolloutsPage } from './rollouts-page.js';
 import type { Page } from './page.js';
 
 export type { Page } from './page.js';
 
-export const pages: readonly Page[] = [overviewPage, cadencePage, deploymentsPage, incidentsPage];
+export const pages: readonly Page[] = [
+  overviewPage,
+  cadencePage,
+  deploymentsPage,
+  incidentsPage,
+  rolloutsPage,
+];
