@@ -2,6 +2,7 @@
  * The dashboard's pages, in navigation order. A new page (live rollouts over the rollouts
  * stream, canary analyses) is one file implementing `Page` and one line here.
  */
+import { analysesPage } from './analyses-page.js';
 import { cadencePage } from './cadence-page.js';
 import { deploymentsPage } from './deployments-page.js';
 import { incidentsPage } from './incidents-page.js';
@@ -17,4 +18,5 @@ export const pages: readonly Page[] = [
   deploymentsPage,
   incidentsPage,
   rolloutsPage,
+  analysesPage,
 ];
