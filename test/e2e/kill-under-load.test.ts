@@ -14,10 +14,9 @@ async function loadUntilKilled(url: string, kill: () => void): Promise<Set<strin
   const acked = new Set<string>();
   let stop = false;
   let next = 0;
-  setTimeout(() => {
-    stop = true;
-    kill();
-  }, 1500);
+  // Killed once enough events are acknowledged (not after a fixed time: on a loaded machine
+  // a time gives too few), with 16 writers still in flight.
+  const killAt = 60;
   await Promise.all(
     Array.from({ length: 16 }, async () => {
       while (!stop) {
@@ -31,6 +30,10 @@ async function loadUntilKilled(url: string, kill: () => void): Promise<Set<strin
             data: { n: id },
           });
           if (response.status === 202) acked.add(id);
+          if (acked.size >= killAt && !stop) {
+            stop = true;
+            kill();
+          }
         } catch {
           return; // connection refused or reset: the server is gone
         }

@@ -31,10 +31,12 @@ export async function startCadence(
   );
   const url = await new Promise<string>((resolve, reject) => {
     let buffer = '';
-    const timer = setTimeout(
-      () => reject(new Error(`cadence did not start:\n${logs.join('\n')}`)),
-      30_000,
-    );
+    // Only a hang guard, generous for a loaded machine; the child is stopped so that a test
+    // whose start failed does not hang on the process's open pipes.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`cadence did not start:\n${logs.join('\n')}`));
+    }, 60_000);
     const onData = (chunk: Buffer) => {
       buffer += chunk.toString();
       let newline: number;

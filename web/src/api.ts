@@ -127,3 +127,59 @@ export async function getJson<T>(path: string, params: Record<string, string> = 
   }
   return body as T;
 }
+
+/** A rollout as the watcher records it (docs/rollouts.md). */
+export interface RolloutRow {
+  id: number;
+  namespace: string;
+  deployment: string;
+  revision: string;
+  images: string[];
+  phase: 'progressing' | 'complete' | 'failed';
+  progress: number;
+  desired: number;
+  updated: number;
+  reason: string | null;
+  message: string | null;
+  startedAt: string;
+  endedAt: string | null;
+  durationMs: number | null;
+}
+
+/** A canary analysis (docs/canary-analysis.md). */
+export interface AnalysisRow {
+  id: string;
+  service: string;
+  namespace: string;
+  environment: string;
+  revision: string | null;
+  baselineRevision: string | null;
+  status: string;
+  verdict: 'pass' | 'fail' | 'inconclusive' | null;
+  reason: string | null;
+  startedAt: string;
+  passed: number;
+  failed: number;
+  inconclusive: number;
+  spec: { judge: string; intervals: number; metrics: { name: string }[] };
+}
+export interface MetricJudgementRow {
+  metric: string;
+  classification: string;
+  criticalFailure: boolean;
+  reason: string;
+  canary: { count: number; mean: number | null };
+  stable: { count: number; mean: number | null };
+  ratio: number | null;
+  difference: number | null;
+  test?: { pValue: number; estimate: number };
+}
+export interface AnalysisIntervalRow {
+  index: number;
+  windowStart: string;
+  windowEnd: string;
+  verdict: 'pass' | 'marginal' | 'fail' | 'inconclusive';
+  score: number | null;
+  judgement: { judge: string; metrics: MetricJudgementRow[]; missing: string[] };
+  missing: string[];
+}
