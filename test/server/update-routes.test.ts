@@ -3,9 +3,11 @@
  * git, SQL on PGlite) and its watcher; the cluster is the recording stand-in the deploy route
  * tests use (test/support/recording-cluster.ts). The approval needs a deploy token allowed to
  * start a canary of the update's service: none → 401, another scope → 403, the right one → 200
- * and the canary starts; freshness in the API and on /metrics.
+ * and the canary starts (`cadence approve ID`, the CLI run from source); freshness in the API
+ * and on /metrics.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { createDeployer, createDeployToken, type Deployer } from '../../src/deploy/index.js';
@@ -42,6 +44,21 @@ describe('update routes', () => {
     await registry.push('web', tag);
   }
 
+  let url: string;
+  /** The CLI from source (`tsx`), run without blocking this process's server. */
+  const cli = (args: string[]) =>
+    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+        env: { ...process.env, CADENCE_TOKEN: '', CADENCE_CREDENTIALS: '/nonexistent' },
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('error', reject);
+      child.on('close', (status) => resolve({ status, stdout, stderr }));
+    });
+
   before(async () => {
     ({ store, dispose } = await openTestStore('pglite'));
     registry = await startRegistry();
@@ -73,6 +90,7 @@ describe('update routes', () => {
       deployer: { deployer, insecureDev: false },
       updates: { watcher, insecureDev: false },
     });
+    url = await app.listen({ host: '127.0.0.1', port: 0 });
     for (const [name, services, actions] of [
       ['ci', ['web'], ['read', 'canary']],
       ['reader', ['web'], ['read']],
@@ -136,9 +154,21 @@ describe('update routes', () => {
     assert.equal((await approve(basic('other', tokens.other!))).statusCode, 403);
     assert.equal((await deployer.version('web')).canary, null);
 
-    const ok = await approve(basic('ci', tokens.ci!));
-    assert.equal(ok.statusCode, 200, ok.body);
-    assert.equal(ok.json().approvedBy, 'ci');
+    // The CLI approves over HTTP with the same token; a bad id never reaches the server.
+    const refused = await cli(['approve', 'abc', '--server', url, '--token', `ci:${tokens.ci}`]);
+    assert.notEqual(refused.status, 0);
+    assert.match(refused.stderr, /not an update id/);
+    const ok = await cli([
+      'approve',
+      String(pending!.id),
+      '--server',
+      url,
+      '--token',
+      `ci:${tokens.ci}`,
+      '--json',
+    ]);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.equal((JSON.parse(ok.stdout) as { approvedBy: string }).approvedBy, 'ci');
     await watcher.tick(); // the approval's own pass, waited for
     assert.equal((await deployer.version('web')).canary?.tag, 'v2.4.0');
     const [started] = (await app.inject({ method: 'GET', url: '/api/v1/updates' })).json()
