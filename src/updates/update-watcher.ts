@@ -57,6 +57,7 @@ export function createUpdateWatcher(options: UpdateWatcherOptions): UpdateWatche
   const fresh = new Map<string, ServiceFreshness>();
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
+  let busy = false;
 
   /** Follows a started update; true while it is still in flight. */
   async function follow(update: Update): Promise<boolean> {
@@ -136,14 +137,25 @@ export function createUpdateWatcher(options: UpdateWatcherOptions): UpdateWatche
 
   return {
     tick(tickOptions) {
-      const pass = (running ?? Promise.resolve()).then(() => tick(tickOptions));
+      // Passes run one after another (an approval's pass waits for the timer's).
+      const pass = (running ?? Promise.resolve()).then(async () => {
+        busy = true;
+        try {
+          await tick(tickOptions);
+        } finally {
+          busy = false;
+        }
+      });
       running = pass.catch(() => undefined);
       return pass;
     },
     freshness: () => [...fresh.values()].sort((a, b) => a.service.localeCompare(b.service)),
     start() {
       if (timer) return;
-      timer = setInterval(() => void this.tick(), 1000);
+      // Once a second, skipped while a slow registry still holds the last pass.
+      timer = setInterval(() => {
+        if (!busy) void this.tick();
+      }, 1000);
       timer.unref();
     },
     async stop() {
