@@ -55,13 +55,13 @@ const codeOf: Record<number, ProblemCode> = {
   503: 'unavailable',
 };
 
-interface ClientFlags {
+export interface ClientFlags {
   server?: string;
   token?: string;
   json?: boolean;
 }
 
-async function call<T>(
+export async function call<T>(
   flags: ClientFlags,
   method: 'GET' | 'POST',
   path: string,
@@ -96,7 +96,7 @@ async function call<T>(
   return answer as T;
 }
 
-const print = (flags: ClientFlags, value: unknown, text: () => string) =>
+export const print = (flags: ClientFlags, value: unknown, text: () => string) =>
   process.stdout.write(flags.json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
 
 interface Revision {
@@ -125,7 +125,7 @@ interface Applied {
 const describeRevision = (revision: Revision | null) =>
   revision ? `${revision.version} (${revision.commit.slice(0, 12)})` : '-';
 
-const withClientOptions = (command: Command) =>
+export const withClientOptions = (command: Command) =>
   command
     .addOption(serverOption())
     .option('--token <token>', 'NAME:SECRET or SECRET (env CADENCE_TOKEN, or the credentials file)')

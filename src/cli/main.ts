@@ -13,6 +13,7 @@ import { rolloutsCommand } from './rollouts-command.js';
 import { serveCommand } from './serve-command.js';
 import { sqlCommand } from './sql-command.js';
 import { tokenCommand } from './token-command.js';
+import { updateCommands } from './update-commands.js';
 
 const program = new Command('cadence')
   .description('Continuous delivery for Kubernetes that measures itself')
@@ -28,6 +29,7 @@ const program = new Command('cadence')
   .addCommand(canaryWaitCommand())
   .addCommand(tokenCommand());
 for (const command of deployCommands()) program.addCommand(command);
+for (const command of updateCommands()) program.addCommand(command);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { analysisSettingsSchema } from '../analysis/index.js';
 import { deployerSettingsSchema } from '../deploy/index.js';
+import { updatesSettingsSchema } from '../updates/index.js';
 import {
   alertmanagerSettingsSchema,
   argocdSettingsSchema,
@@ -74,6 +75,8 @@ export const configSchema = z.strictObject({
   analysis: analysisSettingsSchema.prefault({}),
   // The deployer's services, tokens mode and notifications (src/deploy).
   deployer: deployerSettingsSchema.prefault({}),
+  // Continuous updates: per deployer service, the tag policy its registry watcher follows.
+  updates: updatesSettingsSchema.prefault({}),
   routes: z
     .array(routeSchema)
     .default(() =>

@@ -358,6 +358,41 @@ const analysisFields = {
   leaseExpiresAt: time.nullable(),
 };
 
+export const updateSchema = z
+  .strictObject({
+    id: z.number().int(),
+    service: z.string(),
+    tag: z.string(),
+    fromVersion: z.string().nullable(),
+    firstSeenAt: time,
+    state: z.enum(['pending', 'approved', 'started', 'promoted', 'rolled-back', 'superseded']),
+    approvalRequired: z.boolean(),
+    approvedBy: z.string().nullable(),
+    approvedAt: time.nullable(),
+    startedAt: time.nullable(),
+    operationId: z.number().int().nullable(),
+    analysisId: z.string().nullable().describe('the analysis judging its canary'),
+    error: z.string().nullable().describe('why its canary could not be started (retried)'),
+    finishedAt: time.nullable(),
+    leadTimeSeconds: z.number().nullable().describe('first sighting of the tag → promoted'),
+    leadTimeFrom: z.literal('first-seen'),
+  })
+  .meta({ id: 'Update', description: 'a new image tag a service takes under its update policy' });
+
+export const updateListSchema = z.strictObject({
+  updates: z.array(updateSchema),
+  services: z.array(
+    z.strictObject({
+      service: z.string(),
+      current: z.string().describe("stable's version"),
+      newest: z.string().describe('the newest newer tag of any level'),
+      versionsBehind: z.number().int(),
+      update: z.string().nullable().describe('what the policy would take now'),
+      checkedAt: time,
+    }),
+  ),
+});
+
 export const analysisSchema = z
   .strictObject(analysisFields)
   .meta({ id: 'Analysis', description: 'a canary analysis and its state' });

@@ -6,6 +6,7 @@ import type { Intake } from '../events/index.js';
 import type { Logger } from '../log/index.js';
 import type { WebhookReceiver } from '../sources/index.js';
 import type { Store } from '../store/index.js';
+import type { UpdateWatcher } from '../updates/index.js';
 import { handleError, sendNotFound } from './problem-handler.js';
 import { registerAnalysisRoutes } from './routes/analysis-routes.js';
 import { registerCadenceRoutes } from './routes/cadence-routes.js';
@@ -18,6 +19,7 @@ import { registerOpenApiRoutes } from './routes/openapi-routes.js';
 import { registerPrometheusRoutes } from './routes/prometheus-routes.js';
 import { registerRolloutRoutes } from './routes/rollout-routes.js';
 import { registerTimelineRoutes } from './routes/timeline-routes.js';
+import { registerUpdateRoutes } from './routes/update-routes.js';
 import { registerWebhookRoutes } from './routes/webhook-routes.js';
 
 export interface AppDeps {
@@ -39,6 +41,8 @@ export interface AppDeps {
   analysis?: AnalysisSettings;
   /** Told when an analysis is started over the API (wakes the runner). */
   onAnalysisStarted?: () => void;
+  /** The continuous-updates routes and freshness gauge, when updates are enabled. */
+  updates?: { watcher: UpdateWatcher; insecureDev: boolean };
 }
 
 export interface RegisteredRoute {
@@ -95,6 +99,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerRolloutRoutes(app, { store: deps.store, streamPollMs: deps.rolloutStreamPollMs });
   if (deps.deployer) registerDeployRoutes(app, { ...deps.deployer, store: deps.store });
   registerAnalysisRoutes(app, deps);
+  if (deps.updates) registerUpdateRoutes(app, { ...deps.updates, store: deps.store });
   registerOpenApiRoutes(app);
   registerDashboardRoutes(app, deps.dashboardDir);
   return app;

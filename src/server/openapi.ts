@@ -20,6 +20,8 @@ import {
   deploymentListSchema,
   incidentListSchema,
   rolloutHistorySchema,
+  updateListSchema,
+  updateSchema,
   rolloutListSchema,
   serviceCatalogueSchema,
   eventDetailSchema,
@@ -39,6 +41,7 @@ import { cdeventListQuery, eventListQuery } from './routes/event-routes.js';
 import { metricsQuery } from './routes/metrics-routes.js';
 import { rolloutFilterQuery, rolloutStreamQuery } from './routes/rollout-routes.js';
 import { timelineQuery } from './routes/timeline-routes.js';
+import { updateListQuery } from './routes/update-routes.js';
 
 type Method = 'get' | 'post' | 'put' | 'delete';
 
@@ -386,6 +389,32 @@ export const OPERATIONS: ApiOperation[] = [
       201: { description: 'started', schema: analysisSchema },
       400: problem('the request is invalid (field names it)'),
       415: problem('not application/json'),
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/updates',
+    tag: 'canary',
+    summary:
+      'Continuous updates not finished (all with all=true), and per service its freshness: current version, newest tag, versions behind',
+    query: updateListQuery,
+    responses: { 200: { description: 'updates', schema: updateListSchema }, 400: badQuery },
+  },
+  {
+    method: 'post',
+    path: '/api/v1/updates/{id}/approve',
+    tag: 'canary',
+    summary:
+      "Approve a pending update: its canary starts (a token with the service's canary action)",
+    params: { id: z.string() },
+    security: 'token',
+    responses: {
+      200: { description: 'approved (or already approved)', schema: updateSchema },
+      400: badQuery,
+      401: unauthorized,
+      403: forbidden,
+      404: problem('no such update'),
+      409: problem('the update is finished (superseded, promoted or rolled back)'),
     },
   },
   {

@@ -33,6 +33,7 @@ import { CadenceError } from '../problem/index.js';
 import { createRolloutWatcher, type RolloutWatcher } from '../rollouts/index.js';
 import { builtinTransformers, builtinWebhookReceivers } from '../sources/index.js';
 import { openStore, type Store } from '../store/index.js';
+import { createUpdateWatcher, type UpdateWatcher } from '../updates/index.js';
 import { buildApp } from './app.js';
 
 export interface RunningServer {
@@ -173,6 +174,29 @@ export async function startServer(
       analysisRunner.wake();
     };
   }
+  // Continuous updates watch the deployer's services only: a policy for another is a config error.
+  let updateWatcher: UpdateWatcher | undefined;
+  if (config.updates.enabled) {
+    const unknown = Object.keys(config.updates.services).find(
+      (service) => !deployer?.services().includes(service),
+    );
+    if (unknown !== undefined || !deployer) {
+      await store.close();
+      throw new CadenceError('config-invalid', {
+        field: unknown === undefined ? 'updates' : `updates.services.${unknown}`,
+        detail:
+          unknown === undefined
+            ? 'continuous updates need the deployer enabled'
+            : `updates name service ${unknown}, which the deployer does not have`,
+      });
+    }
+    updateWatcher = createUpdateWatcher({
+      store,
+      deployer,
+      settings: config.updates,
+      logger: logger.child({ module: 'updates' }),
+    });
+  }
   const app = buildApp({
     store,
     intake,
@@ -183,6 +207,9 @@ export async function startServer(
     analysis: config.analysis,
     ...(analysisRunner ? { onAnalysisStarted: () => analysisRunner.wake() } : {}),
     ...(deployer ? { deployer: { deployer, insecureDev: config.deployer.insecureDev } } : {}),
+    ...(updateWatcher
+      ? { updates: { watcher: updateWatcher, insecureDev: config.deployer.insecureDev } }
+      : {}),
   });
   try {
     await app.listen({ host: config.server.host, port: config.server.port });
@@ -207,6 +234,7 @@ export async function startServer(
     });
   }
   analysisRunner?.start();
+  updateWatcher?.start();
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.server.port;
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
@@ -224,6 +252,7 @@ export async function startServer(
         await app.close();
         await watcher?.stop();
         await analysisRunner?.stop();
+        await updateWatcher?.stop();
         await router.stop();
         await writer.drain();
         await store.close();

@@ -16,6 +16,7 @@ import { importRepository } from '../../src/git/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { routesOf } from '../../src/server/index.js';
 import type { Store } from '../../src/store/index.js';
+import { createUpdateWatcher, updatesSettingsSchema } from '../../src/updates/index.js';
 import { routeAll, testApp } from '../support/app.js';
 import { openTestStore } from '../support/engines.js';
 import { buildVendoringRepo, VENDORING_RULES } from '../support/git-fixture.js';
@@ -72,6 +73,16 @@ describe('OpenAPI document', () => {
             cacheDir: join(mirrorDir, 'deployer'),
             services: { web: { repository: vendoring.fixture.dir, namespace: 'shop' } },
           }),
+        }),
+        insecureDev: true,
+      }),
+      // No policies: the routes answer from an empty table and a watcher that never ticks.
+      updates: (deployer) => ({
+        watcher: createUpdateWatcher({
+          store,
+          deployer,
+          settings: updatesSettingsSchema.parse({ enabled: true }),
+          logger: silentLogger,
         }),
         insecureDev: true,
       }),

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { defaults } from '../../src/config/index.js';
+import type { Deployer } from '../../src/deploy/index.js';
 import type { DoraSettings } from '../../src/dora/index.js';
 import {
   compileRoutingTable,
@@ -29,6 +30,8 @@ export function testApp(
     dashboardDir?: string;
     /** The deployer's routes (a deployer built over the same store), when given. */
     deployer?: (intake: Intake) => NonNullable<AppDeps['deployer']>;
+    /** The continuous-updates routes over that deployer, when given (with `deployer`). */
+    updates?: (deployer: Deployer) => NonNullable<AppDeps['updates']>;
   } = {},
 ): { app: FastifyInstance; router: Router } {
   const transformers = builtinTransformers(options.sources ? { settings: options.sources } : {});
@@ -42,6 +45,7 @@ export function testApp(
     logger: silentLogger,
   });
   const intake = createIntake({ writer: createEventWriter(store) });
+  const deployer = options.deployer?.(intake);
   const app = buildApp({
     store,
     intake,
@@ -50,7 +54,8 @@ export function testApp(
     ...(options.webhookReceivers ? { webhookReceivers: options.webhookReceivers } : {}),
     ...(options.dora ? { dora: options.dora } : {}),
     ...(options.dashboardDir ? { dashboardDir: options.dashboardDir } : {}),
-    ...(options.deployer ? { deployer: options.deployer(intake) } : {}),
+    ...(deployer ? { deployer } : {}),
+    ...(deployer && options.updates ? { updates: options.updates(deployer.deployer) } : {}),
   });
   return { app, router };
 }

@@ -4,6 +4,7 @@ import { defaultDoraSettings, metricsPerStream, type DoraSettings } from '../../
 import { routerBacklog } from '../../events/index.js';
 import { latestRollouts } from '../../rollouts/index.js';
 import type { Store } from '../../store/index.js';
+import type { UpdateWatcher } from '../../updates/index.js';
 
 const DAY = 86_400_000;
 /** The window the DORA gauges cover, ending at scrape time. */
@@ -16,7 +17,11 @@ const WINDOW_DAYS = 30;
  */
 export function registerPrometheusRoutes(
   app: FastifyInstance,
-  deps: { store: Store; dora?: DoraSettings | undefined },
+  deps: {
+    store: Store;
+    dora?: DoraSettings | undefined;
+    updates?: { watcher: Pick<UpdateWatcher, 'freshness'> } | undefined;
+  },
 ): { eventsAccepted: Counter<'endpoint'> } {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'cadence_' });
@@ -79,6 +84,13 @@ export function registerPrometheusRoutes(
     registers: [registry],
   });
 
+  const versionsBehind = new Gauge({
+    name: 'cadence_service_versions_behind',
+    help: "Image versions newer than the service's stable one, as of the update watcher's last check",
+    labelNames: ['service'] as const,
+    registers: [registry],
+  });
+
   async function refresh(): Promise<void> {
     const to = new Date();
     const streams = await metricsPerStream(
@@ -118,6 +130,10 @@ export function registerPrometheusRoutes(
         { namespace: rollout.namespace, deployment: rollout.deployment },
         rollout.progress,
       );
+    }
+    versionsBehind.reset();
+    for (const entry of deps.updates?.watcher.freshness() ?? []) {
+      versionsBehind.set({ service: entry.service }, entry.versionsBehind);
     }
     const state = await routerBacklog(deps.store);
     backlog.set(state.unrouted);

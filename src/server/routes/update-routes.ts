@@ -1,0 +1,95 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { authenticate, authorize, INSECURE_DEV_PRINCIPAL } from '../../deploy/index.js';
+import { CadenceError } from '../../problem/index.js';
+import type { Store } from '../../store/index.js';
+import {
+  approveUpdate,
+  getUpdate,
+  listUpdates,
+  type Update,
+  type UpdateWatcher,
+} from '../../updates/index.js';
+
+export const updateListQuery = z.strictObject({
+  service: z.string().min(1).max(63).optional(),
+  all: z.enum(['true', 'false']).optional(),
+});
+const updateParams = z.strictObject({ id: z.string().regex(/^[0-9]{1,15}$/, 'must be a number') });
+
+function invalid(issues: z.core.$ZodIssue[], fallback: string): CadenceError {
+  const issue = issues[0]!;
+  const path = issue.code === 'unrecognized_keys' ? [issue.keys[0]] : issue.path;
+  const field = path.join('.') || fallback;
+  return new CadenceError('invalid-input', { field, detail: `${field}: ${issue.message}` });
+}
+
+const iso = (value: Date | null) => (value === null ? null : value.toISOString());
+
+/** An update as the API shows it; the lead time runs from the tag's first sighting. */
+export function updateJson(update: Update) {
+  return {
+    ...update,
+    firstSeenAt: update.firstSeenAt.toISOString(),
+    approvedAt: iso(update.approvedAt),
+    startedAt: iso(update.startedAt),
+    finishedAt: iso(update.finishedAt),
+    leadTimeFrom: 'first-seen' as const,
+  };
+}
+
+/**
+ * Continuous updates over HTTP: the updates in flight and each service's freshness, and the
+ * approval of a pending update (a deployer token allowed to start a canary of that service).
+ */
+export function registerUpdateRoutes(
+  app: FastifyInstance,
+  deps: { store: Store; watcher: UpdateWatcher; insecureDev: boolean },
+): void {
+  app.get('/api/v1/updates', async (request) => {
+    const parsed = updateListQuery.safeParse(request.query);
+    if (!parsed.success) throw invalid(parsed.error.issues, 'query');
+    const { service, all } = parsed.data;
+    const updates = await listUpdates(deps.store, {
+      ...(service ? { service } : {}),
+      open: all !== 'true',
+    });
+    return {
+      updates: updates.map(updateJson),
+      services: deps.watcher
+        .freshness()
+        .filter((entry) => !service || entry.service === service)
+        .map((entry) => ({ ...entry, update: entry.update ?? null })),
+    };
+  });
+
+  app.post('/api/v1/updates/:id/approve', async (request: FastifyRequest, reply: FastifyReply) => {
+    const parsed = updateParams.safeParse(request.params);
+    if (!parsed.success) throw invalid(parsed.error.issues, 'id');
+    let caller = INSECURE_DEV_PRINCIPAL;
+    if (!deps.insecureDev) {
+      try {
+        caller = await authenticate(deps.store, request.headers.authorization);
+      } catch (error) {
+        reply.header('www-authenticate', 'Basic realm="cadence", charset="UTF-8"');
+        throw error;
+      }
+    }
+    const id = Number(parsed.data.id);
+    const update = await getUpdate(deps.store, id);
+    if (!update) {
+      throw new CadenceError('not-found', { field: 'id', detail: `no update ${id}` });
+    }
+    authorize(caller, 'canary', update.service);
+    const approved = await approveUpdate(deps.store, id, caller.name, new Date());
+    if (!approved || (approved.state !== 'approved' && approved.approvedBy === null)) {
+      throw new CadenceError('conflict', {
+        field: 'id',
+        detail: `update ${id} is ${approved?.state ?? 'gone'}, not pending`,
+      });
+    }
+    // Start its canary now rather than at the next interval (the watcher catches its errors).
+    void deps.watcher.tick({ force: true });
+    return updateJson(approved);
+  });
+}
