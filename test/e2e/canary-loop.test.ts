@@ -27,6 +27,7 @@ import { startKubeApiServer, type KubeApiServer } from '../support/kube-apiserve
 import { kubectl } from '../support/kube-apiserver/kubectl.js';
 import { startRegistry, type TestRegistry } from '../support/oci-registry.js';
 import { createTestPrometheus, type TestPrometheus } from '../support/prometheus.js';
+import { pollUntil } from '../support/poll-until.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -54,18 +55,8 @@ function runCli(
   });
 }
 
-/** Polls (without asserting on time) until `check` gives a value; fails with `what` after many tries. */
-async function eventually<T>(
-  what: string,
-  check: () => T | undefined | Promise<T | undefined>,
-): Promise<T> {
-  for (let attempt = 0; attempt < 600; attempt++) {
-    const value = await check();
-    if (value !== undefined) return value;
-    await sleep(100);
-  }
-  throw new Error(`never happened: ${what}`);
-}
+const eventually = <T>(what: string, check: () => T | undefined | Promise<T | undefined>) =>
+  pollUntil(check, what, { timeoutMs: 60_000, intervalMs: 100 });
 
 describe('the canary loop: deploy, canary, judge on Prometheus, promote or roll back', () => {
   let registry: TestRegistry;

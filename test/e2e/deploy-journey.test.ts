@@ -11,7 +11,6 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import { cadenceBin, startCadence, type CadenceProcess } from '../support/cadence-process.js';
@@ -19,6 +18,7 @@ import { createDeployFixture, type DeployFixture } from '../support/deploy-fixtu
 import { startKubeApiServer, type KubeApiServer } from '../support/kube-apiserver/index.js';
 import { kubectl } from '../support/kube-apiserver/kubectl.js';
 import { startRegistry, type TestRegistry } from '../support/oci-registry.js';
+import { pollUntil } from '../support/poll-until.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -69,18 +69,10 @@ function runCli(
   });
 }
 
-/** Waits (without asserting on time) until `check` holds; fails with `what` after many tries. */
-async function eventually<T>(
+const eventually = <T>(
   what: string,
-  check: () => T | undefined | Promise<T | undefined>,
-): Promise<T> {
-  for (let attempt = 0; attempt < 1200; attempt++) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    await sleep(50);
-  }
-  throw new Error(`never happened: ${what}`);
-}
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+) => pollUntil(check, what, { timeoutMs: 60_000, intervalMs: 50 });
 
 describe('deployer journey: cadence serve + git + docker-registry + Kubernetes API', () => {
   let registry: TestRegistry;

@@ -19,21 +19,10 @@ import {
 } from '../support/cadence-process.js';
 import { startKubeApiServer, type KubeApiServer } from '../support/kube-apiserver/index.js';
 import { applyFlags, kubectl } from '../support/kube-apiserver/kubectl.js';
+import { pollUntil } from '../support/poll-until.js';
 
-/** Polls until `check` returns a value; the timeout only guards against a hang. */
-async function eventually<T>(
-  check: () => Promise<T | undefined>,
-  what: string,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+const eventually = <T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 30_000) =>
+  pollUntil(check, what, { timeoutMs });
 
 function deployment(name: string, image: string, replicas = 3): string {
   return `apiVersion: apps/v1

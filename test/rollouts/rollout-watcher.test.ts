@@ -22,21 +22,10 @@ import {
 import type { Store } from '../../src/store/index.js';
 import { engines, openTestStore } from '../support/engines.js';
 import { startKubeApiServer, type KubeApiServer } from '../support/kube-apiserver/index.js';
+import { pollUntil } from '../support/poll-until.js';
 
-/** Polls until `check` returns a value; the timeout only guards against a hang. */
-async function eventually<T>(
-  check: () => Promise<T | undefined>,
-  what: string,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
+const eventually = <T>(check: () => Promise<T | undefined>, what: string) =>
+  pollUntil(check, what, { timeoutMs: 20_000, intervalMs: 25 });
 
 function deploymentBody(name: string, image: string, replicas = 3) {
   return {
