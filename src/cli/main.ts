@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import { CadenceError } from '../problem/index.js';
+import { cadenceVersion } from '../version/index.js';
 import { analysesCommand, canaryWaitCommand } from './analyses-command.js';
 import { deployCommands } from './deploy-commands.js';
 import { eventsCommand } from './events-command.js';
@@ -17,7 +18,7 @@ import { updateCommands } from './update-commands.js';
 
 const program = new Command('cadence')
   .description('Continuous delivery for Kubernetes that measures itself')
-  .version('0.1.0')
+  .version(cadenceVersion())
   .showHelpAfterError()
   .addCommand(serveCommand())
   .addCommand(eventsCommand())
