@@ -81,6 +81,48 @@ describe('mixtureRadius and contrastSequence, by hand', () => {
   });
 });
 
+describe('the worked example of docs/canary-analysis.md, by hand', () => {
+  // latency-p95, relative tolerance 10 %, α 0.01. Stable: mean 100, s² = 80/9; τ = 0.1·100 = 10.
+  const stable = [100, 98, 104, 96, 102, 100, 98, 104, 96, 102];
+  const tolerance = { limit: 0.1, mode: 'relative' } as const;
+
+  it('rolls back +30 % after five canary samples', () => {
+    // Canary mean 130, s² = 40/4 = 10. Δ = 30, V = 10/5 + 8.889/10 = 2.8889;
+    // r = √(2.8889·102.8889/100 · ln(102.8889/(2.8889e-4))) = √(2.97235·12.78312) = 6.16408.
+    // θ = 130 − 1.1·100 = 20, V = 2 + 1.21·0.88889 = 3.07556, r = 6.35072.
+    const { decision, change, excess } = judgeSide(
+      [130, 128, 134, 126, 132],
+      stable,
+      'increase',
+      tolerance,
+      0.01,
+    );
+    close(change.estimate, 30);
+    close(change.variance, 2.888889);
+    close(change.radius, 6.16408);
+    close(excess.estimate, 20);
+    close(excess.variance, 3.075556);
+    close(excess.radius, 6.35072);
+    assert.equal(decision, 'regression');
+  });
+
+  it('promotes a healthy canary when the excess sequence is below 0', () => {
+    // Canary mean 100, s² = 28/7 = 4. θ = −10, V = 4/8 + 1.21·0.88889 = 1.57556,
+    // r = √(1.57556·101.57556/100 · ln(101.57556/(1.57556e-4))) = √(1.60038·13.37654) = 4.62683.
+    const { decision, excess } = judgeSide(
+      [101, 99, 103, 97, 100, 102, 98, 100],
+      stable,
+      'increase',
+      tolerance,
+      0.01,
+    );
+    close(excess.estimate, -10);
+    close(excess.variance, 1.575556);
+    close(excess.radius, 4.62683);
+    assert.equal(decision, 'within');
+  });
+});
+
 describe('the closed form against the mixture likelihood ratio integrated numerically', () => {
   /**
    * Independent reference: the mixture likelihood ratio of θ̂ ~ N(θ, V) against θ = 0, mixed over
