@@ -4,7 +4,7 @@ import type {
   IntervalSamples,
   IntervalTraffic,
 } from './analysis-rows.js';
-import { judgeInterval } from './judge-interval.js';
+import { judgeInterval, judges } from './judge-interval.js';
 import type { IntervalJudgement, MetricSamples } from './judgement.js';
 import { builtinQueries, promDuration, renderQuery } from './metric-queries.js';
 import type { PrometheusClient, PrometheusOutcome } from './prometheus-client.js';
@@ -64,6 +64,8 @@ export async function evaluateInterval(
 ): Promise<AnalysisInterval> {
   const { start, end } = intervalWindow(analysis, index);
   const { spec } = analysis;
+  // A sequential judge looks at everything since the first interval began, every interval.
+  const from = judges[spec.judge].window === 'analysis' ? intervalWindow(analysis, 0).start : start;
   const render = (template: string, track: string) =>
     renderQuery(template, {
       service: analysis.service,
@@ -72,7 +74,7 @@ export async function evaluateInterval(
       interval: promDuration(spec.sampleWindowSeconds),
     });
   const range = (template: string, track: string) =>
-    prometheus.queryRange(render(template, track), start, end, spec.stepSeconds);
+    prometheus.queryRange(render(template, track), from, end, spec.stepSeconds);
 
   const trafficQuery =
     spec.metrics.find((metric) => metric.name === 'request-rate')?.query ??

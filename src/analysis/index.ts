@@ -15,10 +15,21 @@ export type {
   IntervalJudgement,
   MetricSamples,
   Judge,
+  JudgeSettings,
   SampleSummary,
 } from './judgement.js';
 export { thresholdJudge } from './threshold-judge.js';
 export { mannWhitneyJudge } from './mann-whitney-judge.js';
+export {
+  sequentialJudge,
+  contrastSequence,
+  mixtureRadius,
+  judgeSide,
+  tolerances,
+  type ConfidenceSequence,
+  type SequentialDecision,
+  type Tolerance,
+} from './sequential-judge.js';
 export { judges, judgeInterval, scoreInterval } from './judge-interval.js';
 export {
   analysisSpecSchema,

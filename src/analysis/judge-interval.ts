@@ -1,12 +1,14 @@
 import type { IntervalJudgement, Judge, MetricJudgement, MetricSamples } from './judgement.js';
 import { mannWhitneyJudge } from './mann-whitney-judge.js';
 import type { AnalysisSpec, JudgeName, MetricSpec } from './schema.js';
+import { DEFAULT_SEQUENTIAL_ALPHA, sequentialJudge } from './sequential-judge.js';
 import { thresholdJudge } from './threshold-judge.js';
 
 /** The judges by name: the `judge` of an analysis picks one. */
 export const judges: Record<JudgeName, Judge> = {
   'mann-whitney': mannWhitneyJudge,
   threshold: thresholdJudge,
+  sequential: sequentialJudge,
 };
 
 /**
@@ -79,13 +81,19 @@ export function scoreInterval(
  * @example judgeInterval(spec, metrics, new Map([['error-rate', { canary: [0.1], stable: [0] }]]))
  */
 export function judgeInterval(
-  spec: Pick<AnalysisSpec, 'judge' | 'confidence' | 'passScore' | 'marginalScore' | 'groups'>,
+  spec: Pick<AnalysisSpec, 'judge' | 'confidence' | 'passScore' | 'marginalScore' | 'groups'> &
+    Partial<Pick<AnalysisSpec, 'alpha'>>,
   metrics: readonly MetricSpec[],
   samples: ReadonlyMap<string, MetricSamples>,
 ): IntervalJudgement {
   const judge = judges[spec.judge];
+  // Bonferroni: each metric gets an equal share, so the analysis as a whole keeps its alpha.
+  const settings = {
+    confidence: spec.confidence,
+    alpha: (spec.alpha ?? DEFAULT_SEQUENTIAL_ALPHA) / Math.max(1, metrics.length),
+  };
   const judgements = metrics.map((metric) =>
-    judge.judgeMetric(metric, samples.get(metric.name) ?? { canary: [], stable: [] }, spec),
+    judge.judgeMetric(metric, samples.get(metric.name) ?? { canary: [], stable: [] }, settings),
   );
   return scoreInterval(spec.judge, judgements, metrics, spec);
 }

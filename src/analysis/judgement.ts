@@ -50,14 +50,21 @@ export interface MetricSamples {
   stable: readonly number[];
 }
 
+/** What a judge is told beside a metric's spec and samples. */
+export interface JudgeSettings extends Pick<AnalysisSpec, 'confidence'> {
+  /** The sequential judge's alpha for this metric: its share of the analysis's `alpha`. */
+  alpha?: number;
+}
+
 /** A judge of one metric: a pure function of its spec and samples. */
 export interface Judge {
   readonly name: JudgeName;
-  judgeMetric(
-    spec: MetricSpec,
-    samples: MetricSamples,
-    settings: Pick<AnalysisSpec, 'confidence'>,
-  ): MetricJudgement;
+  /**
+   * Which samples the judge is given each interval: that interval's (the default), or every
+   * sample since the first interval began (a sequential test accumulates its evidence).
+   */
+  readonly window?: 'interval' | 'analysis';
+  judgeMetric(spec: MetricSpec, samples: MetricSamples, settings: JudgeSettings): MetricJudgement;
 }
 
 export function summarize(values: readonly number[]): SampleSummary {

@@ -9,7 +9,7 @@ import { z } from 'zod';
 export const directionSchema = z.enum(['increase', 'decrease', 'either']);
 export type Direction = z.infer<typeof directionSchema>;
 
-export const judgeNameSchema = z.enum(['mann-whitney', 'threshold']);
+export const judgeNameSchema = z.enum(['mann-whitney', 'threshold', 'sequential']);
 export type JudgeName = z.infer<typeof judgeNameSchema>;
 
 export const metricSpecSchema = z.strictObject({
@@ -35,6 +35,17 @@ export const metricSpecSchema = z.strictObject({
   /** Beyond these ratios the metric is a critical failure even when not marked critical. */
   criticalIncrease: z.number().min(1).optional(),
   criticalDecrease: z.number().positive().max(1).optional(),
+  /**
+   * The sequential judge's tolerance: a regression is canary − stable beyond `limit`
+   * (absolute) or canary beyond (1 + limit) × stable (relative; 1 − limit for a decrease).
+   * Without it: allowedIncrease − 1 and 1 − allowedDecrease, relative.
+   */
+  tolerance: z
+    .strictObject({
+      limit: z.number().nonnegative(),
+      mode: z.enum(['absolute', 'relative']).default('relative'),
+    })
+    .optional(),
   /** The threshold judge's rule: canary − stable beyond `limit` (or limit × stable). */
   threshold: z
     .strictObject({
@@ -63,6 +74,12 @@ export const analysisSpecSchema = z.strictObject({
   /** Wait this long after an interval ends before querying it (the last scrape lands). */
   evaluationDelaySeconds: z.number().min(0).default(15),
   confidence: z.number().gt(0.5).lt(1).default(0.98),
+  /**
+   * The sequential judge's bound on the probability of ever rolling back a canary that is
+   * within every metric's tolerance, over the whole analysis however often it looks; shared
+   * equally among the metrics.
+   */
+  alpha: z.number().gt(0).lt(0.5).default(0.01),
   passScore: z.number().min(0).max(100).default(95),
   marginalScore: z.number().min(0).max(100).default(75),
   /** Failing intervals that roll the canary back. */

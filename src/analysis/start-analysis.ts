@@ -4,6 +4,7 @@ import { CadenceError } from '../problem/index.js';
 import type { Queryable } from '../store/index.js';
 import { insertAnalysis, type Analysis, type ResolvedAnalysisSpec } from './analysis-rows.js';
 import { smallestPValue } from './mann-whitney.js';
+import { judges } from './judge-interval.js';
 import { resolveMetrics } from './metric-queries.js';
 import {
   analysisOverridesSchema,
@@ -54,8 +55,10 @@ export function planAnalysis(
   const { metrics: metricInputs, ...spec } = parsed.data;
   const metrics = resolveMetrics(metricInputs, service?.queries);
   const steps = Math.floor(spec.intervalSeconds / spec.stepSeconds) + 1;
+  // A judge that accumulates samples over the analysis reaches minSamples across intervals.
+  const accumulates = judges[spec.judge].window === 'analysis';
   metrics.forEach((metric, index) => {
-    if (metric.minSamples > steps) {
+    if (!accumulates && metric.minSamples > steps) {
       throw new CadenceError('invalid-input', {
         field: `analysis.metrics.${index}.minSamples`,
         detail: `metric ${metric.name} needs ${metric.minSamples} samples, but an interval of ${spec.intervalSeconds} s at a ${spec.stepSeconds} s step has only ${steps}`,
