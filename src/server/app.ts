@@ -33,6 +33,8 @@ export interface AppDeps {
   intake: Intake;
   logger: Logger;
   bodyLimitBytes: number;
+  /** Request, headers and keep-alive timeouts (the config's `server` section); Node's when absent. */
+  timeouts?: { requestTimeoutMs: number; headersTimeoutMs: number; keepAliveTimeoutMs: number };
   /** Receivers for `POST /webhooks/{source}`, by name; none when absent. */
   webhookReceivers?: ReadonlyMap<string, WebhookReceiver>;
   /** DORA settings from the config; defaults when absent. */
@@ -76,6 +78,17 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     // Idle keep-alive connections are closed on shutdown; in-flight requests are let finish.
     forceCloseConnections: 'idle',
     return503OnClosing: true,
+    ...(deps.timeouts
+      ? {
+          requestTimeout: deps.timeouts.requestTimeoutMs,
+          keepAliveTimeout: deps.timeouts.keepAliveTimeoutMs,
+          http: {
+            headersTimeout: deps.timeouts.headersTimeoutMs,
+            // Node checks the two timeouts this often (default 30 s, which would double them).
+            connectionsCheckingInterval: Math.min(1000, deps.timeouts.headersTimeoutMs),
+          },
+        }
+      : {}),
     // Errors before a route runs (an undecodable URL, broken HTTP) are problem+json as well.
     frameworkErrors: handleFrameworkError,
     clientErrorHandler: handleClientError,
