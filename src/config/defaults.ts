@@ -7,6 +7,18 @@ export const defaults = {
     bodyLimitBytes: 1024 * 1024,
     /** How long a graceful shutdown waits for in-flight requests. */
     shutdownTimeoutMs: 10_000,
+    /** A request (headers and body) must have arrived within this; a slow body is cut off (408). */
+    requestTimeoutMs: 30_000,
+    /** The request headers must have arrived within this. */
+    headersTimeoutMs: 10_000,
+    /** An idle keep-alive connection is closed after this. */
+    keepAliveTimeoutMs: 5_000,
+    /**
+     * Open connections at most; past it the oldest idle one is closed to let a new one in. Below
+     * the common 1,024 file-descriptor limit (and lowered at start-up below the process's own),
+     * leaving room for the store's pool, files and the Kubernetes watch.
+     */
+    maxConnections: 800,
   },
   store: {
     dataDir: './.cadence',

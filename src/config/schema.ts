@@ -26,6 +26,14 @@ export const configSchema = z.strictObject({
       port: z.number().int().min(0).max(65535).default(defaults.server.port),
       bodyLimitBytes: z.number().int().positive().default(defaults.server.bodyLimitBytes),
       shutdownTimeoutMs: z.number().int().positive().default(defaults.server.shutdownTimeoutMs),
+      requestTimeoutMs: z.number().int().positive().default(defaults.server.requestTimeoutMs),
+      headersTimeoutMs: z.number().int().positive().default(defaults.server.headersTimeoutMs),
+      keepAliveTimeoutMs: z.number().int().positive().default(defaults.server.keepAliveTimeoutMs),
+      maxConnections: z.number().int().min(2).default(defaults.server.maxConnections),
+    })
+    .refine((server) => server.headersTimeoutMs <= server.requestTimeoutMs, {
+      message: 'headersTimeoutMs must not be longer than requestTimeoutMs',
+      path: ['headersTimeoutMs'],
     })
     .prefault({}),
   store: z

@@ -22,6 +22,36 @@ function isDataException(error: unknown): boolean {
   return typeof code === 'string' && code.startsWith('22');
 }
 
+/** A transaction PostgreSQL aborted to break a cycle: serialization failure or deadlock. */
+function isRetryable(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return code === '40001' || code === '40P01';
+}
+
+/**
+ * Writes events in (source, id) order and maps the outcome back to the given order. Every writer
+ * taking the unique index's keys in one order is what keeps overlapping batches from deadlocking
+ * (each waiting on a key the other inserted first); one retry covers what a sort cannot (another
+ * statement's locks), after which the error is the caller's.
+ */
+async function insertInKeyOrder(store: Store, events: CloudEvent[]): Promise<InsertOutcome> {
+  const key = (event: CloudEvent) => `${event.source}\u0000${event.id}`;
+  const order = events
+    .map((event, index) => ({ key: key(event), index }))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.index - b.index));
+  const sorted = order.map(({ index }) => events[index]!);
+  let outcome: InsertOutcome;
+  try {
+    outcome = await insertEvents(store, sorted);
+  } catch (error) {
+    if (!isRetryable(error)) throw error;
+    outcome = await insertEvents(store, sorted);
+  }
+  const stored = new Array<boolean>(events.length);
+  order.forEach(({ index }, position) => (stored[index] = outcome.stored[position]!));
+  return { stored };
+}
+
 function refusedValue(error: unknown): CadenceError {
   return new CadenceError('invalid-input', {
     field: 'data',
@@ -48,7 +78,7 @@ export function createEventWriter(
 
   async function writeGroup(group: Pending[]): Promise<void> {
     try {
-      const outcome = await insertEvents(
+      const outcome = await insertInKeyOrder(
         store,
         group.flatMap((pending) => pending.events),
       );

@@ -78,4 +78,10 @@ export {
 } from './cadence-report.js';
 export { reportRepository, resolveRepository, type RepositoryReport } from './repository-report.js';
 export { redactCredentials } from './run-git.js';
-export { runReadOnlySql, singleQuery, jsonObjectEntries, type SqlResult } from './read-only-sql.js';
+export {
+  runReadOnlySql,
+  singleQuery,
+  jsonObjectEntries,
+  GIT_READER_ROLE,
+  type SqlResult,
+} from './read-only-sql.js';

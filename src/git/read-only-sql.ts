@@ -10,6 +10,32 @@ export interface SqlResult {
 const QUERY_WORDS = new Set(['select', 'with', 'values', 'table']);
 
 /**
+ * Functions a query could use to leave the reader role: `set_config` sets `role` or
+ * `session_authorization` back to the connection's (a superuser may, whatever the current role),
+ * and these run SQL text given as a string, which the lexer cannot see into. The role's grants
+ * are the guarantee; this list keeps the reader from undoing them.
+ */
+const REFUSED_FUNCTIONS = new Set([
+  'set_config',
+  'query_to_xml',
+  'query_to_xmlschema',
+  'query_to_xml_and_xmlschema',
+  'cursor_to_xml',
+  'cursor_to_xmlschema',
+  'ts_stat',
+  'ts_rewrite',
+  'dblink',
+  'dblink_exec',
+]);
+
+function refuseFunction(name: string): never {
+  throw new CadenceError('invalid-input', {
+    field: 'query',
+    detail: `${name} is not allowed here: it could run SQL outside the read-only git reader`,
+  });
+}
+
+/**
  * Checks that `sql` is exactly one query and returns it without its trailing semicolon.
  * A small lexer finds the top-level semicolons, skipping strings ('…', E'…', $tag$…$tag$),
  * quoted identifiers and comments (block comments nest in PostgreSQL).
@@ -23,14 +49,15 @@ export function singleQuery(sql: string): string {
     lastCode = at;
   };
   const n = sql.length;
-  const isWordChar = (c: string | undefined) => c !== undefined && /[\w$]/.test(c);
+  const isWordChar = (c: string | undefined) => c !== undefined && /[\w$\u0080-\uffff]/.test(c);
   let i = 0;
   while (i < n) {
     const c = sql[i]!;
     const next = sql[i + 1];
     if (c === '-' && next === '-') {
-      const end = sql.indexOf('\n', i);
-      i = end < 0 ? n : end + 1;
+      // PostgreSQL ends a `--` comment at \r as well as \n (scan.l: non_newline [^\n\r]).
+      const end = sql.slice(i).search(/[\r\n]/);
+      i = end < 0 ? n : i + end + 1;
     } else if (c === '/' && next === '*') {
       let depth = 1;
       i += 2;
@@ -43,8 +70,23 @@ export function singleQuery(sql: string): string {
           i++;
         }
       }
+    } else if (/[A-Za-z_\u0080-\uffff]/.test(c) && !isWordChar(sql[i - 1])) {
+      code(i);
+      const word = /^[\w$\u0080-\uffff]+/.exec(sql.slice(i))![0];
+      if (REFUSED_FUNCTIONS.has(word.toLowerCase())) refuseFunction(word);
+      // U&"…" spells an identifier with escapes (U&"set\005fconfig"): no name check could see it.
+      if (/^u$/i.test(word) && sql.startsWith('&"', i + 1)) {
+        throw new CadenceError('invalid-input', {
+          field: 'query',
+          detail:
+            'Unicode-escaped identifiers (U&"…") are not allowed here; write the name plainly',
+        });
+      }
+      i += word.length;
+      code(i - 1);
     } else if (c === "'" || c === '"') {
       code(i);
+      const start = i;
       const escapes = c === "'" && /[eE]/.test(sql[i - 1] ?? '') && !isWordChar(sql[i - 2]);
       i++;
       while (i < n) {
@@ -54,6 +96,10 @@ export function singleQuery(sql: string): string {
         else i++;
       }
       code(Math.min(i, n - 1));
+      if (c === '"') {
+        const name = sql.slice(start + 1, i).replace(/""/g, '"');
+        if (REFUSED_FUNCTIONS.has(name)) refuseFunction(name);
+      }
       i++;
     } else if (c === '$' && !isWordChar(sql[i - 1])) {
       const tag = /^\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$/.exec(sql.slice(i, i + 64));
@@ -157,11 +203,29 @@ async function rowsAsJson(tx: Queryable, sql: string): Promise<string[]> {
   return rows.map((row) => row.row ?? '{}');
 }
 
+/** The role migration 012 creates: NOLOGIN, SELECT on the git tables alone. */
+export const GIT_READER_ROLE = 'cadence_git_reader';
+
+const ROLE_SETUP = `as a superuser: create role ${GIT_READER_ROLE} nologin; grant select on git_repositories, commits, stats to ${GIT_READER_ROLE}; grant ${GIT_READER_ROLE} to <the user in the database URL>`;
+
+async function becomeGitReader(tx: Queryable): Promise<void> {
+  try {
+    await tx.query(`set local role ${GIT_READER_ROLE}`);
+  } catch (error) {
+    throw new CadenceError('config-invalid', {
+      field: 'store.databaseUrl',
+      detail: `cadence sql runs as the read-only role ${GIT_READER_ROLE}, which this database user cannot use (${error instanceof Error ? error.message : String(error)}); ${ROLE_SETUP} (see docs/git-cadence.md)`,
+      cause: error,
+    });
+  }
+}
+
 /**
- * Runs one user query over the imported tables in a READ ONLY transaction (on PostgreSQL with a
- * statement timeout). Each row comes back as `row_to_json` text, which gives one output format on
- * both engines (times in UTC, ISO 8601) and keeps repeated column names. The query is checked to
- * be one SELECT/WITH/VALUES/TABLE statement; the read-only transaction is the guarantee.
+ * Runs one user query over the imported git tables as the role {@link GIT_READER_ROLE} (SELECT on
+ * git_repositories, commits and stats only), in a READ ONLY transaction (on PostgreSQL with a
+ * statement timeout), through the extended protocol, which takes exactly one statement. Each row
+ * comes back as `row_to_json` text, which gives one output format on both engines (times in UTC,
+ * ISO 8601) and keeps repeated column names. {@link singleQuery} is the second line of defence.
  *
  * @example
  * await runReadOnlySql(store, "select * from commits left join stats on stats.commit_id = commits.id where file like 'sync/prod%'")
@@ -182,24 +246,36 @@ export async function runReadOnlySql(
         String(Math.max(1, Math.floor(options.timeoutMs ?? 30_000))),
       ]);
     }
+    await becomeGitReader(tx);
+    let result: SqlResult;
     try {
       const rows = (await rowsAsJson(tx, wrapped)).map(jsonObjectEntries);
       if (rows.length > 0) {
-        return {
+        result = {
           columns: rows[0]!.map(([name]) => name),
           rows: rows.map((r) => r.map(([, v]) => v)),
         };
+      } else {
+        // No rows, yet the columns have names: one null-extended row through an outer join shows them.
+        const [names] = await rowsAsJson(
+          tx,
+          `select row_to_json(cadence_row)::text as row from (
+             select cadence_query.* from (select 1) as cadence_one
+             left join (\n${query}\n) as cadence_query on true) as cadence_row`,
+        );
+        result = { columns: jsonObjectEntries(names ?? '{}').map(([name]) => name), rows: [] };
       }
-      // No rows, yet the columns have names: one null-extended row through an outer join shows them.
-      const [names] = await rowsAsJson(
-        tx,
-        `select row_to_json(cadence_row)::text as row from (
-           select cadence_query.* from (select 1) as cadence_one
-           left join (\n${query}\n) as cadence_query on true) as cadence_row`,
-      );
-      return { columns: jsonObjectEntries(names ?? '{}').map(([name]) => name), rows: [] };
     } catch (error) {
       throw queryError(error);
     }
+    // A third line: whatever the query did, it must still be the reader, or its rows are not shown.
+    const { rows: who } = await tx.query<{ role: string }>('select current_user as role');
+    if (who[0]?.role !== GIT_READER_ROLE) {
+      throw new CadenceError('invalid-input', {
+        field: 'query',
+        detail: `the query left the read-only role ${GIT_READER_ROLE}: refused`,
+      });
+    }
+    return result;
   });
 }

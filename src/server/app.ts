@@ -7,7 +7,13 @@ import type { Logger } from '../log/index.js';
 import type { WebhookReceiver } from '../sources/index.js';
 import type { Store } from '../store/index.js';
 import type { UpdateWatcher } from '../updates/index.js';
-import { handleError, sendNotFound } from './problem-handler.js';
+import {
+  handleClientError,
+  handleError,
+  handleFrameworkError,
+  sendNotFound,
+} from './problem-handler.js';
+import { checkRequestLimits } from './request-limits.js';
 import { registerAnalysisRoutes } from './routes/analysis-routes.js';
 import { registerCadenceRoutes } from './routes/cadence-routes.js';
 import { registerDashboardRoutes } from './routes/dashboard-routes.js';
@@ -27,6 +33,8 @@ export interface AppDeps {
   intake: Intake;
   logger: Logger;
   bodyLimitBytes: number;
+  /** Request, headers and keep-alive timeouts (the config's `server` section); Node's when absent. */
+  timeouts?: { requestTimeoutMs: number; headersTimeoutMs: number; keepAliveTimeoutMs: number };
   /** Receivers for `POST /webhooks/{source}`, by name; none when absent. */
   webhookReceivers?: ReadonlyMap<string, WebhookReceiver>;
   /** DORA settings from the config; defaults when absent. */
@@ -70,11 +78,26 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     // Idle keep-alive connections are closed on shutdown; in-flight requests are let finish.
     forceCloseConnections: 'idle',
     return503OnClosing: true,
+    ...(deps.timeouts
+      ? {
+          requestTimeout: deps.timeouts.requestTimeoutMs,
+          keepAliveTimeout: deps.timeouts.keepAliveTimeoutMs,
+          http: {
+            headersTimeout: deps.timeouts.headersTimeoutMs,
+            // Node checks the two timeouts this often (default 30 s, which would double them).
+            connectionsCheckingInterval: Math.min(1000, deps.timeouts.headersTimeoutMs),
+          },
+        }
+      : {}),
+    // Errors before a route runs (an undecodable URL, broken HTTP) are problem+json as well.
+    frameworkErrors: handleFrameworkError,
+    clientErrorHandler: handleClientError,
   });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(sendNotFound);
+  app.addHook('preValidation', checkRequestLimits);
   const routes: RegisteredRoute[] = [];
   registeredRoutes.set(app, routes);
   app.addHook('onRoute', (route) => {

@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import {
   CadenceError,
@@ -35,7 +37,15 @@ const fastifyCodes: Record<string, { code: ProblemCode; field: string }> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'invalid-input', field: 'body' },
   FST_ERR_CTP_INVALID_JSON_BODY: { code: 'invalid-input', field: 'body' },
   FST_ERR_VALIDATION: { code: 'invalid-input', field: 'query' },
+  FST_ERR_BAD_URL: { code: 'invalid-input', field: 'path' },
+  FST_ERR_CTP_INVALID_TYPE: { code: 'invalid-input', field: 'content-type' },
 };
+
+/** PostgreSQL's "data exception" class (22xxx, e.g. 22021 a NUL byte in text): a bad value. */
+function isDataException(error: unknown): boolean {
+  const { code, severity } = error as { code?: unknown; severity?: unknown };
+  return typeof code === 'string' && /^22[0-9A-Z]{3}$/.test(code) && typeof severity === 'string';
+}
 
 function toProblem(error: CadenceError): ProblemBody {
   const status = problemStatus[error.code];
@@ -61,6 +71,10 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
   } else if (error.code && fastifyCodes[error.code]) {
     const mapped = fastifyCodes[error.code]!;
     problem = new CadenceError(mapped.code, { field: mapped.field, detail: error.message });
+  } else if (isDataException(error)) {
+    problem = new CadenceError('invalid-input', {
+      detail: `the database refused a value in the request: ${error.message}`,
+    });
   } else if (
     typeof error.statusCode === 'number' &&
     error.statusCode >= 400 &&
@@ -90,4 +104,60 @@ export function sendNotFound(request: FastifyRequest, reply: FastifyReply) {
     }),
   );
   return reply.code(404).type('application/problem+json').send(body);
+}
+
+/** The problem+json bytes of a whole HTTP response, for answers written straight to a socket. */
+function rawProblem(status: number, field: string | undefined, detail: string): string {
+  const body = JSON.stringify({
+    type: `urn:cadence:problem:${status === 413 ? 'payload-too-large' : 'invalid-input'}`,
+    title: STATUS_CODES[status] ?? 'Bad Request',
+    status,
+    detail,
+    ...(field ? { field } : {}),
+  });
+  return [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Bad Request'}`,
+    'Content-Type: application/problem+json',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Connection: close',
+    '',
+    body,
+  ].join('\r\n');
+}
+
+// Node's parser errors (llhttp codes) before any route runs, and what each means for the client.
+const clientErrors: Record<string, { status: number; field?: string; detail: string }> = {
+  HPE_HEADER_OVERFLOW: {
+    status: 431,
+    field: 'headers',
+    detail: 'the request headers are too large',
+  },
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, detail: 'the request took too long to arrive' },
+  HPE_INVALID_METHOD: { status: 400, field: 'method', detail: 'the request method is not valid' },
+  HPE_INVALID_URL: { status: 400, field: 'path', detail: 'the request target is not valid' },
+};
+
+/**
+ * Node's `clientError`: a request too broken to reach Fastify (a bad request line, headers over
+ * the limit, a body that stopped arriving). Answered as problem+json too, then the socket closes.
+ */
+export function handleClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const known = clientErrors[error.code ?? ''] ?? {
+    status: 400,
+    detail: 'the request is not valid HTTP/1.1',
+  };
+  socket.end(rawProblem(known.status, known.field, known.detail));
+}
+
+/** Fastify's errors before routing (a URL it cannot decode): the same problem+json. */
+export function handleFrameworkError(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+) {
+  return handleError(error, request, reply);
 }

@@ -34,7 +34,30 @@ import { createRolloutWatcher, type RolloutWatcher } from '../rollouts/index.js'
 import { builtinTransformers, builtinWebhookReceivers } from '../sources/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { createUpdateWatcher, type UpdateWatcher } from '../updates/index.js';
+import { readFileSync } from 'node:fs';
 import { buildApp } from './app.js';
+import { capConnections, openFileLimit } from './connection-cap.js';
+
+// File descriptors kept free for the store, files, the watch and the log, past the connections.
+const RESERVED_FDS = 128;
+
+/** The configured connection cap, lowered below the process's own open-file limit. */
+function connectionCap(configured: number, logger: Logger): number {
+  let limits: string | undefined;
+  try {
+    limits = readFileSync('/proc/self/limits', 'utf8');
+  } catch {
+    return configured; // no /proc (macOS): the configured cap as given
+  }
+  const fds = openFileLimit(limits);
+  if (fds === undefined || configured <= fds - RESERVED_FDS) return configured;
+  const cap = Math.max(2, fds - RESERVED_FDS);
+  logger.warn(
+    { maxConnections: configured, openFileLimit: fds, cap },
+    'connection cap lowered below the open-file limit',
+  );
+  return cap;
+}
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -202,6 +225,7 @@ export async function startServer(
     intake,
     logger,
     bodyLimitBytes: config.server.bodyLimitBytes,
+    timeouts: config.server,
     webhookReceivers: builtinWebhookReceivers(config.sources),
     dora: config.dora,
     analysis: config.analysis,
@@ -211,6 +235,7 @@ export async function startServer(
       ? { updates: { watcher: updateWatcher, insecureDev: config.deployer.insecureDev } }
       : {}),
   });
+  capConnections(app.server, connectionCap(config.server.maxConnections, logger));
   try {
     await app.listen({ host: config.server.host, port: config.server.port });
   } catch (error) {

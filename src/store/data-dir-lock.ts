@@ -2,6 +2,34 @@ import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CadenceError } from '../problem/index.js';
 
+/** What a lock file says about its holder: `pid`, and on Linux the boot and the start time. */
+export interface LockHolder {
+  pid: number;
+  /** /proc/sys/kernel/random/boot_id: a PID from another boot is no one. */
+  bootId?: string | undefined;
+  /** /proc/PID/stat field 22 (clock ticks since boot): a reused PID starts at another time. */
+  startTime?: string | undefined;
+}
+
+function readOrUndefined(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function bootId(): string | undefined {
+  return readOrUndefined('/proc/sys/kernel/random/boot_id')?.trim();
+}
+
+/** A process's start time from /proc, undefined where there is no /proc (macOS). */
+function startTimeOf(pid: number): string | undefined {
+  const stat = readOrUndefined(`/proc/${pid}/stat`);
+  // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
+  return stat?.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+}
+
 function isRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -11,17 +39,66 @@ function isRunning(pid: number): boolean {
   }
 }
 
+/** The lock file's text: `pid`, then `boot id` and `start time` lines where known. */
+export function describeHolder(holder: LockHolder): string {
+  return [holder.pid, holder.bootId ?? '', holder.startTime ?? ''].join('\n');
+}
+
+export function parseHolder(text: string): LockHolder | undefined {
+  const [pid, boot, start] = text.split('\n').map((line) => line.trim());
+  const number = Number(pid);
+  if (!Number.isInteger(number) || number <= 0) return undefined;
+  return { pid: number, bootId: boot || undefined, startTime: start || undefined };
+}
+
+/** This process's own entry, as it would write it. */
+export function currentHolder(): LockHolder {
+  return { pid: process.pid, bootId: bootId(), startTime: startTimeOf(process.pid) };
+}
+
+/**
+ * Whether the holder a lock file names is still alive. Our own PID is alive only if this very
+ * process took the lock (`heldHere`): a restarted server often gets the PID its killed
+ * predecessor had (PID 1 in a container). Another PID is alive if it runs, in this boot, and
+ * started when the lock says (a reused PID of an unrelated process is not the holder).
+ */
+export function holderIsAlive(
+  holder: LockHolder,
+  now: {
+    self: LockHolder;
+    heldHere: boolean;
+    running: (pid: number) => boolean;
+    startTime: (pid: number) => string | undefined;
+  },
+): boolean {
+  if (holder.pid === now.self.pid) return now.heldHere;
+  if (holder.bootId && now.self.bootId && holder.bootId !== now.self.bootId) return false;
+  if (!now.running(holder.pid)) return false;
+  if (holder.startTime) {
+    const actual = now.startTime(holder.pid);
+    if (actual !== undefined && actual !== holder.startTime) return false;
+  }
+  return true;
+}
+
+// Data directories this process holds: the same process opening one twice is a conflict too.
+const heldByThisProcess = new Set<string>();
+
 /**
  * PGlite is one process's database: two processes opening one data directory would corrupt it.
- * A pid file guards the directory; a pid file left by a killed process is taken over.
+ * A pid file guards the directory; a pid file left by a dead process (kill -9, a reboot, a
+ * restarted container with the same PID) is taken over.
  */
 export function lockDataDir(dataDir: string): () => void {
   mkdirSync(dataDir, { recursive: true });
   const lockFile = join(dataDir, 'cadence.pid');
+  const self = currentHolder();
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      writeFileSync(lockFile, String(process.pid), { flag: 'wx' });
+      writeFileSync(lockFile, describeHolder(self), { flag: 'wx' });
+      heldByThisProcess.add(lockFile);
       return () => {
+        heldByThisProcess.delete(lockFile);
         try {
           unlinkSync(lockFile);
         } catch {
@@ -30,14 +107,26 @@ export function lockDataDir(dataDir: string): () => void {
       };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = Number(readFileSync(lockFile, 'utf8'));
-      if (Number.isInteger(holder) && holder > 0 && isRunning(holder)) {
+      const holder = parseHolder(readOrUndefined(lockFile) ?? '');
+      if (
+        holder &&
+        holderIsAlive(holder, {
+          self,
+          heldHere: heldByThisProcess.has(lockFile),
+          running: isRunning,
+          startTime: startTimeOf,
+        })
+      ) {
         throw new CadenceError('conflict', {
           field: 'dataDir',
-          detail: `data directory ${dataDir} is in use by process ${holder}; stop it or use another --data-dir`,
+          detail: `data directory ${dataDir} is in use by process ${holder.pid}; stop it or use another --data-dir`,
         });
       }
-      unlinkSync(lockFile);
+      try {
+        unlinkSync(lockFile);
+      } catch {
+        // another starter removed it first; the next attempt's exclusive create decides
+      }
     }
   }
   throw new CadenceError('conflict', { field: 'dataDir', detail: `cannot lock ${dataDir}` });

@@ -61,13 +61,40 @@ export async function applyMigrations(
 }
 
 /**
- * Splits a migration file on top-level semicolons (the only SQL our migrations use; no
- * dollar-quoted bodies), because a parameterized-protocol query takes one statement at a time.
+ * Splits a migration file on top-level semicolons, because a parameterized-protocol query takes
+ * one statement at a time. Skips `--` comments, '…' strings and $tag$…$tag$ bodies (a DO block's
+ * semicolons are its own).
  */
 export function splitStatements(sql: string): string[] {
-  const withoutComments = sql.replace(/--[^\n]*/g, '');
-  return withoutComments
-    .split(';')
+  const statements: string[] = [];
+  let current = '';
+  let i = 0;
+  while (i < sql.length) {
+    const rest = sql.slice(i);
+    const dollar = /^\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$/.exec(rest);
+    if (rest.startsWith('--')) {
+      const end = rest.search(/[\r\n]/);
+      i += end < 0 ? rest.length : end;
+    } else if (dollar) {
+      const end = sql.indexOf(dollar[0], i + dollar[0].length);
+      const stop = end < 0 ? sql.length : end + dollar[0].length;
+      current += sql.slice(i, stop);
+      i = stop;
+    } else if (rest.startsWith("'")) {
+      const end = /^'(?:[^']|'')*'?/.exec(rest)![0];
+      current += end;
+      i += end.length;
+    } else if (rest.startsWith(';')) {
+      statements.push(current);
+      current = '';
+      i++;
+    } else {
+      current += sql[i];
+      i++;
+    }
+  }
+  statements.push(current);
+  return statements
     .map((statement) => statement.trim())
     .filter((statement) => statement.length > 0);
 }

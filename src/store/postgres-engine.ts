@@ -10,7 +10,11 @@ const types = {
 function asQueryable(client: pg.Pool | pg.PoolClient): Queryable {
   return {
     async query<Row>(sql: string, params?: unknown[]): Promise<QueryResult<Row>> {
-      const result = await client.query(sql, params);
+      // Always the extended protocol, as PGlite's query: exactly one statement, whatever the text
+      // (the simple protocol runs `a; b` as two, which is how `cadence sql` once committed writes).
+      // (`queryMode` is in pg since 8.11; @types/pg does not declare it yet.)
+      const config = { text: sql, values: params ?? [], queryMode: 'extended' } as pg.QueryConfig;
+      const result = await client.query(config);
       return { rows: result.rows as Row[], affectedRows: result.rowCount ?? 0 };
     },
   };

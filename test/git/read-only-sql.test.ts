@@ -31,6 +31,11 @@ describe('singleQuery', () => {
     ['/* a; /* nested; */ b; */ select 1', '/* a; /* nested; */ b; */ select 1'],
     ['-- a comment; with a semicolon\nselect 1', '-- a comment; with a semicolon\nselect 1'],
     ['(select 1)', '(select 1)'],
+    ['select 1 --\r', 'select 1 --\r'],
+    [
+      "select 'set_config' as config_name, e'\\'' as q",
+      "select 'set_config' as config_name, e'\\'' as q",
+    ],
     ['WITH x AS (select 1) select * from x', 'WITH x AS (select 1) select * from x'],
     ['values (1), (2)', 'values (1), (2)'],
     ['table commits', 'table commits'],
@@ -48,6 +53,11 @@ describe('singleQuery', () => {
     ['insert into stats values (1)', /not INSERT/],
     ['set transaction read write', /not SET/],
     ['explain select 1', /not EXPLAIN/],
+    ['select 1 --\r; delete from commits', /one statement at a time/],
+    ["select set_config('role', 'none', true)", /set_config is not allowed/],
+    ['select "set_config"(1)', /set_config is not allowed/],
+    ["select query_to_xml('select 1', true, true, '')", /query_to_xml is not allowed/],
+    ['select U&"set\\005fconfig"(1)', /Unicode-escaped identifiers/],
   ];
   for (const [sql, message] of refused) {
     it(`refuses ${JSON.stringify(sql)}`, () => {
@@ -171,7 +181,7 @@ for (const engine of engines) {
         await assert.rejects(runReadOnlySql(store, sql), (error: unknown) => {
           assert.ok(error instanceof CadenceError, String(error));
           assert.equal(error.field, 'query');
-          assert.match(error.message, /query failed: .*(read-only|top level)/);
+          assert.match(error.message, /query failed: .*(read-only|top level|permission denied)/);
           return true;
         });
       }

@@ -123,3 +123,21 @@ describe('splitStatements', () => {
     );
   });
 });
+
+describe('splitStatements with bodies', () => {
+  const cases: [sql: string, statements: string[]][] = [
+    [
+      "do $$ begin perform 1; perform 2; end $$;\nselect ';';",
+      ['do $$ begin perform 1; perform 2; end $$', "select ';'"],
+    ],
+    ['select $t$ a; $$ b; $t$; select 2', ['select $t$ a; $$ b; $t$', 'select 2']],
+    [
+      "select 'it''s; -- not a comment'; select 3",
+      ["select 'it''s; -- not a comment'", 'select 3'],
+    ],
+    ['select 1 -- a; comment\r; select 4', ['select 1', 'select 4']],
+  ];
+  for (const [sql, statements] of cases) {
+    it(`splits ${JSON.stringify(sql)}`, () => assert.deepEqual(splitStatements(sql), statements));
+  }
+});
