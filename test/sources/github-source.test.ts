@@ -138,6 +138,8 @@ const PUSHED = '6113728f27ae82c7b1a177c8d03f9e96e0adf246';
 const MERGED = 'c4295bd74fb0f4fda03689c3df3f2803b658fd85';
 const DEPLOYED = 'f95f852bd8fca8fcc58a9a2d6c842781e32a215e';
 
+// An issue without an `environment:` label leaves the environment to the DORA rules.
+const UNLABELLED = { environmentGiven: false };
 const incidentContent = (service = 'Hello-World', environment = 'production') => ({
   description: 'Spelling error in the README file',
   environment: { id: environment, source: REPOSITORY },
@@ -336,8 +338,8 @@ const cases: Case[] = [
         type: 'dev.cdevents.incident.detected.0.3.0',
         subject: 'Codertocat/Hello-World#1',
         timestamp: '2019-05-15T15:20:18Z',
-        content: incidentContent(),
-        cadence: undefined,
+        content: incidentContent(undefined, 'unknown'),
+        cadence: UNLABELLED,
       },
     ],
   },
@@ -355,15 +357,15 @@ const cases: Case[] = [
         type: 'dev.cdevents.incident.detected.0.3.0',
         subject: 'Codertocat/Hello-World#1',
         timestamp: '2019-05-15T15:20:18Z',
-        content: incidentContent(),
-        cadence: undefined,
+        content: incidentContent(undefined, 'unknown'),
+        cadence: UNLABELLED,
       },
       {
         type: 'dev.cdevents.incident.resolved.0.3.0',
         subject: 'Codertocat/Hello-World#1',
         timestamp: '2019-05-16T08:00:00Z',
-        content: incidentContent(),
-        cadence: undefined,
+        content: incidentContent(undefined, 'unknown'),
+        cadence: UNLABELLED,
       },
     ],
   },
@@ -381,8 +383,8 @@ const cases: Case[] = [
         type: 'dev.cdevents.incident.resolved.0.3.0',
         subject: 'Codertocat/Hello-World#1',
         timestamp: '2019-05-15T17:00:00Z',
-        content: incidentContent(),
-        cadence: undefined,
+        content: incidentContent(undefined, 'unknown'),
+        cadence: UNLABELLED,
       },
     ],
   },
@@ -395,8 +397,8 @@ const cases: Case[] = [
         type: 'dev.cdevents.incident.resolved.0.3.0',
         subject: 'Codertocat/Hello-World#1',
         timestamp: '2019-05-15T15:20:26Z',
-        content: incidentContent(),
-        cadence: undefined,
+        content: incidentContent(undefined, 'unknown'),
+        cadence: UNLABELLED,
       },
     ],
   },
