@@ -768,4 +768,58 @@ describe('POST /webhooks/github (PGlite)', () => {
       [['dev.cdevents.change.merged.0.3.0', `Codertocat/Hello-World@${PUSHED}`, 'github']],
     );
   });
+  // GitHub's default content type: `payload=<url-encoded JSON>`, signed over the raw form body.
+  const formPost = (
+    event: string,
+    json: string,
+    id: string,
+    form = `payload=${encodeURIComponent(json)}`,
+  ) =>
+    app.inject({
+      method: 'POST',
+      url: '/webhooks/github',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-github-event': event,
+        'x-github-delivery': id,
+        'x-hub-signature-256': sign(form),
+      },
+      payload: form,
+    });
+
+  it('accepts a form-encoded delivery signed over its raw body', async () => {
+    const response = await formPost(
+      'ping',
+      JSON.stringify({ zen: 'Design for failure.' }),
+      'form-1',
+    );
+    assert.equal(response.statusCode, 202, response.body);
+  });
+
+  it('refuses a form without payload with 400 naming payload', async () => {
+    const response = await formPost('ping', '', 'form-2', 'other=1');
+    assert.equal(response.statusCode, 400, response.body);
+    assert.equal(response.json().field, 'payload');
+  });
+
+  it('counts one deployment for a deployment_status redelivered three times', async () => {
+    const payload = example('deployment_status', () => true);
+    const status = changed(payload, { 'deployment_status.state': 'success' });
+    for (const id of ['redelivery-1', 'redelivery-2', 'redelivery-3']) {
+      const response = await formPost('deployment_status', JSON.stringify(status), id);
+      assert.equal(response.statusCode, 202, response.body);
+    }
+    await routeAll(router);
+    const deployed = (await listCdevents(store, { limit: 50 })).filter((c) =>
+      c.type.startsWith('dev.cdevents.service.deployed'),
+    );
+    assert.equal(deployed.length, 1);
+    const frequency = await app.inject({ url: '/deploy-frequency/year' });
+    assert.equal(
+      frequency
+        .json()
+        .reduce((sum: number, row: { Deployments: number }) => sum + row.Deployments, 0),
+      1,
+    );
+  });
 });
