@@ -271,13 +271,12 @@ export async function loadStreamFacts(db: Queryable, scope: StreamScope): Promis
 export async function listStreams(
   db: Queryable,
 ): Promise<{ service: string; environment: string; deployments: number }[]> {
-  // Counted as the rules identified them (one per rollout, baselines not counted); a stream
-  // with only baselines is listed with none.
+  // Every attempt and rollback, as the rules identified them (one per rollout, baselines not
+  // counted); a stream with only baselines is listed with none.
   const { rows } = await db.query<{ service: string; environment: string; deployments: number }>(
     `select s.service, s.environment,
             (select count(*) from dora_deliveries d
-              where d.environment = s.environment and d.service = s.service
-                and d.kind = 'deploy' and d.outcome = 'success')::int8 as deployments
+              where d.environment = s.environment and d.service = s.service)::int8 as deployments
      from (select distinct service, environment from deployments) s
      order by s.service, s.environment`,
   );

@@ -166,7 +166,9 @@ export function deploymentToCdevent(
     ...(firstSeen ? { baseline: true } : {}),
   };
   const notes = [
-    git.revision ? `revision ${git.revision} from the ${git.revisionFrom}` : 'no git revision',
+    git.revision
+      ? `revision ${git.revision} from the ${git.revisionFrom}`
+      : 'no git revision (no cadence.dev/revision annotation, no commit sha as the image tag): no lead time',
     ...(firstSeen ? ['already complete when first seen: recorded, not counted'] : []),
   ];
   return {
