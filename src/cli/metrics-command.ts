@@ -47,6 +47,20 @@ function renderReport(report: MetricsReport, year: 2023 | 2024): string {
   return `${scope}\n\n${renderTable(['METRIC', 'VALUE', `DORA ${year}`], rows)}`;
 }
 
+/**
+ * What an empty answer says: where the deployments are when another environment has some
+ * ("0 in production; 2 in default: --environment default"), else how to send some.
+ */
+export function emptyScopeHint(report: MetricsReport): string | undefined {
+  if (report.overall.changeFailureRate.denominator !== 0) return undefined;
+  const elsewhere = (report.elsewhere ?? []).filter((e) => e.deployments > 0);
+  if (elsewhere.length === 0) {
+    return 'no deployments in this window: send service.deployed CDEvents to /cdevents, or a webhook (see README)';
+  }
+  const counts = elsewhere.map((e) => `${e.deployments} in ${e.environment}`).join('; ');
+  return `0 in ${report.scope.environment}; ${counts}: --environment ${elsewhere[0]!.environment}`;
+}
+
 export function metricsCommand(): Command {
   return new Command('metrics')
     .description('the DORA metrics over a window (default: the last 90 days, production)')
@@ -108,13 +122,8 @@ export function metricsCommand(): Command {
             ]),
           )}`;
         }
-        if (
-          report.overall.deployments === 0 &&
-          report.overall.changeFailureRate.denominator === 0
-        ) {
-          text +=
-            '\n\nno deployments in this window: send service.deployed CDEvents to /cdevents, or a webhook (see README)';
-        }
+        const empty = emptyScopeHint(report);
+        if (empty) text += `\n\n${empty}`;
         process.stdout.write(`${text}\n`);
       },
     );

@@ -1,6 +1,6 @@
 import type { Queryable, Store } from '../store/index.js';
 import { markStaleDays, refreshDailyRollups, utcDay, type StaleDay } from './daily-rollups.js';
-import { linkDeliveries, type Delivery } from './delivery.js';
+import { linkDeliveries, repositoryName, type Delivery } from './delivery.js';
 import { column, loadStreamFacts } from './fact-rows.js';
 import { projectFacts } from './projector.js';
 import { configuredRepositories, rulesDigest, rulesFrom, type DoraSettings } from './settings.js';
@@ -26,6 +26,7 @@ export async function refreshDeliveries(
   await store.transaction(async (tx) => {
     await markAllStaleWhenRulesChanged(tx, settings);
     await expandStaleRepositories(tx, settings);
+    await resolveIncidentEnvironments(tx, settings);
   });
   let total = 0;
   for (;;) {
@@ -81,12 +82,57 @@ async function expandStaleRepositories(tx: Queryable, settings: DoraSettings) {
   const configured = configuredRepositories(settings).filter((c) =>
     repositories.includes(c.repository),
   );
+  // Streams without a repository of their own read the change repository named like them.
   await tx.query(
     `insert into dora_stale_streams (environment, service)
      select distinct d.environment, d.service from deployments d
      where d.repository = any($1::text[]) or d.service = any($2::text[])
+        or d.service = any($3::text[])
      on conflict do nothing`,
-    [repositories, column(configured, (c) => c.service)],
+    [repositories, column(configured, (c) => c.service), repositories.map(repositoryName)],
+  );
+}
+
+/**
+ * Incidents whose producer named no environment take their service's only environment (the
+ * one it deploys to), else the default; re-resolved as deployments arrive, and the streams an
+ * incident moves between are recomputed.
+ */
+async function resolveIncidentEnvironments(tx: Queryable, settings: DoraSettings) {
+  const { rows } = await tx.query<{ service: string | null; old: string; environment: string }>(
+    `with resolved as (
+       select i.incident_key, i.service, i.environment as old,
+              coalesce((select min(d.environment) from deployments d where d.service = i.service
+                        having count(distinct d.environment) = 1), $1) as environment
+       from incidents i where i.environment_from <> 'label'
+     ),
+     moved as (
+       update incidents i
+       set environment = r.environment,
+           environment_from = case when r.environment = $1 and not exists (
+                                      select 1 from deployments d
+                                      where d.service = r.service and d.environment = $1)
+                                   then 'default' else 'service' end
+       from resolved r
+       where i.incident_key = r.incident_key and r.environment <> r.old
+       returning r.service, r.old, r.environment
+     )
+     select * from moved`,
+    [settings.environment],
+  );
+  const streams = rows.flatMap((r) =>
+    r.service
+      ? [
+          { environment: r.old, service: r.service },
+          { environment: r.environment, service: r.service },
+        ]
+      : [],
+  );
+  if (streams.length === 0) return;
+  await tx.query(
+    `insert into dora_stale_streams (environment, service)
+     select distinct * from unnest($1::text[], $2::text[]) on conflict do nothing`,
+    [column(streams, (s) => s.environment), column(streams, (s) => s.service)],
   );
 }
 
@@ -103,6 +149,15 @@ async function rewriteStream(
   );
   const configured = settings.services[stream.service]?.repository;
   const repositories = [...new Set([...rows.map((r) => r.repository), configured ?? []].flat())];
+  if (repositories.length === 0) {
+    // The fallback the rules use: a change repository named like the service (`acme/web`).
+    const { rows: named } = await tx.query<{ repository: string }>(
+      `select distinct repository from changes
+       where repository = $1 or right(repository, length($1) + 1) = '/' || $1`,
+      [stream.service],
+    );
+    repositories.push(...named.map((r) => r.repository));
+  }
   const facts = await loadStreamFacts(tx, { ...stream, repositories });
   const deliveries = linkDeliveries(
     facts.deployments,
@@ -132,14 +187,18 @@ async function rewriteStream(
 async function insertDeliveries(tx: Queryable, deliveries: Delivery[]) {
   await tx.query(
     `insert into dora_deliveries (deployment_seq, service, environment, kind, outcome,
-                                  deployed_at, failed, failure_reasons, restored_at, rework)
+                                  deployed_at, failed, failure_reasons, restored_at, rework,
+                                  revision, repository, evidence, notes)
      select seq, service, environment, kind, outcome, deployed_at, failed,
             coalesce((select array_agg(r) from jsonb_array_elements_text(reasons) r), '{}'),
-            restored_at, rework
+            restored_at, rework, revision, repository,
+            coalesce((select array_agg(e::int8) from jsonb_array_elements_text(evidence) e), '{}'),
+            coalesce((select array_agg(n) from jsonb_array_elements_text(notes) n), '{}')
      from unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
-                 $7::bool[], $8::jsonb[], $9::timestamptz[], $10::bool[])
+                 $7::bool[], $8::jsonb[], $9::timestamptz[], $10::bool[], $11::text[],
+                 $12::text[], $13::jsonb[], $14::jsonb[])
           as d(seq, service, environment, kind, outcome, deployed_at, failed, reasons,
-               restored_at, rework)`,
+               restored_at, rework, revision, repository, evidence, notes)`,
     [
       column(deliveries, (d) => d.seq),
       column(deliveries, (d) => d.service),
@@ -151,6 +210,10 @@ async function insertDeliveries(tx: Queryable, deliveries: Delivery[]) {
       column(deliveries, (d) => JSON.stringify(d.failureReasons)),
       column(deliveries, (d) => d.restoredAt?.toISOString() ?? null),
       column(deliveries, (d) => d.rework),
+      column(deliveries, (d) => d.revision ?? null),
+      column(deliveries, (d) => d.repository ?? null),
+      column(deliveries, (d) => JSON.stringify(d.evidence.map((e) => e.seq))),
+      column(deliveries, (d) => JSON.stringify(d.notes)),
     ],
   );
   const commits = deliveries.flatMap((d) => d.commits.map((commit) => ({ delivery: d, commit })));

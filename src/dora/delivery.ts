@@ -1,3 +1,8 @@
+import {
+  identifyDeployments,
+  sameRevision,
+  SAME_DEPLOYMENT_WINDOW_MS,
+} from './deployment-identity.js';
 import type { ChangeFact, CommitFact, DeploymentFact, IncidentFact } from './facts.js';
 
 /** A commit as delivered by a deployment, with its lead time. */
@@ -16,6 +21,10 @@ export interface Delivery extends DeploymentFact {
   restoredAt?: Date;
   /** Made to remedy an incident (explicitly, or while an incident of its stream was open). */
   rework: boolean;
+  /** Other reports of the same rollout (another source, a redelivery), in arrival order. */
+  evidence: { seq: number; cdeventId: string }[];
+  /** How the rules read what the deployment did not say (a repository found by name, …). */
+  notes: string[];
 }
 
 export interface DeliveryRules {
@@ -23,9 +32,15 @@ export interface DeliveryRules {
   attributionWindowMs: number;
   /** The repository a service is built from, when deployments do not say. */
   repositoryOf?: (service: string) => string | undefined;
+  /** Reports of one stream's rollout at most this far apart are one deployment. */
+  sameDeploymentWindowMs?: number;
 }
 
 export const defaultDeliveryRules: DeliveryRules = { attributionWindowMs: 24 * 3600 * 1000 };
+
+/** The name part of a repository path: `acme/web` → `web`. */
+export const repositoryName = (repository: string) =>
+  repository.slice(repository.lastIndexOf('/') + 1);
 
 const byTime = (a: DeploymentFact, b: DeploymentFact) =>
   a.deployedAt.getTime() - b.deployedAt.getTime() || a.seq - b.seq;
@@ -50,13 +65,20 @@ class RepositoryHistory {
     });
   }
 
+  /** Where a revision was merged; an abbreviated sha (an image tag) finds its full one. */
   indexOf(revision: string | undefined): number | undefined {
-    return revision === undefined ? undefined : this.byRevision.get(revision);
+    if (revision === undefined) return undefined;
+    const exact = this.byRevision.get(revision);
+    if (exact !== undefined || revision.length >= 40) return exact;
+    const matches = [...this.byRevision.keys()].filter((full) => sameRevision(revision, full));
+    return matches.length === 1 ? this.byRevision.get(matches[0]!) : undefined;
   }
 
   /** The changes that produced a revision. */
   producing(revision: string): ChangeFact[] {
-    return this.changes.filter((change) => change.revision === revision);
+    return this.changes.filter(
+      (change) => change.revision !== undefined && sameRevision(change.revision, revision),
+    );
   }
 
   /** Changes after `from` (exclusive; -1 for none) up to `to` (inclusive). */
@@ -106,8 +128,24 @@ export function linkDeliveries(
     histories.set(repository, new RepositoryHistory(list));
   }
 
+  // One deployment per rollout, however many sources reported it.
+  const evidenceOf = new Map<number, DeploymentFact[]>();
+  const identified = identifyDeployments(
+    deployments,
+    rules.sameDeploymentWindowMs ?? SAME_DEPLOYMENT_WINDOW_MS,
+  ).map(({ deployment, evidence }) => {
+    evidenceOf.set(deployment.seq, evidence);
+    return deployment;
+  });
+  // Without a repository from the deployment or the configuration, the change repository
+  // named like the service (`acme/web` for `web`), when there is exactly one.
+  const sameNamed = (service: string) => {
+    const named = [...histories.keys()].filter((r) => repositoryName(r) === service);
+    return named.length === 1 ? named[0] : undefined;
+  };
+
   const streams = new Map<string, DeploymentFact[]>();
-  for (const deployment of [...deployments].sort(byTime)) {
+  for (const deployment of identified.sort(byTime)) {
     const key = streamKey(deployment.service, deployment.environment);
     const list = streams.get(key) ?? [];
     list.push(deployment);
@@ -123,8 +161,14 @@ export function linkDeliveries(
     const seen = new Set<string>();
     const list: Delivery[] = [];
     for (const deployment of stream) {
+      const notes: string[] = [];
       const delivery: Delivery = {
         ...deployment,
+        evidence: (evidenceOf.get(deployment.seq) ?? []).map((e) => ({
+          seq: e.seq,
+          cdeventId: e.cdeventId,
+        })),
+        notes,
         commits: [],
         failed: deployment.kind === 'deploy' && deployment.outcome === 'failure',
         failureReasons:
@@ -132,7 +176,14 @@ export function linkDeliveries(
         rework: deployment.kind === 'deploy' && deployment.remedies !== undefined,
       };
       if (deployment.kind === 'deploy' && deployment.outcome === 'success') {
-        const repository = deployment.repository ?? rules.repositoryOf?.(deployment.service);
+        let repository = deployment.repository ?? rules.repositoryOf?.(deployment.service);
+        if (!repository && deployment.revision) {
+          repository = sameNamed(deployment.service);
+          if (repository) {
+            delivery.repository = repository;
+            notes.push(`repository ${repository}: the change repository named like the service`);
+          }
+        }
         const history = repository ? histories.get(repository) : undefined;
         for (const change of deliveredChanges(deployment, previous, history)) {
           for (const commit of change.commits) {
@@ -147,6 +198,8 @@ export function linkDeliveries(
         }
         if (deployment.revision) previous = deployment;
       }
+      // A baseline is where later deployments deliver from, not a deployment of its own.
+      if (deployment.baseline) continue;
       list.push(delivery);
       deliveries.push(delivery);
       if (delivery.cdeventId) byCdeventId.set(delivery.cdeventId, delivery);

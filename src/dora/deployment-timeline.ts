@@ -43,12 +43,18 @@ export interface TimelineDeployment {
   commits: { sha: string; committedAt: string; leadTimeSeconds: number }[];
   /** Incidents attributed to it. */
   incidents: TimelineIncident[];
+  /** Other reports of the same rollout (another source, a redelivery): their CDEvents. */
+  evidence: { seq: number; cdeventId: string }[];
+  /** What the rules inferred (a repository found by the service's name). */
+  notes: string[];
 }
 
 /** An incident with the deployment it was attributed to (if any). */
 export interface TimelineIncidentRow extends TimelineIncident {
   /** resolved − detected, when both are known. */
   durationSeconds: number | null;
+  /** Where the environment came from: 'label', 'service' (its only one), or 'default'. */
+  environmentFrom: 'label' | 'service' | 'default';
   causeRevision: string | null;
   causeDeployment: string | null;
   attributedTo: { seq: number; service: string; deployedAt: string; revision: string | null }[];
@@ -98,6 +104,8 @@ export async function listDeployments(
     failure_reasons: string[];
     restored_at: Date | null;
     rework: boolean;
+    evidence: { seq: number; cdevent_id: string }[] | null;
+    notes: string[];
     commits: { sha: string; committed_ms: number; lead_time_seconds: number }[] | null;
     changes: string[] | null;
     incidents:
@@ -111,8 +119,11 @@ export async function listDeployments(
       | null;
   }>(
     `select d.deployment_seq as seq, f.cdevent_id, d.service, d.environment, d.kind, d.outcome,
-            d.deployed_at, f.revision, f.repository, f.artifact, f.remedies, d.failed,
-            d.failure_reasons, d.restored_at, d.rework,
+            d.deployed_at, d.revision, d.repository, f.artifact, f.remedies, d.failed,
+            d.failure_reasons, d.restored_at, d.rework, d.notes,
+            (select json_agg(json_build_object('seq', e.cdevent_seq, 'cdevent_id', e.cdevent_id)
+                             order by e.cdevent_seq)
+               from deployments e where e.cdevent_seq = any(d.evidence)) as evidence,
             (select json_agg(json_build_object(
                       'sha', c.sha,
                       'committed_ms', extract(epoch from c.committed_at) * 1000,
@@ -123,7 +134,7 @@ export async function listDeployments(
                join change_commits cc on cc.sha = c.sha
                join changes ch on ch.cdevent_seq = cc.change_seq
               where c.deployment_seq = d.deployment_seq
-                and (f.repository is null or ch.repository = f.repository)) as changes,
+                and (d.repository is null or ch.repository = d.repository)) as changes,
             (select json_agg(json_build_object(
                       'key', i.incident_key, 'service', i.service, 'environment', i.environment,
                       'detected_ms', extract(epoch from i.detected_at) * 1000,
@@ -161,6 +172,8 @@ export async function listDeployments(
       committedAt: isoFromMs(c.committed_ms),
       leadTimeSeconds: c.lead_time_seconds,
     })),
+    evidence: (row.evidence ?? []).map((e) => ({ seq: Number(e.seq), cdeventId: e.cdevent_id })),
+    notes: row.notes,
     incidents: (row.incidents ?? []).map((i) => ({
       key: i.key,
       service: i.service,
@@ -192,16 +205,17 @@ export async function listIncidents(
     resolved_at: Date | null;
     cause_revision: string | null;
     cause_deployment: string | null;
+    environment_from: 'label' | 'service' | 'default';
     attributed:
       { seq: number; service: string; deployed_ms: number; revision: string | null }[] | null;
   }>(
     `select i.incident_key, i.service, i.environment, i.detected_at, i.resolved_at,
-            i.cause_revision, i.cause_deployment,
+            i.cause_revision, i.cause_deployment, i.environment_from,
             (select json_agg(json_build_object(
                       'seq', d.deployment_seq, 'service', d.service,
                       'deployed_ms', extract(epoch from d.deployed_at) * 1000,
-                      'revision', f.revision) order by d.deployed_at)
-               from dora_deliveries d join deployments f on f.cdevent_seq = d.deployment_seq
+                      'revision', d.revision) order by d.deployed_at)
+               from dora_deliveries d
               where 'incident ' || i.incident_key = any(d.failure_reasons)) as attributed
      from incidents i
      where i.environment = $1 and ($2::text[] is null or i.service = any($2))
@@ -223,6 +237,7 @@ export async function listIncidents(
       resolvedAt: iso(resolved),
       durationSeconds:
         detected && resolved ? (resolved.getTime() - detected.getTime()) / 1000 : null,
+      environmentFrom: row.environment_from,
       causeRevision: row.cause_revision,
       causeDeployment: row.cause_deployment,
       attributedTo: (row.attributed ?? []).map((a) => ({

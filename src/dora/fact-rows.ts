@@ -61,9 +61,11 @@ async function markStale(
 async function insertDeployments(tx: Queryable, rows: DeploymentFact[]): Promise<void> {
   await tx.query(
     `insert into deployments (cdevent_seq, cdevent_id, service, environment, kind, outcome,
-                              deployed_at, revision, repository, artifact, remedies)
+                              deployed_at, revision, repository, artifact, remedies, baseline,
+                              reporter)
      select * from unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                          $7::timestamptz[], $8::text[], $9::text[], $10::text[], $11::text[])
+                          $7::timestamptz[], $8::text[], $9::text[], $10::text[], $11::text[],
+                          $12::bool[], $13::text[])
      on conflict (cdevent_seq) do nothing`,
     [
       column(rows, (r) => r.seq),
@@ -77,6 +79,8 @@ async function insertDeployments(tx: Queryable, rows: DeploymentFact[]): Promise
       column(rows, (r) => r.repository ?? null),
       column(rows, (r) => r.artifact ?? null),
       column(rows, (r) => r.remedies ?? null),
+      column(rows, (r) => r.baseline === true),
+      column(rows, (r) => r.reporter ?? null),
     ],
   );
 }
@@ -113,10 +117,15 @@ async function insertChanges(tx: Queryable, rows: ChangeFact[]): Promise<void> {
 async function upsertIncident(tx: Queryable, incident: IncidentFact): Promise<void> {
   await tx.query(
     `insert into incidents (incident_key, service, environment, detected_at, resolved_at,
-                            cause_revision, cause_deployment)
-     values ($1, $2, $3, $4, $5, $6, $7)
+                            cause_revision, cause_deployment, environment_from)
+     values ($1, $2, $3, $4, $5, $6, $7, $8)
      on conflict (incident_key) do update set
        service = coalesce(incidents.service, excluded.service),
+       -- A labelled report of the incident settles its environment.
+       environment = case when excluded.environment_from = 'label' then excluded.environment
+                          else incidents.environment end,
+       environment_from = case when excluded.environment_from = 'label' then 'label'
+                               else incidents.environment_from end,
        detected_at = least(incidents.detected_at, excluded.detected_at),
        resolved_at = greatest(incidents.resolved_at, excluded.resolved_at),
        cause_revision = coalesce(incidents.cause_revision, excluded.cause_revision),
@@ -129,6 +138,7 @@ async function upsertIncident(tx: Queryable, incident: IncidentFact): Promise<vo
       incident.resolvedAt?.toISOString() ?? null,
       incident.causeRevision ?? null,
       incident.causeDeployment ?? null,
+      incident.environmentGiven === false ? 'default' : 'label',
     ],
   );
 }
@@ -147,6 +157,8 @@ export interface LoadedFacts {
 }
 
 interface DeploymentRow {
+  baseline: boolean;
+  reporter: string | null;
   cdevent_seq: number;
   cdevent_id: string;
   service: string;
@@ -229,6 +241,8 @@ export async function loadStreamFacts(db: Queryable, scope: StreamScope): Promis
       ...optional('repository', r.repository),
       ...optional('artifact', r.artifact),
       ...optional('remedies', r.remedies),
+      ...(r.baseline ? { baseline: true } : {}),
+      ...optional('reporter', r.reporter),
     })),
     incidents: incidentRows.rows.map((r) => ({
       key: r.incident_key,
@@ -257,9 +271,14 @@ export async function loadStreamFacts(db: Queryable, scope: StreamScope): Promis
 export async function listStreams(
   db: Queryable,
 ): Promise<{ service: string; environment: string; deployments: number }[]> {
+  // Every attempt and rollback, as the rules identified them (one per rollout, baselines not
+  // counted); a stream with only baselines is listed with none.
   const { rows } = await db.query<{ service: string; environment: string; deployments: number }>(
-    `select service, environment, count(*)::int8 as deployments
-     from deployments group by service, environment order by service, environment`,
+    `select s.service, s.environment,
+            (select count(*) from dora_deliveries d
+              where d.environment = s.environment and d.service = s.service)::int8 as deployments
+     from (select distinct service, environment from deployments) s
+     order by s.service, s.environment`,
   );
   return rows.map((r) => ({ ...r, deployments: Number(r.deployments) }));
 }

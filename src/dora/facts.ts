@@ -1,4 +1,5 @@
 import { isRfc3339 } from '../events/index.js';
+import { revisionFromTag } from '../sources/index.js';
 
 /** A deployment (or rollback) of a service to an environment. */
 export interface DeploymentFact {
@@ -13,6 +14,16 @@ export interface DeploymentFact {
   repository?: string;
   artifact?: string;
   remedies?: string;
+  /**
+   * Seen already complete by a producer that was just starting (the ApiServerSource's initial
+   * `add`): recorded, and its revision is what later deployments deliver from, but not counted.
+   */
+  baseline?: boolean;
+  /**
+   * Who reported it (`customData.cadence.reporter`, else the CDEvent's source): reports of one
+   * rollout come from different reporters; two from the same one are two deployments.
+   */
+  reporter?: string;
 }
 
 export interface CommitFact {
@@ -35,6 +46,11 @@ export interface IncidentFact {
   key: string;
   service?: string;
   environment: string;
+  /**
+   * False when the producer did not say (an issue without an `environment:` label): the
+   * environment is then the service's only one, else the default, resolved on refresh.
+   */
+  environmentGiven?: boolean;
   detectedAt?: Date;
   resolvedAt?: Date;
   causeRevision?: string;
@@ -70,10 +86,17 @@ function cadenceData(body: Json): Json {
   return object(object(body.customData)?.cadence) ?? {};
 }
 
-/** The git revision in a purl like `pkg:github/acme/web@<sha>`, when it looks like a sha. */
-function revisionFromPurl(artifact: string | undefined): string | undefined {
-  const version = artifact?.split('@')[1]?.split('?')[0];
-  return version && /^[0-9a-f]{7,64}$/.test(version) ? version : undefined;
+/**
+ * The git revision in a purl, when it names one: the version of `pkg:github/acme/web@<sha>`, or
+ * the `tag` qualifier of an image (`pkg:oci/web?tag=main-3f2a9c1`) that is a sha or
+ * `<branch>-<sha>`: what a cluster-seen deploy's image says when its producer did not.
+ */
+export function revisionFromPurl(artifact: string | undefined): string | undefined {
+  if (!artifact) return undefined;
+  const [path, query = ''] = artifact.split('?') as [string, string | undefined];
+  const version = path.split('@')[1];
+  if (version && /^[0-9a-f]{7,64}$/.test(version)) return version;
+  return revisionFromTag(new URLSearchParams(query).get('tag') ?? undefined);
 }
 
 function commitsOf(cadence: Json, fallback: CommitFact | undefined): CommitFact[] {
@@ -107,6 +130,8 @@ export function factFromCdevent(record: CdeventRecord): Fact | undefined {
     const revision = text(cadence.revision) ?? revisionFromPurl(artifact);
     const repository = text(cadence.repository);
     const remedies = text(cadence.remedies);
+    const baseline = cadence.baseline === true;
+    const reporter = text(cadence.reporter) ?? text(context.source);
     return {
       kind: 'deployment',
       fact: {
@@ -121,6 +146,8 @@ export function factFromCdevent(record: CdeventRecord): Fact | undefined {
         ...(repository ? { repository } : {}),
         ...(artifact ? { artifact } : {}),
         ...(remedies ? { remedies } : {}),
+        ...(baseline ? { baseline } : {}),
+        ...(reporter ? { reporter } : {}),
       },
     };
   }
@@ -148,6 +175,8 @@ export function factFromCdevent(record: CdeventRecord): Fact | undefined {
 
   if (subjectType === 'incident') {
     const environment = text(object(content.environment)?.id) ?? 'production';
+    // Producers that cannot know the environment (a forge issue) say so in customData.
+    const environmentGiven = cadence.environmentGiven !== false;
     const service = text(object(content.service)?.id);
     const cause = object(cadence.cause) ?? {};
     const causeRevision = text(cause.revision);
@@ -155,6 +184,7 @@ export function factFromCdevent(record: CdeventRecord): Fact | undefined {
     const base: IncidentFact = {
       key: subjectId,
       environment,
+      ...(environmentGiven ? {} : { environmentGiven }),
       ...(service ? { service } : {}),
       ...(causeRevision ? { causeRevision } : {}),
       ...(causeDeployment ? { causeDeployment } : {}),

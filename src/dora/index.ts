@@ -32,6 +32,14 @@ export {
   type Rate,
   type MetricInputs,
 } from './metrics.js';
+export {
+  identifyDeployments,
+  sameDeployment,
+  sameRevision,
+  SAME_DEPLOYMENT_WINDOW_MS,
+  type IdentifiedDeployment,
+} from './deployment-identity.js';
+export { calendarDaysBetween } from './metrics.js';
 export { queryMetricInputs, type MetricScope, type Grouping } from './metric-queries.js';
 export { refreshDeliveries } from './delivery-rows.js';
 export { defaultDoraSettings, type DoraSettings } from './settings.js';

@@ -60,7 +60,10 @@ export interface DoraMetrics {
   /** Days in the window; frequency per day = deployments / days. */
   days: number;
   deploymentsPerDay: number;
-  /** Distinct days with a successful deployment, per week of the window. */
+  /**
+   * Days with a successful deployment / calendar days the window touches × 7: never above 7,
+   * even for a window that starts or ends mid-day.
+   */
   deployDaysPerWeek: number;
   leadTime: Distribution;
   changeFailureRate: Rate;
@@ -110,18 +113,30 @@ export const emptyInputs: MetricInputs = {
  * Change failure rate divides failed attempts by every attempt, including those whose outcome
  * was a failure; frequency and rework count successful deployments only.
  */
-export function metricsFromInputs(inputs: MetricInputs, days: number): DoraMetrics {
+export function metricsFromInputs(
+  inputs: MetricInputs,
+  days: number,
+  calendarDays: number = Math.ceil(days),
+): DoraMetrics {
   return {
     deployments: inputs.deployments,
     days,
     deploymentsPerDay: days === 0 ? 0 : inputs.deployments / days,
-    deployDaysPerWeek: days === 0 ? 0 : inputs.deployDays / (days / 7),
+    // Both counts are of whole UTC days, and a day with a deploy is a day the window touches.
+    deployDaysPerWeek:
+      calendarDays === 0 ? 0 : (Math.min(inputs.deployDays, calendarDays) / calendarDays) * 7,
     leadTime: inputs.leadTime,
     changeFailureRate: rate(inputs.failed, inputs.attempts),
     failedDeploymentRecoveryTime: inputs.recovery,
     timeToRestore: inputs.restore,
     reworkRate: rate(inputs.rework, inputs.deployments),
   };
+}
+
+/** The UTC calendar days [from, to) touches, partly or wholly: what deploy days are out of. */
+export function calendarDaysBetween(from: Date, to: Date): number {
+  if (!(to.getTime() > from.getTime())) return 0;
+  return Math.floor((to.getTime() - 1) / DAY) - Math.floor(from.getTime() / DAY) + 1;
 }
 
 /** Days in [from, to), never negative. */

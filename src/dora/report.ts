@@ -5,6 +5,7 @@ import { listStreams } from './fact-rows.js';
 import { queryMetricInputs } from './metric-queries.js';
 import {
   bucketsOf,
+  calendarDaysBetween,
   daysBetween,
   emptyInputs,
   metricsFromInputs,
@@ -12,7 +13,6 @@ import {
   type BucketedMetrics,
   type DoraMetrics,
 } from './metrics.js';
-import { projectFacts } from './projector.js';
 import { defaultDoraSettings, type DoraSettings } from './settings.js';
 import { classify, REPORT_YEARS, type ReportYear, type Tier, type TieredMetric } from './tiers.js';
 
@@ -30,6 +30,28 @@ export interface MetricsReport {
   overall: DoraMetrics;
   tiers: Record<ReportYear, Record<TieredMetric, Tier | null>>;
   series?: { bucket: Bucket; points: BucketedMetrics[] };
+  /**
+   * When the scope has no deployment attempt: the environments that do have some in the same
+   * window (and services), so an empty answer says where the deployments are.
+   */
+  elsewhere?: { environment: string; deployments: number }[];
+}
+
+/** Deployments per environment in a window, for the services named (all when absent). */
+async function deploymentsPerEnvironment(
+  store: Store,
+  window: { from: Date; to: Date },
+  services: string[] | undefined,
+): Promise<{ environment: string; deployments: number }[]> {
+  const { rows } = await store.query<{ environment: string; deployments: string }>(
+    `select environment, count(*) filter (where outcome = 'success') as deployments
+     from dora_deliveries
+     where kind = 'deploy' and deployed_at >= $1::timestamptz and deployed_at < $2::timestamptz
+       and ($3::text[] is null or service = any($3))
+     group by environment order by count(*) desc, environment`,
+    [window.from.toISOString(), window.to.toISOString(), services ?? null],
+  );
+  return rows.map((r) => ({ environment: r.environment, deployments: Number(r.deployments) }));
 }
 
 /** The services a query means: the team's (an unknown team is a 404), or the one named. */
@@ -72,6 +94,7 @@ export async function metricsReport(
   const overall = metricsFromInputs(
     total.get('') ?? emptyInputs,
     daysBetween(query.from, query.to),
+    calendarDaysBetween(query.from, query.to),
   );
   const tiers = Object.fromEntries(
     REPORT_YEARS.map((year) => [year, classify(overall, year)]),
@@ -86,6 +109,7 @@ export async function metricsReport(
         ...metricsFromInputs(
           byBucket.get(bucket.start.toISOString()) ?? emptyInputs,
           daysBetween(bucket.from, bucket.to),
+          calendarDaysBetween(bucket.from, bucket.to),
         ),
       })),
     };
@@ -101,25 +125,41 @@ export async function metricsReport(
     overall,
     tiers,
     ...(series ? { series } : {}),
+    ...(overall.changeFailureRate.denominator === 0
+      ? {
+          elsewhere: (await deploymentsPerEnvironment(store, query, services)).filter(
+            (e) => e.environment !== scope.environment,
+          ),
+        }
+      : {}),
   };
+}
+
+/** Which deployments the seed-compatible endpoint counts: every environment and service by default. */
+export interface DeployFrequencyFilter {
+  environment?: string | undefined;
+  service?: string | undefined;
 }
 
 /**
  * The seed-compatible deployment frequency: successful deployments per service and bucket,
- * only buckets with deployments, newest last.
+ * only buckets with deployments, newest last. Like the seed tutorial, every environment counts
+ * unless one is asked for; deployments are the rules' (one per rollout, baselines not counted).
  */
 export async function deployFrequency(
   store: Store,
   bucket: Bucket,
+  filter: DeployFrequencyFilter = {},
   settings: DoraSettings = defaultDoraSettings,
 ): Promise<{ DeployName: string; Deployments: number; Time: string }[]> {
-  await projectFacts(store);
+  await refreshDeliveries(store, settings);
   const { rows } = await store.query<{ service: string; time: Date; deployments: number }>(
     `select service, date_trunc($1, deployed_at, 'UTC') as time, count(*)::int8 as deployments
-     from deployments
-     where kind = 'deploy' and outcome = 'success' and environment = $2
+     from dora_deliveries
+     where kind = 'deploy' and outcome = 'success'
+       and ($2::text is null or environment = $2) and ($3::text is null or service = $3)
      group by service, time order by time, service`,
-    [bucket, settings.environment],
+    [bucket, filter.environment ?? null, filter.service ?? null],
   );
   return rows.map((row) => ({
     DeployName: row.service,
@@ -134,20 +174,40 @@ export interface StreamMetrics {
   metrics: DoraMetrics;
 }
 
-/** The metrics of every service in every environment over one window (for /metrics). */
+/**
+ * The metrics of every service in every environment over one window (for /metrics), or of the
+ * streams of one environment and/or service.
+ */
 export async function metricsPerStream(
   store: Store,
-  window: { from: Date; to: Date },
+  window: { from: Date; to: Date } & DeployFrequencyFilter,
   settings: DoraSettings = defaultDoraSettings,
 ): Promise<StreamMetrics[]> {
   await refreshDeliveries(store, settings);
-  const inputs = await queryMetricInputs(store, window, { by: 'stream' });
+  const inputs = await queryMetricInputs(
+    store,
+    {
+      from: window.from,
+      to: window.to,
+      environment: window.environment,
+      services: window.service ? [window.service] : undefined,
+    },
+    { by: 'stream' },
+  );
   const days = daysBetween(window.from, window.to);
-  return (await listStreams(store)).map(({ service, environment }) => ({
-    service,
-    environment,
-    metrics: metricsFromInputs(inputs.get(`${environment}\u0000${service}`) ?? emptyInputs, days),
-  }));
+  const calendarDays = calendarDaysBetween(window.from, window.to);
+  return (await listStreams(store))
+    .filter((s) => (window.environment ?? s.environment) === s.environment)
+    .filter((s) => (window.service ?? s.service) === s.service)
+    .map(({ service, environment }) => ({
+      service,
+      environment,
+      metrics: metricsFromInputs(
+        inputs.get(`${environment}\u0000${service}`) ?? emptyInputs,
+        days,
+        calendarDays,
+      ),
+    }));
 }
 
 export { listStreams };

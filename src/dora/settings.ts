@@ -36,12 +36,18 @@ export function configuredRepositories(
   );
 }
 
+/**
+ * Bumped when the rules themselves change (2: one deployment per rollout, baselines, revisions
+ * from image tags, same-named repositories), so existing rows are recomputed once.
+ */
+const RULES_VERSION = 2;
+
 /** A fingerprint of the settings that change the rules' results (not the team names). */
 export function rulesDigest(settings: DoraSettings): string {
   const repositories = configuredRepositories(settings)
     .map(({ service, repository }) => `${service}=${repository}`)
     .sort();
   return createHash('sha256')
-    .update(JSON.stringify([settings.attributionWindowHours, repositories]))
+    .update(JSON.stringify([RULES_VERSION, settings.attributionWindowHours, repositories]))
     .digest('hex');
 }

@@ -87,6 +87,10 @@ export const metricsReportSchema = z
         points: z.array(z.strictObject({ bucket: time, ...metricFields })),
       })
       .optional(),
+    elsewhere: z
+      .array(z.strictObject({ environment: z.string(), deployments: z.number().int() }))
+      .optional()
+      .describe('when the scope has no deployment: the environments that have some'),
   })
   .meta({ id: 'MetricsReport' });
 
@@ -258,6 +262,10 @@ export const deploymentListSchema = z.strictObject({
           z.strictObject({ sha: z.string(), committedAt: time, leadTimeSeconds: z.number() }),
         ),
         incidents: z.array(z.strictObject(timelineIncident)),
+        evidence: z
+          .array(z.strictObject({ seq: z.number().int(), cdeventId: z.string() }))
+          .describe('other reports of the same rollout'),
+        notes: z.array(z.string()).describe('what the rules inferred'),
       })
       .meta({ id: 'TimelineDeployment' }),
   ),
@@ -269,6 +277,7 @@ export const incidentListSchema = z.strictObject({
       .strictObject({
         ...timelineIncident,
         durationSeconds: z.number().nullable(),
+        environmentFrom: z.enum(['label', 'service', 'default']),
         causeRevision: z.string().nullable(),
         causeDeployment: z.string().nullable(),
         attributedTo: z.array(

@@ -38,7 +38,7 @@ import { analysisListQuery } from './routes/analysis-routes.js';
 import { cadenceReportQuery } from './routes/cadence-routes.js';
 import { deployRequestSchema } from './routes/deploy-routes.js';
 import { cdeventListQuery, eventListQuery } from './routes/event-routes.js';
-import { metricsQuery } from './routes/metrics-routes.js';
+import { metricsQuery, streamFilter } from './routes/metrics-routes.js';
 import { rolloutFilterQuery, rolloutStreamQuery } from './routes/rollout-routes.js';
 import { timelineQuery } from './routes/timeline-routes.js';
 import { updateListQuery } from './routes/update-routes.js';
@@ -263,8 +263,10 @@ export const OPERATIONS: ApiOperation[] = [
     method: 'get',
     path: '/deploy-frequency/{bucket}',
     tag: 'metrics',
-    summary: 'Successful deployments per service and bucket (seed-compatible)',
+    summary:
+      'Successful deployments per service and bucket (seed-compatible; every environment unless one is asked for)',
     params: { bucket: z.enum(['day', 'week', 'month', 'year']) },
+    query: streamFilter,
     responses: { 200: { description: 'counts', schema: deployFrequencySchema }, 400: badQuery },
   },
   {
@@ -272,7 +274,11 @@ export const OPERATIONS: ApiOperation[] = [
     path: '/metrics',
     tag: 'metrics',
     summary: 'Prometheus exposition: DORA gauges, intake and router health',
-    responses: { 200: { description: 'Prometheus text format', contentType: 'text/plain' } },
+    query: streamFilter,
+    responses: {
+      200: { description: 'Prometheus text format', contentType: 'text/plain' },
+      400: badQuery,
+    },
   },
   {
     method: 'get',

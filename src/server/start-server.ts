@@ -31,7 +31,11 @@ import { loadKubeConfig } from '../kube/index.js';
 import type { Logger } from '../log/index.js';
 import { CadenceError } from '../problem/index.js';
 import { createRolloutWatcher, type RolloutWatcher } from '../rollouts/index.js';
-import { builtinTransformers, builtinWebhookReceivers } from '../sources/index.js';
+import {
+  builtinTransformers,
+  builtinWebhookReceivers,
+  kubeDeploymentLookup,
+} from '../sources/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { createUpdateWatcher, type UpdateWatcher } from '../updates/index.js';
 import { readFileSync } from 'node:fs';
@@ -127,7 +131,21 @@ export async function startServer(
     dataDir: config.store.dataDir,
     poolSize: config.store.poolSize,
   });
-  const transformers = builtinTransformers({ settings: config.sources });
+  // Reference-mode ApiServerSource events carry only a name: resolving them reads the
+  // Deployment from the `kube` section's cluster, when one is configured.
+  const lookupConfig =
+    config.kube.watch || config.kube.kubeconfig
+      ? (kubeConfig ?? loadKubeConfig(config.kube))
+      : undefined;
+  if (!lookupConfig) {
+    logger.warn(
+      'no kube section configured: reference-mode ApiServerSource events (dev.knative.apiserver.ref.*) cannot be resolved; set kube.kubeconfig (or kube.watch) to read Deployments from the cluster',
+    );
+  }
+  const transformers = builtinTransformers({
+    settings: config.sources,
+    ...(lookupConfig ? { deploymentLookup: kubeDeploymentLookup(lookupConfig) } : {}),
+  });
   const router = createRouter({
     store,
     table: compileRoutingTable(config.routes, transformers.keys()),

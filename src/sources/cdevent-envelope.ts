@@ -151,9 +151,17 @@ export interface TrackedIncident {
   /** The issue: `acme/web#7`. */
   key: string;
   description: string;
-  environment: string;
+  /** From the issue's `environment:` label; none: the DORA rules resolve it (docs/metrics.md). */
+  environment: string | undefined;
   service: string;
 }
+
+/**
+ * The environment id of an incident whose producer named none (CDEvents requires one), with
+ * `customData.cadence.environmentGiven: false` telling the DORA rules to resolve it: the
+ * service's only environment, else the default.
+ */
+export const UNNAMED_ENVIRONMENT = 'unknown';
 
 /** The `incident.detected` / `incident.resolved` of an incident an issue tracks. */
 export function trackedIncidentCdevent(
@@ -171,11 +179,12 @@ export function trackedIncidentCdevent(
       id: incident.key,
       content: {
         description: incident.description,
-        environment: { id: incident.environment, source: delivery.source },
+        environment: { id: incident.environment ?? UNNAMED_ENVIRONMENT, source: delivery.source },
         service: { id: incident.service },
       },
     },
     at,
+    incident.environment ? undefined : { environmentGiven: false },
   );
 }
 

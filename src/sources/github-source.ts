@@ -8,6 +8,7 @@ import {
   type Transformer,
   type TransformOutcome,
 } from '../events/index.js';
+import { CadenceError } from '../problem/index.js';
 import {
   applyRule,
   changeMergedCdevent,
@@ -96,8 +97,13 @@ export const githubPullRequestSchema = z.looseObject({
 });
 
 export const githubDeploymentStatusSchema = z.looseObject({
-  deployment_status: z.looseObject({ state: z.string().min(1), updated_at: timestamp }),
+  deployment_status: z.looseObject({
+    id: z.number().int().optional(),
+    state: z.string().min(1),
+    updated_at: timestamp,
+  }),
   deployment: z.looseObject({
+    id: z.number().int().optional(),
     environment: z.string().min(1),
     sha,
     // Whatever the deployer passed: any JSON, often an object; `service` is read when present.
@@ -234,10 +240,16 @@ function deploymentStatusToCdevents(
   const outcome = DEPLOYMENT_OUTCOMES.get(status.state);
   if (!outcome)
     return nothing(`deployment status ${status.state}: the deployment has not finished`);
+  // Keyed by the deployment and its status, not the delivery: a redelivered (or re-sent)
+  // status is the same deployment. Payloads without the ids fall back to the delivery.
+  const keyed =
+    deployment.id !== undefined && status.id !== undefined
+      ? { id: `${repository.full_name}/deployments/${deployment.id}/statuses/${status.id}` }
+      : delivery;
   return {
     cdevents: [
       cdevent(
-        delivery,
+        { id: keyed.id, source: delivery.source },
         'service.deployed',
         {
           id: deployedService(deployment.payload, repository),
@@ -277,7 +289,7 @@ function issuesToCdevents(
       {
         key: `${repository.full_name}#${issue.number}`,
         description: issue.title,
-        environment: labelValue(issue.labels, 'environment') ?? 'production',
+        environment: labelValue(issue.labels, 'environment'),
         service: labelValue(issue.labels, 'service') ?? repository.name,
       },
       at,
@@ -397,6 +409,24 @@ function deliverySource(payload: Record<string, unknown>): string {
   return '/webhooks/github';
 }
 
+/**
+ * The JSON of a delivery: the body, or, for GitHub's default content type
+ * `application/x-www-form-urlencoded`, its `payload` field. The signature was checked over the
+ * raw body before this.
+ */
+function formPayload(message: HttpMessage): Buffer {
+  const type = headerValue(message, 'content-type')?.split(';')[0]?.trim().toLowerCase();
+  if (type !== 'application/x-www-form-urlencoded') return message.body;
+  const payload = new URLSearchParams(message.body.toString('utf8')).get('payload');
+  if (payload === null) {
+    throw new CadenceError('invalid-input', {
+      field: 'payload',
+      detail: 'a form-encoded GitHub delivery carries its JSON in the payload field',
+    });
+  }
+  return Buffer.from(payload, 'utf8');
+}
+
 export function createGithubReceiver(settings: GithubSettings): WebhookReceiver {
   return {
     name: 'github',
@@ -405,7 +435,7 @@ export function createGithubReceiver(settings: GithubSettings): WebhookReceiver 
       if (settings.secret) checkSignature(message, settings.secret);
       const name = requiredHeader(message, 'x-github-event', /^[a-z][a-z0-9_]*$/);
       const delivery = requiredHeader(message, 'x-github-delivery');
-      const payload = parseJsonObject(message.body);
+      const payload = parseJsonObject(formPayload(message));
       // Checked, not parsed: the delivery is stored as GitHub sent it.
       const eventRule = EVENT_RULES.get(name);
       if (eventRule) checkPayload(eventRule.schema, payload, `GitHub ${name} payload`);

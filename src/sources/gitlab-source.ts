@@ -307,7 +307,7 @@ function issueToCdevents(
       {
         key: `${project.path_with_namespace}#${issue.iid}`,
         description: issue.title,
-        environment: labelValue(labels, 'environment') ?? 'production',
+        environment: labelValue(labels, 'environment'),
         service: labelValue(labels, 'service') ?? projectSlug(project),
       },
       at,

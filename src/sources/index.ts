@@ -40,11 +40,21 @@ export { cdeventsSource } from './cdevents-source.js';
 export {
   createKubernetesApiserverSource,
   deploymentToCdevent,
+  kubeDeploymentLookup,
   rolloutState,
   type DeploymentLookup,
   type DeploymentObject,
 } from './kubernetes-apiserver-source.js';
-export { deterministicId, imageToPurl, EMITTED_SPEC_VERSION } from './cdevent-id.js';
+export {
+  deterministicId,
+  imageToPurl,
+  EMITTED_SPEC_VERSION,
+  clusterRevision,
+  revisionFromTag,
+  REVISION_ANNOTATION,
+  REPOSITORY_ANNOTATION,
+  type ClusterRevision,
+} from './cdevent-id.js';
 export {
   createGithubReceiver,
   createGithubSource,

@@ -1,7 +1,8 @@
+import { AppsV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { z } from 'zod';
 import type { StoredEvent, Transformer, TransformOutcome } from '../events/index.js';
 import { cdeventEnvelope, eventTime } from './cdevent-envelope.js';
-import { imageToPurl } from './cdevent-id.js';
+import { clusterRevision, imageToPurl } from './cdevent-id.js';
 
 /**
  * Knative ApiServerSource events about Deployments → CDEvents.
@@ -14,6 +15,12 @@ import { imageToPurl } from './cdevent-id.js';
  * A Deployment becomes `service.deployed` (revision 1: first rollout) or `service.upgraded`
  * (later revisions) once its rollout has completed; namespace is the environment, name the
  * service. A deletion becomes `service.removed`.
+ *
+ * The git revision is read from what the cluster has (`clusterRevision`: the
+ * `cadence.dev/revision` annotation, `app.kubernetes.io/version`, an image tag that is a sha) and
+ * put in `customData.cadence`, where the DORA facts read it. An `add` of a Deployment whose rollout
+ * is already complete is the source listing what exists when it starts (a Deployment the API
+ * server just created has no status yet): it is recorded as a baseline, not counted as a deploy.
  */
 
 // Read permissively: only the fields used are declared.
@@ -25,6 +32,7 @@ const deploymentSchema = z.looseObject({
     uid: z.string().optional(),
     generation: z.number().optional(),
     annotations: z.record(z.string(), z.string()).optional(),
+    labels: z.record(z.string(), z.string()).optional(),
   }),
   spec: z
     .looseObject({
@@ -115,8 +123,16 @@ function serviceEvent(
   });
 }
 
-/** The CDEvent for a Deployment whose rollout completed, or a note saying why there is none. */
-export function deploymentToCdevent(event: StoredEvent, raw: unknown): TransformOutcome {
+/**
+ * The CDEvent for a Deployment whose rollout completed, or a note saying why there is none.
+ * `firstSeen`: the event is the source's first sight of it (an `add`), so a completed rollout
+ * predates the source and is a baseline.
+ */
+export function deploymentToCdevent(
+  event: StoredEvent,
+  raw: unknown,
+  firstSeen = false,
+): TransformOutcome {
   const parsed = deploymentSchema.safeParse(raw);
   if (!parsed.success) {
     return { cdevents: [], note: `not a Deployment object: ${parsed.error.issues[0]?.message}` };
@@ -138,7 +154,25 @@ export function deploymentToCdevent(event: StoredEvent, raw: unknown): Transform
   if (containerImages.length === 0)
     return { cdevents: [], note: 'Deployment has no container image' };
   const predicate = revision === '1' ? 'deployed' : 'upgraded';
+  const git = clusterRevision(deployment.metadata, containerImages);
+  const cadence = {
+    ...(git.revision ? { revision: git.revision } : {}),
+    ...(git.repository ? { repository: git.repository } : {}),
+    ...(git.revisionFrom ? { revisionFrom: git.revisionFrom } : {}),
+    ...(git.digest ? { digest: git.digest } : {}),
+    outcome: 'success',
+    // Not the source: in a cluster it is the API server's address, as the rollout watcher's is.
+    reporter: 'kubernetes-apiserver',
+    ...(firstSeen ? { baseline: true } : {}),
+  };
+  const notes = [
+    git.revision
+      ? `revision ${git.revision} from the ${git.revisionFrom}`
+      : 'no git revision (no cadence.dev/revision annotation, no commit sha as the image tag): no lead time',
+    ...(firstSeen ? ['already complete when first seen: recorded, not counted'] : []),
+  ];
   return {
+    note: notes.join('; '),
     cdevents: [
       serviceEvent(
         event,
@@ -149,6 +183,7 @@ export function deploymentToCdevent(event: StoredEvent, raw: unknown): Transform
         {
           artifactId: imageToPurl(containerImages[0]!),
           customData: {
+            cadence,
             namespace,
             name,
             revision,
@@ -191,7 +226,7 @@ export function createKubernetesApiserverSource(
           const { namespace, name, uid } = parsed.data.metadata;
           return { cdevents: [removed(event, namespace, name, uid)] };
         }
-        return deploymentToCdevent(event, event.data);
+        return deploymentToCdevent(event, event.data, verb === 'add');
       }
       if (event.type.startsWith('dev.knative.apiserver.ref.')) {
         const reference = referenceSchema.safeParse(event.data);
@@ -207,9 +242,26 @@ export function createKubernetesApiserverSource(
         }
         const deployment = await options.lookup(namespace, name);
         if (deployment === undefined) return { cdevents: [], note: 'Deployment no longer exists' };
-        return deploymentToCdevent(event, deployment);
+        return deploymentToCdevent(event, deployment, verb === 'add');
       }
       return { cdevents: [], note: `type ${event.type} is not an ApiServerSource event` };
     },
+  };
+}
+
+/**
+ * Looks Deployments up in the cluster the kubeconfig names, for reference-mode events; a
+ * Deployment that no longer exists is `undefined` (any other failure is thrown, so the event is
+ * retried rather than noted as gone).
+ */
+export function kubeDeploymentLookup(kubeConfig: KubeConfig): DeploymentLookup {
+  const apps = kubeConfig.makeApiClient(AppsV1Api);
+  return async (namespace, name) => {
+    try {
+      return await apps.readNamespacedDeployment({ namespace, name });
+    } catch (error) {
+      if ((error as { code?: number }).code === 404) return undefined;
+      throw error;
+    }
   };
 }

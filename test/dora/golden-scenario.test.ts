@@ -125,11 +125,22 @@ for (const engine of engines) {
         [0, 6, 1],
       );
 
-      const frequency = await app.inject({ url: '/deploy-frequency/week' });
-      assert.deepEqual(frequency.json(), [
+      const production = await app.inject({ url: '/deploy-frequency/week?environment=production' });
+      assert.deepEqual(production.json(), [
         { DeployName: 'api', Deployments: 1, Time: '2026-03-02T00:00:00.000Z' },
         { DeployName: 'web', Deployments: 3, Time: '2026-03-02T00:00:00.000Z' },
         { DeployName: 'web', Deployments: 2, Time: '2026-03-09T00:00:00.000Z' },
+      ]);
+      // Like the seed tutorial, every environment unless one is asked for: staging's web too.
+      const every = await app.inject({ url: '/deploy-frequency/week' });
+      assert.deepEqual(every.json(), [
+        { DeployName: 'api', Deployments: 1, Time: '2026-03-02T00:00:00.000Z' },
+        { DeployName: 'web', Deployments: 4, Time: '2026-03-02T00:00:00.000Z' },
+        { DeployName: 'web', Deployments: 2, Time: '2026-03-09T00:00:00.000Z' },
+      ]);
+      const web = await app.inject({ url: '/deploy-frequency/week?service=api' });
+      assert.deepEqual(web.json(), [
+        { DeployName: 'api', Deployments: 1, Time: '2026-03-02T00:00:00.000Z' },
       ]);
     });
 
@@ -140,6 +151,8 @@ for (const engine of engines) {
       ['/api/v1/metrics?colour=blue', 400, 'colour'],
       ['/api/v1/metrics/happiness', 400, 'metric'],
       ['/deploy-frequency/fortnight', 400, 'bucket'],
+      ['/deploy-frequency/day?env=default', 400, 'env'],
+      ['/metrics?colour=blue', 400, 'colour'],
     ];
     for (const [url, status, field] of bad) {
       it(`answers ${url} with ${status} naming ${field}`, async () => {

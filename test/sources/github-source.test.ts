@@ -138,6 +138,8 @@ const PUSHED = '6113728f27ae82c7b1a177c8d03f9e96e0adf246';
 const MERGED = 'c4295bd74fb0f4fda03689c3df3f2803b658fd85';
 const DEPLOYED = 'f95f852bd8fca8fcc58a9a2d6c842781e32a215e';
 
+// An issue without an `environment:` label leaves the environment to the DORA rules.
+const UNLABELLED = { environmentGiven: false };
 const incidentContent = (service = 'Hello-World', environment = 'production') => ({
   description: 'Spelling error in the README file',
   environment: { id: environment, source: REPOSITORY },
@@ -336,8 +338,8 @@ const cases: Case[] = [
         type: 'dev.cdevents.incident.detected.0.3.0',
         subject: 'Codertocat/Hello-World#1',
         timestamp: '2019-05-15T15:20:18Z',
-        content: incidentContent(),
-        cadence: undefined,
+        content: incidentContent(undefined, 'unknown'),
+        cadence: UNLABELLED,
       },
     ],
   },
@@ -355,15 +357,15 @@ const cases: Case[] = [
         type: 'dev.cdevents.incident.detected.0.3.0',
         subject: 'Codertocat/Hello-World#1',
         timestamp: '2019-05-15T15:20:18Z',
-        content: incidentContent(),
-        cadence: undefined,
+        content: incidentContent(undefined, 'unknown'),
+        cadence: UNLABELLED,
       },
       {
         type: 'dev.cdevents.incident.resolved.0.3.0',
         subject: 'Codertocat/Hello-World#1',
         timestamp: '2019-05-16T08:00:00Z',
-        content: incidentContent(),
-        cadence: undefined,
+        content: incidentContent(undefined, 'unknown'),
+        cadence: UNLABELLED,
       },
     ],
   },
@@ -381,8 +383,8 @@ const cases: Case[] = [
         type: 'dev.cdevents.incident.resolved.0.3.0',
         subject: 'Codertocat/Hello-World#1',
         timestamp: '2019-05-15T17:00:00Z',
-        content: incidentContent(),
-        cadence: undefined,
+        content: incidentContent(undefined, 'unknown'),
+        cadence: UNLABELLED,
       },
     ],
   },
@@ -395,8 +397,8 @@ const cases: Case[] = [
         type: 'dev.cdevents.incident.resolved.0.3.0',
         subject: 'Codertocat/Hello-World#1',
         timestamp: '2019-05-15T15:20:26Z',
-        content: incidentContent(),
-        cadence: undefined,
+        content: incidentContent(undefined, 'unknown'),
+        cadence: UNLABELLED,
       },
     ],
   },
@@ -764,6 +766,60 @@ describe('POST /webhooks/github (PGlite)', () => {
     assert.deepEqual(
       cdevents.map((c) => [c.type, c.subjectId, c.transformer]),
       [['dev.cdevents.change.merged.0.3.0', `Codertocat/Hello-World@${PUSHED}`, 'github']],
+    );
+  });
+  // GitHub's default content type: `payload=<url-encoded JSON>`, signed over the raw form body.
+  const formPost = (
+    event: string,
+    json: string,
+    id: string,
+    form = `payload=${encodeURIComponent(json)}`,
+  ) =>
+    app.inject({
+      method: 'POST',
+      url: '/webhooks/github',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-github-event': event,
+        'x-github-delivery': id,
+        'x-hub-signature-256': sign(form),
+      },
+      payload: form,
+    });
+
+  it('accepts a form-encoded delivery signed over its raw body', async () => {
+    const response = await formPost(
+      'ping',
+      JSON.stringify({ zen: 'Design for failure.' }),
+      'form-1',
+    );
+    assert.equal(response.statusCode, 202, response.body);
+  });
+
+  it('refuses a form without payload with 400 naming payload', async () => {
+    const response = await formPost('ping', '', 'form-2', 'other=1');
+    assert.equal(response.statusCode, 400, response.body);
+    assert.equal(response.json().field, 'payload');
+  });
+
+  it('counts one deployment for a deployment_status redelivered three times', async () => {
+    const payload = example('deployment_status', () => true);
+    const status = changed(payload, { 'deployment_status.state': 'success' });
+    for (const id of ['redelivery-1', 'redelivery-2', 'redelivery-3']) {
+      const response = await formPost('deployment_status', JSON.stringify(status), id);
+      assert.equal(response.statusCode, 202, response.body);
+    }
+    await routeAll(router);
+    const deployed = (await listCdevents(store, { limit: 50 })).filter((c) =>
+      c.type.startsWith('dev.cdevents.service.deployed'),
+    );
+    assert.equal(deployed.length, 1);
+    const frequency = await app.inject({ url: '/deploy-frequency/year' });
+    assert.equal(
+      frequency
+        .json()
+        .reduce((sum: number, row: { Deployments: number }) => sum + row.Deployments, 0),
+      1,
     );
   });
 });

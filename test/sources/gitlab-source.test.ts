@@ -181,10 +181,11 @@ const incidentEvent = (predicate: 'detected' | 'resolved', timestamp: string) =>
   timestamp,
   content: {
     description: 'Checkout returns 502 for every request',
-    environment: { id: 'production', source: GITLAB_TEST },
+    environment: { id: 'unknown', source: GITLAB_TEST },
     service: { id: 'checkout' },
   },
-  cadence: undefined,
+  // No `environment:` label: the DORA rules resolve it.
+  cadence: { environmentGiven: false },
 });
 // The documentation's plain issue, made an incident by its label.
 const labelledIssue = (predicate: 'detected' | 'resolved', timestamp: string) => ({
@@ -193,10 +194,11 @@ const labelledIssue = (predicate: 'detected' | 'resolved', timestamp: string) =>
   timestamp,
   content: {
     description: 'New API: create/update/delete file',
-    environment: { id: 'production', source: GITLAB_TEST },
+    environment: { id: 'unknown', source: GITLAB_TEST },
     service: { id: 'gitlab-test' },
   },
-  cadence: undefined,
+  // No `environment:` label: the DORA rules resolve it.
+  cadence: { environmentGiven: false },
 });
 const withLabels = (titles: string[], edits: Record<string, unknown> = {}) =>
   changed(fixture('issue'), { 'object_attributes.labels': titles.map(label), ...edits });

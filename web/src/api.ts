@@ -34,6 +34,8 @@ export interface MetricsReport {
   overall: DoraMetrics;
   tiers: Record<'2023' | '2024', Record<TieredMetric, Tier | null>>;
   series?: { bucket: string; points: (DoraMetrics & { bucket: string })[] };
+  /** When the scope has no deployment: the environments that have some. */
+  elsewhere?: { environment: string; deployments: number }[];
 }
 
 export interface ServiceCatalogue {

@@ -27,6 +27,12 @@ export const metricsQuery = z.strictObject({
   bucket: z.enum(BUCKETS).optional(),
 });
 
+/** One environment and/or service, for the surfaces that cover every stream by default. */
+export const streamFilter = z.strictObject({
+  service: z.string().min(1).optional(),
+  environment: z.string().min(1).optional(),
+});
+
 /** The window defaults to the 90 days up to now. */
 export function toMetricsQuery(query: z.infer<typeof metricsQuery>): MetricsQuery {
   const to = query.to ?? new Date();
@@ -84,9 +90,10 @@ export function registerMetricsRoutes(
     };
   });
 
-  // The Four Keys-era shape some dashboards still read.
+  // The Four Keys-era shape some dashboards still read: every environment, as the seed tutorial.
   app.get('/deploy-frequency/:bucket', async (request) => {
     const { bucket } = parseQuery(z.object({ bucket: z.enum(BUCKETS) }), request.params);
-    return deployFrequency(deps.store, bucket, settings);
+    const filter = parseQuery(streamFilter, request.query);
+    return deployFrequency(deps.store, bucket, filter, settings);
   });
 }

@@ -5,6 +5,8 @@ import { routerBacklog } from '../../events/index.js';
 import { latestRollouts } from '../../rollouts/index.js';
 import type { Store } from '../../store/index.js';
 import type { UpdateWatcher } from '../../updates/index.js';
+import { streamFilter } from './metrics-routes.js';
+import { parseQuery } from './query.js';
 
 const DAY = 86_400_000;
 /** The window the DORA gauges cover, ending at scrape time. */
@@ -91,11 +93,11 @@ export function registerPrometheusRoutes(
     registers: [registry],
   });
 
-  async function refresh(): Promise<void> {
+  async function refresh(filter: { service?: string; environment?: string }): Promise<void> {
     const to = new Date();
     const streams = await metricsPerStream(
       deps.store,
-      { from: new Date(to.getTime() - WINDOW_DAYS * DAY), to },
+      { from: new Date(to.getTime() - WINDOW_DAYS * DAY), to, ...filter },
       settings,
     );
     for (const g of [
@@ -140,8 +142,9 @@ export function registerPrometheusRoutes(
     lag.set(state.oldestSeconds);
   }
 
-  app.get('/metrics', async (_request, reply) => {
-    await refresh();
+  // `?environment=&service=` narrow the DORA gauges (a scrape config's `params`).
+  app.get('/metrics', async (request, reply) => {
+    await refresh(parseQuery(streamFilter, request.query));
     return reply.type(registry.contentType).send(await registry.metrics());
   });
   return { eventsAccepted };

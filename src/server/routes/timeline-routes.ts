@@ -5,7 +5,7 @@ import {
   listDeployments,
   listIncidents,
   listStreams,
-  projectFacts,
+  refreshDeliveries,
   type DoraSettings,
 } from '../../dora/index.js';
 import { CadenceError } from '../../problem/index.js';
@@ -39,7 +39,7 @@ export function registerTimelineRoutes(
   // The services and environments that have deployments, and the configured teams: the
   // choices of the dashboard's filters.
   app.get('/api/v1/streams', async () => {
-    await projectFacts(deps.store);
+    await refreshDeliveries(deps.store, settings);
     const streams = await listStreams(deps.store);
     return {
       services: streams.map((stream) => ({

@@ -9,7 +9,7 @@ import { emptyState, h } from '../dom.js';
 import { firstDeploymentExample } from '../first-events.js';
 import { filterBar, filterParams, loadCatalogue } from '../filters.js';
 import { formatDuration, formatPercent, formatPerDay } from '../format.js';
-import { updateParams } from '../route.js';
+import { routeHref, updateParams } from '../route.js';
 import { trendChart } from '../trend-chart.js';
 import type { Page } from './page.js';
 
@@ -182,6 +182,25 @@ function bucketSelect(current: string): HTMLElement {
   );
 }
 
+/** An empty scope says where the deployments are: "0 in production; 2 in default". */
+function elsewhereHint(report: MetricsReport, params: URLSearchParams): HTMLElement | string {
+  const elsewhere = (report.elsewhere ?? []).filter((e) => e.deployments > 0);
+  if (elsewhere.length === 0) return '';
+  return h(
+    'p',
+    { class: 'muted', 'data-testid': 'elsewhere' },
+    `0 in ${report.scope.environment}; `,
+    ...elsewhere.flatMap((e, i) => {
+      const next = new URLSearchParams(params);
+      next.set('environment', e.environment);
+      return [
+        i > 0 ? '; ' : '',
+        h('a', { href: routeHref('overview', next) }, `${e.deployments} in ${e.environment}`),
+      ];
+    }),
+  );
+}
+
 export const overviewPage: Page = {
   id: 'overview',
   title: 'DORA overview',
@@ -208,7 +227,7 @@ export const overviewPage: Page = {
             'Cadence computes the DORA metrics from CDEvents. Send a first deployment (or point a GitHub, GitLab, Tekton, Argo CD or Alertmanager webhook at /webhooks/{source}, see docs/sources.md):',
             firstDeploymentExample(location.origin),
           )
-        : h('div', {}, metricCards(report), trends(report)),
+        : h('div', {}, elsewhereHint(report, params), metricCards(report), trends(report)),
     );
   },
 };

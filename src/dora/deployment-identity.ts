@@ -1,0 +1,121 @@
+import type { DeploymentFact } from './facts.js';
+
+/**
+ * One deployment as every source that reported it sees it: the watcher, the ApiServerSource,
+ * the deployer, Argo CD and GitHub can all report the same rollout. A deployment is a service in
+ * an environment at a revision within a time window; the first report (lowest sequence number,
+ * i.e. the first to arrive) is the deployment, the later ones its evidence.
+ */
+export interface IdentifiedDeployment {
+  deployment: DeploymentFact;
+  /** The other reports of the same rollout, in arrival order. */
+  evidence: DeploymentFact[];
+}
+
+/** Reports of one rollout are at most this far apart (a deployer applies, the watcher sees it finish). */
+export const SAME_DEPLOYMENT_WINDOW_MS = 60 * 60 * 1000;
+
+/** Two revisions name the same commit: equal, or one is an abbreviation (≥ 7 hex) of the other. */
+export function sameRevision(a: string, b: string): boolean {
+  if (a === b) return true;
+  const [short, long] = a.length < b.length ? [a, b] : [b, a];
+  return short.length >= 7 && /^[0-9a-f]+$/.test(short) && long.startsWith(short);
+}
+
+/**
+ * Whether two reports of one stream are the same rollout: close in time, and the same commit
+ * when both name one, else the same artifact (the image as a purl: the watcher and the
+ * ApiServerSource read the same image from the same Deployment).
+ */
+export function sameDeployment(
+  a: DeploymentFact,
+  b: DeploymentFact,
+  windowMs: number,
+  reporters: ReadonlySet<string | undefined> = new Set([a.reporter]),
+): boolean {
+  if (a.service !== b.service || a.environment !== b.environment) return false;
+  // One reporter's two reports are two deployments (its re-sends are one CDEvent already).
+  if (reporters.has(b.reporter)) return false;
+  if (Math.abs(a.deployedAt.getTime() - b.deployedAt.getTime()) > windowMs) return false;
+  if (a.revision && b.revision) return sameRevision(a.revision, b.revision);
+  return a.artifact !== undefined && a.artifact === b.artifact;
+}
+
+/** The longest (most complete) of the revisions reports give. */
+const fullest = (values: (string | undefined)[]) =>
+  values.reduce<string | undefined>(
+    (best, value) => (value && (!best || value.length > best.length) ? value : best),
+    undefined,
+  );
+
+/**
+ * The deployment a group of reports makes: the first report's identity and time, with what any
+ * report adds. A failure anywhere is the outcome (the deployer reports an apply, the watcher a
+ * rollout that then failed); a rollback anywhere makes it one; a baseline only if every report
+ * is one (a source starting up listed it, and nothing saw it happen).
+ */
+export function mergeReports(first: DeploymentFact, others: DeploymentFact[]): DeploymentFact {
+  const all = [first, ...others];
+  const revision = fullest(all.map((d) => d.revision));
+  const repository = all.find((d) => d.repository)?.repository;
+  const artifact = all.find((d) => d.artifact)?.artifact;
+  const remedies = all.find((d) => d.remedies)?.remedies;
+  const merged: DeploymentFact = {
+    seq: first.seq,
+    cdeventId: first.cdeventId,
+    service: first.service,
+    environment: first.environment,
+    kind: all.some((d) => d.kind === 'rollback') ? 'rollback' : 'deploy',
+    outcome: all.some((d) => d.outcome === 'failure') ? 'failure' : 'success',
+    deployedAt: first.deployedAt,
+    ...(revision ? { revision } : {}),
+    ...(repository ? { repository } : {}),
+    ...(artifact ? { artifact } : {}),
+    ...(remedies ? { remedies } : {}),
+  };
+  if (all.every((d) => d.baseline)) merged.baseline = true;
+  return merged;
+}
+
+/**
+ * Groups reports into deployments. Reports are taken in arrival order; each joins the latest
+ * group it is the same rollout as (compared with what the group knows so far: a deployer's
+ * report adds the revision to a watcher's), unless another deployment of the stream happened
+ * between them (deploy A, roll back to B, deploy A again are three). Pure.
+ */
+export function identifyDeployments(
+  reports: DeploymentFact[],
+  windowMs: number = SAME_DEPLOYMENT_WINDOW_MS,
+): IdentifiedDeployment[] {
+  const groups: {
+    first: DeploymentFact;
+    known: DeploymentFact;
+    evidence: DeploymentFact[];
+    reporters: Set<string | undefined>;
+  }[] = [];
+  const at = (d: DeploymentFact) => d.deployedAt.getTime();
+  for (const report of [...reports].sort((a, b) => a.seq - b.seq)) {
+    const group = groups.findLast((g) => sameDeployment(g.known, report, windowMs, g.reporters));
+    const between =
+      group &&
+      groups.some((other) => {
+        if (other === group || other.first.service !== report.service) return false;
+        if (other.first.environment !== report.environment) return false;
+        const [low, high] = [at(group.first), at(report)].sort((a, b) => a - b) as [number, number];
+        return at(other.first) > low && at(other.first) < high;
+      });
+    if (!group || between) {
+      groups.push({
+        first: report,
+        known: report,
+        evidence: [],
+        reporters: new Set([report.reporter]),
+      });
+      continue;
+    }
+    group.evidence.push(report);
+    group.reporters.add(report.reporter);
+    group.known = mergeReports(group.first, group.evidence);
+  }
+  return groups.map((g) => ({ deployment: g.known, evidence: g.evidence }));
+}
