@@ -7,6 +7,12 @@ export const defaults = {
     bodyLimitBytes: 1024 * 1024,
     /** How long a graceful shutdown waits for in-flight requests. */
     shutdownTimeoutMs: 10_000,
+    /**
+     * Reads (`/api/v1/*` GETs, `/metrics`) and intake (`/events`, `/cdevents`, webhooks without a
+     * secret) open, for a developer machine; the start-up log names what is open. The Kubernetes
+     * manifests turn both on.
+     */
+    auth: { read: false, ingest: false },
   },
   store: {
     dataDir: './.cadence',

@@ -26,6 +26,14 @@ export const configSchema = z.strictObject({
       port: z.number().int().min(0).max(65535).default(defaults.server.port),
       bodyLimitBytes: z.number().int().positive().default(defaults.server.bodyLimitBytes),
       shutdownTimeoutMs: z.number().int().positive().default(defaults.server.shutdownTimeoutMs),
+      // Which of the open-by-default actions need a token (docs/security.md); deploy, canary,
+      // promote, rollback and admin always do.
+      auth: z
+        .strictObject({
+          read: z.boolean().default(defaults.server.auth.read),
+          ingest: z.boolean().default(defaults.server.auth.ingest),
+        })
+        .prefault({}),
     })
     .prefault({}),
   store: z

@@ -1,17 +1,18 @@
 import { CadenceError } from '../problem/index.js';
 import type { Store } from '../store/index.js';
 import type { CloudEvent } from './cloud-event.js';
-import { insertEvents, type InsertOutcome } from './event-rows.js';
+import { insertEvents, type Door, type InsertOutcome } from './event-rows.js';
 
 interface Pending {
   events: CloudEvent[];
+  doors: readonly (Door | undefined)[];
   resolve: (outcome: InsertOutcome) => void;
   reject: (error: unknown) => void;
 }
 
 export interface EventWriter {
   /** Resolves once the events are durably stored (or known duplicates). */
-  write(events: CloudEvent[]): Promise<InsertOutcome>;
+  write(events: CloudEvent[], doors?: readonly Door[]): Promise<InsertOutcome>;
   /** Waits for queued writes to finish. */
   drain(): Promise<void>;
 }
@@ -51,6 +52,7 @@ export function createEventWriter(
       const outcome = await insertEvents(
         store,
         group.flatMap((pending) => pending.events),
+        group.flatMap((pending) => pending.events.map((_event, index) => pending.doors[index])),
       );
       let offset = 0;
       for (const pending of group) {
@@ -93,10 +95,10 @@ export function createEventWriter(
   }
 
   return {
-    write(events) {
+    write(events, doors = []) {
       if (events.length === 0) return Promise.resolve({ stored: [] });
       return new Promise<InsertOutcome>((resolve, reject) => {
-        queue.push({ events, resolve, reject });
+        queue.push({ events, doors, resolve, reject });
         pump();
       });
     },

@@ -31,7 +31,7 @@ import { loadKubeConfig } from '../kube/index.js';
 import type { Logger } from '../log/index.js';
 import { CadenceError } from '../problem/index.js';
 import { createRolloutWatcher, type RolloutWatcher } from '../rollouts/index.js';
-import { builtinTransformers, builtinWebhookReceivers } from '../sources/index.js';
+import { builtinTransformers, builtinWebhookReceivers, securedSources } from '../sources/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { createUpdateWatcher, type UpdateWatcher } from '../updates/index.js';
 import { buildApp } from './app.js';
@@ -83,6 +83,32 @@ async function startDeployer(
   });
 }
 
+/**
+ * What `server.auth` leaves open, for the one start-up warning line; undefined when nothing is.
+ *
+ * @example openSurfaces(config)?.message // 'auth: intake (…) and reads (…) are open; …'
+ */
+export function openSurfaces(
+  config: Pick<CadenceConfig, 'server' | 'deployer'>,
+): { list: string[]; message: string } | undefined {
+  if (config.deployer.enabled && config.deployer.insecureDev) {
+    return {
+      list: ['everything'],
+      message:
+        'auth: --insecure-dev: every route is open, deploys and canary verdicts included; never expose this server',
+    };
+  }
+  const list: string[] = [];
+  if (!config.server.auth.ingest)
+    list.push('intake (/events, /cdevents, /webhooks without secrets)');
+  if (!config.server.auth.read) list.push('reads (/api/v1/*, /metrics)');
+  if (list.length === 0) return undefined;
+  return {
+    list,
+    message: `auth: ${list.join(' and ')} ${list.length > 1 ? 'are' : 'is'} open; set server.auth.ingest and server.auth.read to require tokens`,
+  };
+}
+
 /** Wires the domain modules together and starts listening. */
 export async function startServer(
   config: CadenceConfig,
@@ -105,9 +131,11 @@ export async function startServer(
     poolSize: config.store.poolSize,
   });
   const transformers = builtinTransformers({ settings: config.sources });
+  const table = compileRoutingTable(config.routes, transformers.keys());
+  const secured = securedSources(config.sources);
   const router = createRouter({
     store,
-    table: compileRoutingTable(config.routes, transformers.keys()),
+    table,
     transformers,
     logger: logger.child({ module: 'router' }),
     batchSize: config.router.batchSize,
@@ -115,7 +143,12 @@ export async function startServer(
     settleMs: config.router.settleMs,
   });
   const writer = createEventWriter(store);
-  const intake = createIntake({ writer, onStored: () => router.kick() });
+  // The intake checks each event's producer against the same routing table the router uses.
+  const intake = createIntake({
+    writer,
+    onStored: () => router.kick(),
+    admission: { table, secured },
+  });
   // A canary the deployer applies starts its analysis (when one can run); the analysis's
   // verdict comes back through the deployer. Each needs the other, so the hook reads this later.
   let startCanaryAnalysis:
@@ -203,6 +236,8 @@ export async function startServer(
     logger,
     bodyLimitBytes: config.server.bodyLimitBytes,
     webhookReceivers: builtinWebhookReceivers(config.sources),
+    securedSources: secured,
+    auth: config.server.auth,
     dora: config.dora,
     analysis: config.analysis,
     ...(analysisRunner ? { onAnalysisStarted: () => analysisRunner.wake() } : {}),
@@ -239,6 +274,8 @@ export async function startServer(
   const port = typeof address === 'object' && address ? address.port : config.server.port;
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
   logger.info({ url: `http://${host}:${port}`, engine: store.engine }, 'cadence listening');
+  const open = openSurfaces(config);
+  if (open) logger.warn({ open: open.list }, open.message);
 
   let closing: Promise<void> | undefined;
   return {

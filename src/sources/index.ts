@@ -131,6 +131,7 @@ export {
   webhookCloudEvent,
   bodyDigestId,
   refuseUnauthenticated,
+  securedSources,
   type WebhookReceiver,
 } from './webhook-receiver.js';
 

@@ -140,7 +140,7 @@ export function registerPrometheusRoutes(
     lag.set(state.oldestSeconds);
   }
 
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', { config: { auth: { action: 'read' } } }, async (_request, reply) => {
     await refresh();
     return reply.type(registry.contentType).send(await registry.metrics());
   });
