@@ -77,7 +77,8 @@ export function declaredAuth(route: Pick<RouteOptions, 'method' | 'url' | 'confi
   return auth;
 }
 
-const CHALLENGE = 'Bearer realm="cadence", Basic realm="cadence", charset="UTF-8"';
+// Basic first: the historical deployer's challenge, which curl-style clients answer.
+const CHALLENGE = 'Basic realm="cadence", charset="UTF-8", Bearer realm="cadence"';
 
 /** Whether a request with this route's declaration needs a token under these settings. */
 export function needsToken(auth: RouteAuth, settings: AuthSettings): boolean {
