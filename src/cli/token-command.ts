@@ -1,6 +1,15 @@
 import { Command, Option } from 'commander';
-import { createDeployToken, DEPLOY_ACTIONS } from '../deploy/index.js';
+import {
+  ACTIONS,
+  createToken,
+  listTokens,
+  parseLifetime,
+  revokeToken,
+  type Action,
+  type TokenSummary,
+} from '../auth/index.js';
 import { addStoreOptions, openCliStore, type StoreFlags } from './git-command.js';
+import { renderTable } from './table.js';
 
 const list = (value: string) =>
   value
@@ -8,45 +17,136 @@ const list = (value: string) =>
     .map((item) => item.trim())
     .filter(Boolean);
 
-/** `cadence token create NAME --services a,b --actions deploy,read`: prints the secret once. */
+async function withStore<T>(
+  options: StoreFlags,
+  run: (store: Awaited<ReturnType<typeof openCliStore>>['store']) => Promise<T>,
+): Promise<T> {
+  const { store } = await openCliStore(options);
+  try {
+    return await run(store);
+  } finally {
+    await store.close();
+  }
+}
+
+const iso = (value: Date | null) => (value === null ? null : value.toISOString());
+const tokenJson = (token: TokenSummary) => ({
+  ...token,
+  createdAt: token.createdAt.toISOString(),
+  expiresAt: iso(token.expiresAt),
+  lastUsedAt: iso(token.lastUsedAt),
+});
+
+/**
+ * `cadence token create NAME --services a,b --actions deploy,read [--sources github] [--expires 30d]`
+ * prints the secret once; `cadence token list` shows scope, expiry and last use; `cadence token
+ * revoke NAME` deletes one.
+ */
 export function tokenCommand(): Command {
   const create = addStoreOptions(
     new Command('create')
-      .description('mint a deployer token (stored hashed; the secret is printed once)')
+      .description(
+        'mint a token (stored hashed; the secret is printed once); an existing name is rotated',
+      )
       .argument('<name>', 'token name (the HTTP Basic user name)')
       .requiredOption('--services <names>', "services it may act on, comma-separated, or '*'", list)
       .addOption(
-        new Option('--actions <actions>', `actions it may take: ${DEPLOY_ACTIONS.join(', ')}`)
+        new Option('--actions <actions>', `actions it may take: ${ACTIONS.join(', ')}`)
           .argParser(list)
           .makeOptionMandatory(),
       )
-      .option('--json', 'print {name, secret, token} as JSON'),
+      .option(
+        '--sources <names>',
+        "for ingest: the producers it may send events for (github, gitlab, alertmanager, argocd, tekton, cdevents, kubernetes-apiserver), or '*'",
+        list,
+      )
+      .option(
+        '--expires <lifetime>',
+        'stop working after this long: 90m, 12h, 30d, 8w (default: never)',
+      )
+      .option('--json', 'print {name, secret, token, expiresAt} as JSON'),
   ).action(
     async (
       name: string,
-      options: StoreFlags & { services: string[]; actions: string[]; json?: boolean },
+      options: StoreFlags & {
+        services: string[];
+        actions: string[];
+        sources?: string[];
+        expires?: string;
+        json?: boolean;
+      },
     ) => {
-      const { store } = await openCliStore(options);
-      try {
-        const { secret } = await createDeployToken(store, {
+      const expiresAt =
+        options.expires === undefined
+          ? undefined
+          : new Date(Date.now() + parseLifetime(options.expires));
+      const { secret } = await withStore(options, (store) =>
+        createToken(store, {
           name,
           services: options.services,
-          actions: options.actions as (typeof DEPLOY_ACTIONS)[number][],
-        });
-        const token = `${name}:${secret}`;
-        if (options.json) {
-          process.stdout.write(`${JSON.stringify({ name, secret, token })}\n`);
-        } else {
-          process.stdout.write(
-            `${token}\n` +
-              `# the secret is shown only now; use it as HTTP Basic (https://${name}:SECRET@host/…), ` +
-              'Bearer SECRET, --token or CADENCE_TOKEN\n',
-          );
-        }
-      } finally {
-        await store.close();
+          actions: options.actions as Action[],
+          sources: options.sources ?? [],
+          ...(expiresAt ? { expiresAt } : {}),
+        }),
+      );
+      const token = `${name}:${secret}`;
+      if (options.json) {
+        process.stdout.write(
+          `${JSON.stringify({ name, secret, token, expiresAt: expiresAt?.toISOString() ?? null })}\n`,
+        );
+      } else {
+        process.stdout.write(
+          `${token}\n` +
+            `# the secret is shown only now; use it as HTTP Basic (https://${name}:SECRET@host/…), ` +
+            `Bearer ${name}:SECRET, --token or CADENCE_TOKEN` +
+            (expiresAt ? `; it expires at ${expiresAt.toISOString()}` : '') +
+            '\n',
+        );
       }
     },
   );
-  return new Command('token').description('deployer API tokens').addCommand(create);
+  const show = addStoreOptions(
+    new Command('list')
+      .description('every token: scope, expiry and when it was last used (never a secret)')
+      .option('--json', 'print the tokens as JSON'),
+  ).action(async (options: StoreFlags & { json?: boolean }) => {
+    const tokens = await withStore(options, (store) => listTokens(store));
+    if (options.json) {
+      process.stdout.write(`${JSON.stringify(tokens.map(tokenJson), null, 2)}\n`);
+      return;
+    }
+    if (tokens.length === 0) {
+      process.stdout.write("no tokens; create one with 'cadence token create'\n");
+      return;
+    }
+    const now = Date.now();
+    process.stdout.write(
+      `${renderTable(
+        ['NAME', 'ACTIONS', 'SERVICES', 'SOURCES', 'EXPIRES', 'LAST USED'],
+        tokens.map((token) => [
+          token.name,
+          token.actions.join(','),
+          token.services.join(','),
+          token.sources.join(',') || '-',
+          token.expiresAt === null
+            ? 'never'
+            : `${token.expiresAt.toISOString()}${token.expiresAt.getTime() <= now ? ' (expired)' : ''}`,
+          token.lastUsedAt?.toISOString() ?? 'never',
+        ]),
+      )}\n`,
+    );
+  });
+  const revoke = addStoreOptions(
+    new Command('revoke')
+      .description('delete a token: its secret stops working at once')
+      .argument('<name>', 'token name'),
+  ).action(async (name: string, options: StoreFlags) => {
+    await withStore(options, (store) => revokeToken(store, name));
+    process.stdout.write(`revoked ${name}\n`);
+  });
+  return new Command('token')
+    .description('API tokens: scoped actions, services and sources')
+    .addCommand(create)
+    .addCommand(show)
+    .addCommand(revoke);
 }

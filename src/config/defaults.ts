@@ -19,6 +19,12 @@ export const defaults = {
      * leaving room for the store's pool, files and the Kubernetes watch.
      */
     maxConnections: 800,
+    /**
+     * Reads (`/api/v1/*` GETs, `/metrics`) and intake (`/events`, `/cdevents`, webhooks without a
+     * secret) open, for a developer machine; the start-up log names what is open. The Kubernetes
+     * manifests turn both on.
+     */
+    auth: { read: false, ingest: false },
   },
   store: {
     dataDir: './.cadence',

@@ -30,6 +30,14 @@ export const configSchema = z.strictObject({
       headersTimeoutMs: z.number().int().positive().default(defaults.server.headersTimeoutMs),
       keepAliveTimeoutMs: z.number().int().positive().default(defaults.server.keepAliveTimeoutMs),
       maxConnections: z.number().int().min(2).default(defaults.server.maxConnections),
+      // Which of the open-by-default actions need a token (docs/security.md); deploy, canary,
+      // promote, rollback and admin always do.
+      auth: z
+        .strictObject({
+          read: z.boolean().default(defaults.server.auth.read),
+          ingest: z.boolean().default(defaults.server.auth.ingest),
+        })
+        .prefault({}),
     })
     .refine((server) => server.headersTimeoutMs <= server.requestTimeoutMs, {
       message: 'headersTimeoutMs must not be longer than requestTimeoutMs',

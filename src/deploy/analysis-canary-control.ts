@@ -20,13 +20,25 @@ export function analysisCanaryControl(deployer: Deployer): CanaryControl {
       };
     }
     if (result.step === 'validate' && result.error.code === 'conflict') {
-      return { applied: false, detail: result.error.message };
+      // The deployer's check, inside its serialized operation: the canary was replaced or is gone.
+      return { applied: false, detail: `cancelled: canary replaced (${result.error.message})` };
     }
     throw result.error;
   };
   const expectation = (request: CanaryRequest) => ({ canaryVersion: request.revision });
+  // Without a revision the deployer would act on whatever canary runs now, which may not be the
+  // one this analysis judged (issue 13): such an analysis ends without touching the cluster.
+  const unbound = (request: CanaryRequest): CanaryActionResult | undefined =>
+    request.revision
+      ? undefined
+      : {
+          applied: false,
+          detail: 'cancelled: the analysis names no canary revision, so it may not act on one',
+        };
   return {
     async promote(request) {
+      const refused = unbound(request);
+      if (refused) return refused;
       const actor = `analysis:${request.analysisId}`;
       return outcome(
         await deployer.promote(request.service, actor, expectation(request)),
@@ -35,6 +47,8 @@ export function analysisCanaryControl(deployer: Deployer): CanaryControl {
       );
     },
     async rollback(request) {
+      const refused = unbound(request);
+      if (refused) return refused;
       const actor = `analysis:${request.analysisId}`;
       return outcome(
         await deployer.rollback(request.service, actor, expectation(request)),

@@ -17,7 +17,7 @@ import {
   type DeployedRevision,
   type ServiceState,
 } from './deploy-rows.js';
-import type { DeployAction } from './deploy-tokens.js';
+import type { Action } from '../auth/index.js';
 import { noopNotifier, type FailureNotifier } from './failure-notifier.js';
 import { parseImage } from './image-reference.js';
 import type { Cluster } from './kube-cluster.js';
@@ -35,7 +35,7 @@ import {
 import type { DeployerSettings, DeployServiceSettings } from './schema.js';
 
 /** The operations that change a cluster. */
-export type DeployOperation = Exclude<DeployAction, 'read'>;
+export type DeployOperation = Extract<Action, 'deploy' | 'canary' | 'promote' | 'rollback'>;
 
 /** A commit and/or a tag, as the API takes them. */
 export interface DeployRef {

@@ -25,17 +25,16 @@ export {
   type DeployerSettings,
   type DeployServiceSettings,
 } from './schema.js';
+// Tokens live in the auth module; these names stay for the deployer's callers.
 export {
   authenticate,
   authorize,
-  countDeployTokens,
-  createDeployToken,
+  countTokens as countDeployTokens,
+  createToken as createDeployToken,
   mayAct,
-  DEPLOY_ACTIONS,
   INSECURE_DEV_PRINCIPAL,
-  type DeployAction,
-  type DeployPrincipal,
-} from './deploy-tokens.js';
+  type Principal as DeployPrincipal,
+} from '../auth/index.js';
 export { createKubeCluster, FIELD_MANAGER, type Cluster } from './kube-cluster.js';
 export {
   createWebhookNotifier,

@@ -1,6 +1,20 @@
 import type { Queryable } from '../store/index.js';
 import type { CloudEvent } from './cloud-event.js';
 
+/**
+ * How an event came in (issue 13, sources bound to their door): `webhook:<source>`, `/events`,
+ * `/cdevents` or `internal` (Cadence's own watchers and deployer); who vouched for it (a token
+ * name, or the webhook source); and the transformers it may feed, `*` for every one.
+ */
+export interface Door {
+  name: string;
+  principal: string | null;
+  vouched: readonly string[];
+}
+
+/** Cadence's own events (rollout watcher, deployer, analysis verdicts) may feed any transformer. */
+export const INTERNAL_DOOR: Door = { name: 'internal', principal: null, vouched: ['*'] };
+
 /** A raw event as stored, with its place in the intake order. */
 export interface StoredEvent extends CloudEvent {
   seq: number;
@@ -8,6 +22,8 @@ export interface StoredEvent extends CloudEvent {
   routedAt: Date | null;
   routeOutputs: number | null;
   routeNote: string | null;
+  /** Null for events stored before doors were recorded (migration 011): they route as before. */
+  door?: Door | null;
 }
 
 export interface InsertOutcome {
@@ -23,16 +39,25 @@ const COLUMNS =
  * same for any batch size). Idempotent on (source, id): duplicates, also within the batch, are
  * skipped and reported as not stored.
  */
-export async function insertEvents(db: Queryable, events: CloudEvent[]): Promise<InsertOutcome> {
+export async function insertEvents(
+  db: Queryable,
+  events: CloudEvent[],
+  /** Per event, the door it came through; internal when absent. */
+  doors: readonly (Door | undefined)[] = [],
+): Promise<InsertOutcome> {
   if (events.length === 0) return { stored: [] };
   const column = <T>(pick: (event: CloudEvent) => T) => events.map(pick);
+  const door = (index: number) => doors[index] ?? INTERNAL_DOOR;
+  // `vouched` travels comma-joined: unnest would flatten an array of arrays.
   const { rows } = await db.query<{ source: string; id: string }>(
-    `insert into events (${COLUMNS})
+    `insert into events (${COLUMNS}, door, principal, vouched)
      select source, id, type, specversion, time::timestamptz, subject, datacontenttype, dataschema,
-            extensions::jsonb, data::jsonb, data_base64
+            extensions::jsonb, data::jsonb, data_base64, door, principal,
+            string_to_array(vouched, ',')
      from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                 $8::text[], $9::text[], $10::text[], $11::text[])
-       as t(${COLUMNS})
+                 $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[],
+                 $14::text[])
+       as t(${COLUMNS}, door, principal, vouched)
      on conflict (source, id) do nothing
      returning source, id`,
     [
@@ -47,6 +72,9 @@ export async function insertEvents(db: Queryable, events: CloudEvent[]): Promise
       column((e) => JSON.stringify(e.extensions)),
       column((e) => (e.data === undefined ? null : JSON.stringify(e.data))),
       column((e) => e.data_base64 ?? null),
+      events.map((_e, index) => door(index).name),
+      events.map((_e, index) => door(index).principal),
+      events.map((_e, index) => door(index).vouched.join(',')),
     ],
   );
   const inserted = new Set(rows.map((row) => `${row.source}\u0000${row.id}`));
@@ -72,6 +100,9 @@ interface EventRow {
   routed_at: Date | null;
   route_outputs: number | null;
   route_note: string | null;
+  door?: string | null;
+  principal?: string | null;
+  vouched?: string[] | null;
 }
 
 export function toStoredEvent(row: EventRow): StoredEvent {
@@ -86,6 +117,10 @@ export function toStoredEvent(row: EventRow): StoredEvent {
     routedAt: row.routed_at,
     routeOutputs: row.route_outputs,
     routeNote: row.route_note,
+    door:
+      row.door === null || row.door === undefined
+        ? null
+        : { name: row.door, principal: row.principal ?? null, vouched: row.vouched ?? [] },
   };
   if (row.time) event.time = row.time.toISOString();
   if (row.subject !== null) event.subject = row.subject;

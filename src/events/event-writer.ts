@@ -1,17 +1,18 @@
 import { CadenceError } from '../problem/index.js';
 import type { Store } from '../store/index.js';
 import type { CloudEvent } from './cloud-event.js';
-import { insertEvents, type InsertOutcome } from './event-rows.js';
+import { insertEvents, type Door, type InsertOutcome } from './event-rows.js';
 
 interface Pending {
   events: CloudEvent[];
+  doors: readonly (Door | undefined)[];
   resolve: (outcome: InsertOutcome) => void;
   reject: (error: unknown) => void;
 }
 
 export interface EventWriter {
   /** Resolves once the events are durably stored (or known duplicates). */
-  write(events: CloudEvent[]): Promise<InsertOutcome>;
+  write(events: CloudEvent[], doors?: readonly Door[]): Promise<InsertOutcome>;
   /** Waits for queued writes to finish. */
   drain(): Promise<void>;
 }
@@ -34,18 +35,23 @@ function isRetryable(error: unknown): boolean {
  * (each waiting on a key the other inserted first); one retry covers what a sort cannot (another
  * statement's locks), after which the error is the caller's.
  */
-async function insertInKeyOrder(store: Store, events: CloudEvent[]): Promise<InsertOutcome> {
+async function insertInKeyOrder(
+  store: Store,
+  events: CloudEvent[],
+  doors: readonly (Door | undefined)[],
+): Promise<InsertOutcome> {
   const key = (event: CloudEvent) => `${event.source}\u0000${event.id}`;
   const order = events
     .map((event, index) => ({ key: key(event), index }))
     .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.index - b.index));
   const sorted = order.map(({ index }) => events[index]!);
+  const sortedDoors = order.map(({ index }) => doors[index]);
   let outcome: InsertOutcome;
   try {
-    outcome = await insertEvents(store, sorted);
+    outcome = await insertEvents(store, sorted, sortedDoors);
   } catch (error) {
     if (!isRetryable(error)) throw error;
-    outcome = await insertEvents(store, sorted);
+    outcome = await insertEvents(store, sorted, sortedDoors);
   }
   const stored = new Array<boolean>(events.length);
   order.forEach(({ index }, position) => (stored[index] = outcome.stored[position]!));
@@ -81,6 +87,7 @@ export function createEventWriter(
       const outcome = await insertInKeyOrder(
         store,
         group.flatMap((pending) => pending.events),
+        group.flatMap((pending) => pending.events.map((_event, index) => pending.doors[index])),
       );
       let offset = 0;
       for (const pending of group) {
@@ -123,10 +130,10 @@ export function createEventWriter(
   }
 
   return {
-    write(events) {
+    write(events, doors = []) {
       if (events.length === 0) return Promise.resolve({ stored: [] });
       return new Promise<InsertOutcome>((resolve, reject) => {
-        queue.push({ events, resolve, reject });
+        queue.push({ events, doors, resolve, reject });
         pump();
       });
     },

@@ -21,19 +21,24 @@ export {
   type CdeventValidation,
 } from './cdevents/index.js';
 export {
+  admitEvent,
   createIntake,
   checkCdeventPayload,
   wrapCdevent,
   type Intake,
+  type IntakeAdmission,
+  type IntakeCaller,
   type IntakeResult,
 } from './intake.js';
 export { createEventWriter, type EventWriter } from './event-writer.js';
 export {
+  INTERNAL_DOOR,
   insertEvents,
   listEvents,
   findEvent,
   countEvents,
   routerBacklog,
+  type Door,
   type StoredEvent,
   type EventFilter,
 } from './event-rows.js';

@@ -1,8 +1,10 @@
 import { CadenceError, type ProblemIssue } from '../problem/index.js';
 import type { CloudEvent } from './cloud-event.js';
 import { isCdeventType, validateCdevent, type ValidCdevent } from './cdevents/index.js';
+import { INTERNAL_DOOR, type Door } from './event-rows.js';
 import type { EventWriter } from './event-writer.js';
 import { decodeHttpMessage, parseJson, type HttpMessage, type HttpMode } from './http-binding.js';
+import type { RoutingTable } from './routing-table.js';
 
 export interface IntakeResult {
   mode: HttpMode | 'cdevent' | 'webhook';
@@ -47,34 +49,109 @@ export function wrapCdevent(cdevent: ValidCdevent): CloudEvent {
   };
 }
 
+/** Who sent a request to `/events` or `/cdevents`: a token's name and the sources it may send for. */
+export interface IntakeCaller {
+  name: string;
+  /** Transformer names, `*` for every one. */
+  sources: readonly string[];
+}
+
+/**
+ * What the intake checks each event's producer against: the routing table (which transformers an
+ * event would feed) and the producers whose webhook has a secret (refused from anonymous callers).
+ */
+export interface IntakeAdmission {
+  table: RoutingTable;
+  secured: ReadonlySet<string>;
+}
+
 export interface Intake {
   /** `POST /events`: any CloudEvents; those typed `dev.cdevents.*` must carry a valid CDEvent. */
-  acceptCloudEvents(message: HttpMessage): Promise<IntakeResult>;
+  acceptCloudEvents(message: HttpMessage, caller?: IntakeCaller): Promise<IntakeResult>;
   /** `POST /cdevents`: a CDEvent bare or wrapped in a CloudEvent (any mode). */
-  acceptCdevents(message: HttpMessage): Promise<IntakeResult>;
-  /** Already-decoded events: webhooks checked by their receiver, Cadence's own watchers. */
-  acceptDecoded(events: CloudEvent[], mode?: IntakeResult['mode']): Promise<IntakeResult>;
+  acceptCdevents(message: HttpMessage, caller?: IntakeCaller): Promise<IntakeResult>;
+  /**
+   * Already-decoded events: webhooks checked by their receiver (`door` names it), Cadence's own
+   * watchers (internal when absent).
+   */
+  acceptDecoded(
+    events: CloudEvent[],
+    mode?: IntakeResult['mode'],
+    door?: Door,
+  ): Promise<IntakeResult>;
+}
+
+const covers = (list: readonly string[], name: string) => list.includes('*') || list.includes(name);
+
+/**
+ * The door of an event sent to `/events` or `/cdevents`, refusing it (403, naming the event's
+ * type) when it would feed a transformer its caller may not send for: a producer with a webhook
+ * secret, for an anonymous caller; any producer outside an ingest token's sources.
+ *
+ * @example admitEvent({ table, secured: new Set(['alertmanager']) }, '/events', undefined, event, '')
+ */
+export function admitEvent(
+  admission: IntakeAdmission | undefined,
+  doorName: string,
+  caller: IntakeCaller | undefined,
+  event: { type: string; source: string },
+  at: string,
+): Door {
+  if (!admission) {
+    // No routing table to check against (a bare intake in tests): the router still checks.
+    return { name: doorName, principal: caller?.name ?? null, vouched: caller?.sources ?? ['*'] };
+  }
+  const names = admission.table.match(event);
+  const refused = names.filter((name) =>
+    caller ? !covers(caller.sources, name) : admission.secured.has(name),
+  );
+  if (refused.length > 0) {
+    throw new CadenceError('forbidden', {
+      field: `${at}type`,
+      detail: caller
+        ? `token ${caller.name} may not send events for ${refused.join(', ')} (type ${JSON.stringify(event.type)})`
+        : `events of type ${JSON.stringify(event.type)} feed ${refused.join(', ')}, which has a webhook secret configured: send them to /webhooks/${refused[0]} or with an ingest token allowed that source`,
+    });
+  }
+  return caller
+    ? { name: doorName, principal: caller.name, vouched: caller.sources }
+    : { name: doorName, principal: null, vouched: names };
 }
 
 /**
  * The intake: decode, validate, store durably (through the writer), then tell the router.
  * A request is acknowledged only after its events are committed.
  */
-export function createIntake(options: { writer: EventWriter; onStored?: () => void }): Intake {
-  async function store(mode: IntakeResult['mode'], events: CloudEvent[]): Promise<IntakeResult> {
-    const { stored } = await options.writer.write(events);
+export function createIntake(options: {
+  writer: EventWriter;
+  onStored?: () => void;
+  /** Checks each event's producer at the door; without it the router's check is the only one. */
+  admission?: IntakeAdmission;
+}): Intake {
+  async function store(
+    mode: IntakeResult['mode'],
+    events: CloudEvent[],
+    doors: readonly Door[],
+  ): Promise<IntakeResult> {
+    const { stored } = await options.writer.write(events, doors);
     const accepted = stored.filter(Boolean).length;
     if (accepted > 0) options.onStored?.();
     return { mode, accepted, duplicates: stored.length - accepted };
   }
 
+  function admitAll(door: string, events: CloudEvent[], caller: IntakeCaller | undefined): Door[] {
+    return events.map((event, index) =>
+      admitEvent(options.admission, door, caller, event, events.length > 1 ? `[${index}].` : ''),
+    );
+  }
+
   return {
-    async acceptCloudEvents(message) {
+    async acceptCloudEvents(message, caller) {
       const { mode, events } = decodeHttpMessage(message);
       withIndexPrefix(events, (event, at) => checkCdeventPayload(event, at));
-      return store(mode, events);
+      return store(mode, events, admitAll('/events', events, caller));
     },
-    async acceptCdevents(message) {
+    async acceptCdevents(message, caller) {
       const hasCloudEventHeaders = message.headers['ce-specversion'] !== undefined;
       const contentType = String(message.headers['content-type'] ?? '').toLowerCase();
       if (hasCloudEventHeaders || contentType.includes('cloudevents')) {
@@ -87,7 +164,7 @@ export function createIntake(options: { writer: EventWriter; onStored?: () => vo
             });
           }
         });
-        return store(mode, events);
+        return store(mode, events, admitAll('/cdevents', events, caller));
       }
       const body = parseJson(message.body, 'body');
       if (
@@ -109,10 +186,15 @@ export function createIntake(options: { writer: EventWriter; onStored?: () => vo
           issues: result.issues.map((issue) => ({ field: issue.path, message: issue.message })),
         });
       }
-      return store('cdevent', [wrapCdevent(result.value)]);
+      const wrapped = wrapCdevent(result.value);
+      return store('cdevent', [wrapped], admitAll('/cdevents', [wrapped], caller));
     },
-    acceptDecoded(events, mode = 'batch') {
-      return store(mode, events);
+    acceptDecoded(events, mode = 'batch', door = INTERNAL_DOOR) {
+      return store(
+        mode,
+        events,
+        events.map(() => door),
+      );
     },
   };
 }

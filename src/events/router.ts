@@ -40,6 +40,17 @@ interface Routed {
   notes: string[];
 }
 
+/**
+ * Whether the event's door vouches for the transformer: a producer's transformer runs only for
+ * events that came through its own webhook receiver, from a token allowed that source, or (for a
+ * producer with no webhook secret) from an open intake. Events stored before doors were recorded
+ * route as they always did.
+ */
+export function doorAllows(event: Pick<StoredEvent, 'door'>, transformer: string): boolean {
+  if (!event.door) return true;
+  return event.door.vouched.includes('*') || event.door.vouched.includes(transformer);
+}
+
 /** Runs an event through its transformers; a failing transformer is noted, never fatal. */
 async function transformEvent(
   event: StoredEvent,
@@ -50,6 +61,14 @@ async function transformEvent(
   const routed: Routed = { seq: event.seq, outputs: [], notes: [] };
   if (names.length === 0) routed.notes.push('no route matches this event type');
   for (const name of names) {
+    if (!doorAllows(event, name)) {
+      // Checked here as well as at intake: a routing table changed since, or any other path in,
+      // still cannot hand a producer's transformer an event that producer did not send.
+      routed.notes.push(
+        `${name}: not run: the event came through ${event.door?.name}, which does not vouch for ${name}`,
+      );
+      continue;
+    }
     try {
       const outcome = await transformers.get(name)!.transform(event);
       if (outcome.note) routed.notes.push(`${name}: ${outcome.note}`);

@@ -148,6 +148,22 @@ export const eventDetailSchema = z.strictObject({
 });
 export const cdeventListSchema = z.strictObject({ cdevents: z.array(storedCdevent) });
 
+export const tokenListSchema = z
+  .strictObject({
+    tokens: z.array(
+      z.strictObject({
+        name: z.string(),
+        services: z.array(z.string()),
+        actions: z.array(z.string()),
+        sources: z.array(z.string()),
+        createdAt: time,
+        expiresAt: time.nullable(),
+        lastUsedAt: time.nullable(),
+      }),
+    ),
+  })
+  .meta({ id: 'TokenList', description: 'tokens, never their secrets' });
+
 export const healthSchema = z.strictObject({ status: z.literal('ok') });
 export const readinessSchema = z.strictObject({
   status: z.literal('ready'),

@@ -7,6 +7,7 @@ import type { Logger } from '../log/index.js';
 import type { WebhookReceiver } from '../sources/index.js';
 import type { Store } from '../store/index.js';
 import type { UpdateWatcher } from '../updates/index.js';
+import { enforceAuthorization, type AuthSettings, type RouteAction } from './authorization.js';
 import {
   handleClientError,
   handleError,
@@ -25,6 +26,7 @@ import { registerOpenApiRoutes } from './routes/openapi-routes.js';
 import { registerPrometheusRoutes } from './routes/prometheus-routes.js';
 import { registerRolloutRoutes } from './routes/rollout-routes.js';
 import { registerTimelineRoutes } from './routes/timeline-routes.js';
+import { registerTokenRoutes } from './routes/token-routes.js';
 import { registerUpdateRoutes } from './routes/update-routes.js';
 import { registerWebhookRoutes } from './routes/webhook-routes.js';
 
@@ -51,11 +53,20 @@ export interface AppDeps {
   onAnalysisStarted?: () => void;
   /** The continuous-updates routes and freshness gauge, when updates are enabled. */
   updates?: { watcher: UpdateWatcher; insecureDev: boolean };
+  /**
+   * `server.auth`: whether reads and intake need a token (both open when absent). The other
+   * actions always do, unless the deployer runs with `--insecure-dev`.
+   */
+  auth?: { read: boolean; ingest: boolean };
+  /** Sources whose webhook receiver checks a configured secret (see securedSources). */
+  securedSources?: ReadonlySet<string>;
 }
 
 export interface RegisteredRoute {
   method: string;
   url: string;
+  /** The action the route declared (config.auth): the authorization table. */
+  action: RouteAction;
 }
 
 const registeredRoutes = new WeakMap<FastifyInstance, RegisteredRoute[]>();
@@ -100,9 +111,17 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.addHook('preValidation', checkRequestLimits);
   const routes: RegisteredRoute[] = [];
   registeredRoutes.set(app, routes);
+  const authSettings: AuthSettings = {
+    read: deps.auth?.read ?? false,
+    ingest: deps.auth?.ingest ?? false,
+    insecureDev: deps.deployer?.insecureDev ?? false,
+  };
+  // Before any route: every route registered after this must declare its action.
+  enforceAuthorization(app, { store: deps.store, settings: authSettings });
   app.addHook('onRoute', (route) => {
+    const action = (route.config as { auth?: { action: RouteAction } }).auth!.action;
     for (const method of [route.method].flat()) {
-      if (method !== 'HEAD') routes.push({ method, url: route.url });
+      if (method !== 'HEAD') routes.push({ method, url: route.url, action });
     }
   });
   registerHealthRoutes(app, deps.store);
@@ -114,6 +133,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerWebhookRoutes(app, {
     intake: deps.intake,
     receivers: deps.webhookReceivers ?? new Map(),
+    secured: deps.securedSources ?? new Set(),
     onAccepted: (endpoint, count) => eventsAccepted.inc({ endpoint }, count),
   });
   registerMetricsRoutes(app, deps);
@@ -121,9 +141,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerTimelineRoutes(app, deps);
   registerRolloutRoutes(app, { store: deps.store, streamPollMs: deps.rolloutStreamPollMs });
   if (deps.deployer) registerDeployRoutes(app, { ...deps.deployer, store: deps.store });
-  registerAnalysisRoutes(app, deps);
+  registerAnalysisRoutes(app, { ...deps, deployer: deps.deployer?.deployer });
+  registerTokenRoutes(app, deps);
   if (deps.updates) registerUpdateRoutes(app, { ...deps.updates, store: deps.store });
-  registerOpenApiRoutes(app);
+  registerOpenApiRoutes(app, () => routes);
   registerDashboardRoutes(app, deps.dashboardDir);
   return app;
 }

@@ -33,6 +33,7 @@ import {
   problemSchema,
   readinessSchema,
   repositoryListSchema,
+  tokenListSchema,
 } from './api-schemas.js';
 import { analysisListQuery } from './routes/analysis-routes.js';
 import { cadenceReportQuery } from './routes/cadence-routes.js';
@@ -64,8 +65,18 @@ export interface ApiOperation {
   /** Request media types accepted, with a description of the body. */
   body?: { description: string; contentTypes: string[] };
   responses: Record<number, Response>;
-  security?: 'token';
 }
+
+/** Each operation's declared action (`GET /api/v1/events` → `read`), from the app's routes. */
+export type OperationActions = ReadonlyMap<string, string>;
+
+/** `GET /api/v1/events/:seq` (Fastify) → `get /api/v1/events/{seq}` (OpenAPI). */
+export function operationKey(method: string, url: string): string {
+  return `${method.toLowerCase()} ${url.replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`;
+}
+
+// Read and ingest need a token only when server.auth says so: the empty requirement is "none".
+const OPENABLE = new Set(['read', 'ingest']);
 
 const problem = (description: string): Response => ({
   description,
@@ -117,7 +128,6 @@ function deployerOperations(): ApiOperation[] {
         tag: 'deployer',
         summary,
         ...(suffix ? { params: name } : {}),
-        security: 'token',
         responses: {
           200: { description: 'the answer', schema: readSchemas[suffix] },
           401: unauthorized,
@@ -145,7 +155,6 @@ function deployerOperations(): ApiOperation[] {
             description: '`commit` and/or `tag` (deploy, canary); the body wins over the query',
             contentTypes: ['application/x-www-form-urlencoded', 'application/json'],
           },
-          security: 'token',
           responses: {
             200: { description: 'applied', schema: deployResultSchema },
             400: problem(
@@ -413,7 +422,6 @@ export const OPERATIONS: ApiOperation[] = [
     summary:
       "Approve a pending update: its canary starts (a token with the service's canary action)",
     params: { id: z.string() },
-    security: 'token',
     responses: {
       200: { description: 'approved (or already approved)', schema: updateSchema },
       400: badQuery,
@@ -456,6 +464,25 @@ export const OPERATIONS: ApiOperation[] = [
     tag: 'health',
     summary: 'This document',
     responses: { 200: { description: 'OpenAPI 3.1' } },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/tokens',
+    tag: 'auth',
+    summary: 'Every token: scope, expiry and last use (never a secret); an admin token',
+    responses: { 200: { description: 'tokens', schema: tokenListSchema } },
+  },
+  {
+    method: 'delete',
+    path: '/api/v1/tokens/{name}',
+    tag: 'auth',
+    summary: 'Revoke a token: its secret stops working at once; an admin token',
+    params: { name: z.string() },
+    responses: {
+      204: { description: 'revoked' },
+      400: badQuery,
+      404: problem('no such token'),
+    },
   },
   ...deployerOperations(),
 ];
@@ -505,12 +532,21 @@ function parametersOf(operation: ApiOperation, components: Record<string, JsonSc
 }
 
 /** The whole document, for `GET /openapi.json`. */
-export function openApiDocument(version: string, operations = OPERATIONS): JsonSchema {
+export function openApiDocument(
+  version: string,
+  operations = OPERATIONS,
+  actions: OperationActions = new Map(),
+): JsonSchema {
   const components: Record<string, JsonSchema> = {};
   const paths: Record<string, Record<string, JsonSchema>> = {};
   for (const operation of operations) {
     const responses: Record<string, JsonSchema> = {};
-    for (const [status, response] of Object.entries(operation.responses)) {
+    const action = actions.get(`${operation.method} ${operation.path}`);
+    const guarded = action !== undefined && action !== 'public';
+    const statuses: Record<number, Response> = guarded
+      ? { 401: unauthorized, 403: forbidden, ...operation.responses }
+      : operation.responses;
+    for (const [status, response] of Object.entries(statuses)) {
       const contentType = response.contentType ?? 'application/json';
       responses[status] = {
         description: response.description,
@@ -540,7 +576,16 @@ export function openApiDocument(version: string, operations = OPERATIONS): JsonS
             },
           }
         : {}),
-      ...(operation.security ? { security: [{ basic: [] }, { bearer: [] }] } : {}),
+      ...(action === undefined ? {} : { 'x-cadence-action': action }),
+      ...(action === undefined
+        ? {}
+        : {
+            security: !guarded
+              ? []
+              : OPENABLE.has(action)
+                ? [{ bearer: [] }, { basic: [] }, {}]
+                : [{ bearer: [] }, { basic: [] }],
+          }),
       responses,
     };
   }
@@ -556,8 +601,17 @@ export function openApiDocument(version: string, operations = OPERATIONS): JsonS
     components: {
       schemas: components,
       securitySchemes: {
-        basic: { type: 'http', scheme: 'basic', description: 'token name and secret' },
-        bearer: { type: 'http', scheme: 'bearer', description: 'token secret' },
+        basic: {
+          type: 'http',
+          scheme: 'basic',
+          description: 'token name and secret (the deployer form http://NAME:SECRET@host)',
+        },
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            "NAME:SECRET (or the secret alone). Each operation's x-cadence-action names the action the token needs; read and ingest are open unless server.auth requires them. See docs/security.md",
+        },
       },
     },
   };

@@ -35,6 +35,7 @@ import {
   builtinTransformers,
   builtinWebhookReceivers,
   kubeDeploymentLookup,
+  securedSources,
 } from '../sources/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { createUpdateWatcher, type UpdateWatcher } from '../updates/index.js';
@@ -110,6 +111,32 @@ async function startDeployer(
   });
 }
 
+/**
+ * What `server.auth` leaves open, for the one start-up warning line; undefined when nothing is.
+ *
+ * @example openSurfaces(config)?.message // 'auth: intake (…) and reads (…) are open; …'
+ */
+export function openSurfaces(
+  config: Pick<CadenceConfig, 'server' | 'deployer'>,
+): { list: string[]; message: string } | undefined {
+  if (config.deployer.enabled && config.deployer.insecureDev) {
+    return {
+      list: ['everything'],
+      message:
+        'auth: --insecure-dev: every route is open, deploys and canary verdicts included; never expose this server',
+    };
+  }
+  const list: string[] = [];
+  if (!config.server.auth.ingest)
+    list.push('intake (/events, /cdevents, /webhooks without secrets)');
+  if (!config.server.auth.read) list.push('reads (/api/v1/*, /metrics)');
+  if (list.length === 0) return undefined;
+  return {
+    list,
+    message: `auth: ${list.join(' and ')} ${list.length > 1 ? 'are' : 'is'} open; set server.auth.ingest and server.auth.read to require tokens`,
+  };
+}
+
 /** Wires the domain modules together and starts listening. */
 export async function startServer(
   config: CadenceConfig,
@@ -146,9 +173,11 @@ export async function startServer(
     settings: config.sources,
     ...(lookupConfig ? { deploymentLookup: kubeDeploymentLookup(lookupConfig) } : {}),
   });
+  const table = compileRoutingTable(config.routes, transformers.keys());
+  const secured = securedSources(config.sources);
   const router = createRouter({
     store,
-    table: compileRoutingTable(config.routes, transformers.keys()),
+    table,
     transformers,
     logger: logger.child({ module: 'router' }),
     batchSize: config.router.batchSize,
@@ -156,7 +185,12 @@ export async function startServer(
     settleMs: config.router.settleMs,
   });
   const writer = createEventWriter(store);
-  const intake = createIntake({ writer, onStored: () => router.kick() });
+  // The intake checks each event's producer against the same routing table the router uses.
+  const intake = createIntake({
+    writer,
+    onStored: () => router.kick(),
+    admission: { table, secured },
+  });
   // A canary the deployer applies starts its analysis (when one can run); the analysis's
   // verdict comes back through the deployer. Each needs the other, so the hook reads this later.
   let startCanaryAnalysis:
@@ -245,6 +279,8 @@ export async function startServer(
     bodyLimitBytes: config.server.bodyLimitBytes,
     timeouts: config.server,
     webhookReceivers: builtinWebhookReceivers(config.sources),
+    securedSources: secured,
+    auth: config.server.auth,
     dora: config.dora,
     analysis: config.analysis,
     ...(analysisRunner ? { onAnalysisStarted: () => analysisRunner.wake() } : {}),
@@ -282,6 +318,8 @@ export async function startServer(
   const port = typeof address === 'object' && address ? address.port : config.server.port;
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
   logger.info({ url: `http://${host}:${port}`, engine: store.engine }, 'cadence listening');
+  const open = openSurfaces(config);
+  if (open) logger.warn({ open: open.list }, open.message);
 
   let closing: Promise<void> | undefined;
   return {

@@ -141,6 +141,7 @@ export {
   webhookCloudEvent,
   bodyDigestId,
   refuseUnauthenticated,
+  securedSources,
   type WebhookReceiver,
 } from './webhook-receiver.js';
 

@@ -172,3 +172,23 @@ export function checkPayload<S extends z.ZodType>(
   const { field, message } = firstIssue(parsed.error, naming);
   throw new CadenceError('invalid-input', { field, detail: `${what}: ${field}: ${message}` });
 }
+
+/**
+ * The producers whose webhook receiver checks a configured secret (GitHub's HMAC signature,
+ * GitLab's token, Alertmanager's and Argo CD's bearer token). Their transformers run only for
+ * events that came through that receiver, or from a caller whose ingest token names the source:
+ * an anonymous CloudEvent of their type on `/events` is refused.
+ */
+export function securedSources(settings: {
+  github?: { secret?: string | undefined };
+  gitlab?: { token?: string | undefined };
+  alertmanager?: { token?: string | undefined };
+  argocd?: { token?: string | undefined };
+}): Set<string> {
+  const secured = new Set<string>();
+  if (settings.github?.secret) secured.add('github');
+  if (settings.gitlab?.token) secured.add('gitlab');
+  if (settings.alertmanager?.token) secured.add('alertmanager');
+  if (settings.argocd?.token) secured.add('argocd');
+  return secured;
+}

@@ -7,11 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { createToken } from '../../src/auth/index.js';
 import { analysisCanaryControl, createDeployer, type Deployer } from '../../src/deploy/index.js';
 import { createEventWriter, createIntake } from '../../src/events/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import type { Store } from '../../src/store/index.js';
 import { createDeployFixture, type DeployFixture } from '../support/deploy-fixture.js';
+import { testApp } from '../support/app.js';
 import { openTestStore } from '../support/engines.js';
 import { startRegistry, type TestRegistry } from '../support/oci-registry.js';
 import { createRecordingCluster } from '../support/recording-cluster.js';
@@ -86,5 +88,45 @@ describe('the deployer as CanaryControl', () => {
     assert.equal(versions.stable?.commit.slice(0, 7), sha(3));
     assert.equal(versions.canary, null);
     assert.equal((await control.promote(request(newer.version))).applied, false);
+  });
+
+  it('an analysis with no revision neither promotes nor removes whatever canary runs (issue 13)', async () => {
+    // Before: without a revision the deployer matched any canary, so an API-started analysis
+    // for one canary could promote (or remove) another.
+    const control = analysisCanaryControl(deployer);
+    const running = await deployer.canary('web', { commit: sha(2) }, 'test');
+    assert.ok(running.ok);
+    const unbound = { service: 'web', namespace: 'production', analysisId: 'a-2' };
+    const promoted = await control.promote(unbound);
+    assert.equal(promoted.applied, false);
+    assert.match(promoted.detail, /cancelled: the analysis names no canary revision/);
+    const removed = await control.rollback({ ...unbound, reason: 'no data' });
+    assert.equal(removed.applied, false);
+    assert.equal((await deployer.version('web')).canary?.commit.slice(0, 7), sha(2));
+    // Judged at revision A, a canary at revision B is left alone: the deployer's check.
+    const stale = await control.rollback({ ...request(sha(1)), reason: 'errors' });
+    assert.equal(stale.applied, false);
+    assert.match(stale.detail, /cancelled: canary replaced/);
+    assert.equal((await deployer.version('web')).canary?.commit.slice(0, 7), sha(2));
+  });
+
+  it('binds an analysis started over the API without a revision to the canary running then', async () => {
+    const { app } = testApp(store, { deployer: () => ({ deployer, insecureDev: false }) });
+    const { secret } = await createToken(store, {
+      name: 'starter',
+      services: ['web'],
+      actions: ['canary'],
+    });
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/v1/analyses',
+      headers: { 'content-type': 'application/json', authorization: `Bearer starter:${secret}` },
+      payload: JSON.stringify({ service: 'web' }),
+    });
+    assert.equal(response.statusCode, 201, response.body);
+    const running = (await deployer.version('web')).canary;
+    assert.ok(running);
+    assert.equal((response.json() as { revision: string }).revision, running.version);
+    await app.close();
   });
 });

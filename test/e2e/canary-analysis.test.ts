@@ -23,6 +23,7 @@ import {
 import { createEventWriter, createIntake } from '../../src/events/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { openStore, type Store } from '../../src/store/index.js';
+import { createToken } from '../../src/auth/index.js';
 import { testApp } from '../support/app.js';
 import { startDemoApp, startLoad, type DemoApp, type DemoBehaviour } from '../support/demo-app.js';
 import { createTestPrometheus, type TestPrometheus } from '../support/prometheus.js';
@@ -149,11 +150,17 @@ describe('canary analysis against a real Prometheus', () => {
 
   it('healthy is promoted, errors and latency are rolled back, no traffic is inconclusive; a restarted runner resumes', async () => {
     const { app } = testApp(store);
-    // One through the API, as a user would; the rest as the deployer does (startAnalysis).
+    // One through the API, as a user would (with a token allowed to canary it, issue 13); the
+    // rest as the deployer does (startAnalysis).
+    const { secret } = await createToken(store, {
+      name: 'ci',
+      services: ['healthy'],
+      actions: ['canary'],
+    });
     const posted = await app.inject({
       method: 'POST',
       url: '/api/v1/analyses',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ci:${secret}` },
       payload: JSON.stringify({ service: 'healthy', revision: 'healthy-v2', analysis: quick }),
     });
     assert.equal(posted.statusCode, 201, posted.body);

@@ -45,6 +45,7 @@ describe('canary analysis through cadence serve and the CLI', () => {
   let prometheus: TestPrometheus;
   let load: ReturnType<typeof startLoad>;
   let cadenceServer: CadenceProcess;
+  let canaryToken: string;
   let receiver: Server;
   const received: Received[] = [];
   const dir = mkdtempSync(join(tmpdir(), 'cadence-canary-cli-'));
@@ -103,6 +104,21 @@ describe('canary analysis through cadence serve and the CLI', () => {
         },
       }),
     );
+    // Starting an analysis drives a canary verdict: it needs a token with `canary` (issue 13).
+    const minted = await cadence([
+      'token',
+      'create',
+      'ci',
+      '--services',
+      '*',
+      '--actions',
+      'canary',
+      '--json',
+      '--data-dir',
+      join(dir, 'data'),
+    ]);
+    assert.equal(minted.status, 0, minted.stderr);
+    canaryToken = (JSON.parse(minted.stdout) as { token: string }).token;
     cadenceServer = await startCadence(['--config', config, '--data-dir', join(dir, 'data')]);
     // Prometheus needs a few seconds of history before the first interval's windows are full.
     await new Promise((resolve) => setTimeout(resolve, 5000));
@@ -157,7 +173,7 @@ describe('canary analysis through cadence serve and the CLI', () => {
     const start = async (service: string) => {
       const response = await fetch(`${cadenceServer.url}/api/v1/analyses`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${canaryToken}` },
         body: JSON.stringify({ service, revision: `${service}-v2` }),
       });
       assert.equal(response.status, 201, await response.clone().text());
@@ -232,7 +248,7 @@ describe('canary analysis through cadence serve and the CLI', () => {
     assert.match(badTimeout.stderr, /--timeout/);
     const badPost = await fetch(`${cadenceServer.url}/api/v1/analyses`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${canaryToken}` },
       body: JSON.stringify({ service: 'good', analysis: { judge: 'coin-flip' } }),
     });
     assert.equal(badPost.status, 400);

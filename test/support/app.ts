@@ -12,7 +12,11 @@ import {
 } from '../../src/events/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { buildApp, type AppDeps } from '../../src/server/index.js';
-import { builtinTransformers, type WebhookReceiver } from '../../src/sources/index.js';
+import {
+  builtinTransformers,
+  securedSources,
+  type WebhookReceiver,
+} from '../../src/sources/index.js';
 import type { Store } from '../../src/store/index.js';
 
 /** The real HTTP app over a store, with its router (not started: tests call routeBatch()). */
@@ -32,19 +36,22 @@ export function testApp(
     deployer?: (intake: Intake) => NonNullable<AppDeps['deployer']>;
     /** The continuous-updates routes over that deployer, when given (with `deployer`). */
     updates?: (deployer: Deployer) => NonNullable<AppDeps['updates']>;
+    /** `server.auth`: reads and intake open when absent. */
+    auth?: AppDeps['auth'];
   } = {},
 ): { app: FastifyInstance; router: Router } {
   const transformers = builtinTransformers(options.sources ? { settings: options.sources } : {});
-  const router = createRouter({
-    store,
-    table: compileRoutingTable(
-      defaults.routes.map((route) => ({ ...route, transformers: [...route.transformers] })),
-      transformers.keys(),
-    ),
-    transformers,
-    logger: silentLogger,
+  const table = compileRoutingTable(
+    defaults.routes.map((route) => ({ ...route, transformers: [...route.transformers] })),
+    transformers.keys(),
+  );
+  const router = createRouter({ store, table, transformers, logger: silentLogger });
+  // As start-server wires it: producers with a webhook secret are refused from anonymous callers.
+  const secured = securedSources(options.sources ?? {});
+  const intake = createIntake({
+    writer: createEventWriter(store),
+    admission: { table, secured },
   });
-  const intake = createIntake({ writer: createEventWriter(store) });
   const deployer = options.deployer?.(intake);
   const app = buildApp({
     store,
@@ -52,6 +59,8 @@ export function testApp(
     logger: silentLogger,
     bodyLimitBytes: options.bodyLimitBytes ?? defaults.server.bodyLimitBytes,
     ...(options.webhookReceivers ? { webhookReceivers: options.webhookReceivers } : {}),
+    securedSources: secured,
+    ...(options.auth ? { auth: options.auth } : {}),
     ...(options.dora ? { dora: options.dora } : {}),
     ...(options.dashboardDir ? { dashboardDir: options.dashboardDir } : {}),
     ...(deployer ? { deployer } : {}),

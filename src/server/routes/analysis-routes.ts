@@ -8,6 +8,8 @@ import {
   startAnalysis,
   type AnalysisSettings,
 } from '../../analysis/index.js';
+import { authorize } from '../../auth/index.js';
+import type { Deployer } from '../../deploy/index.js';
 import { CadenceError } from '../../problem/index.js';
 import type { Store } from '../../store/index.js';
 import { parseQuery } from './query.js';
@@ -27,6 +29,8 @@ export const analysisListQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
+const READ = { config: { auth: { action: 'read' } } } as const;
+
 function jsonBody(body: unknown): unknown {
   const text = Buffer.isBuffer(body) ? body.toString('utf8') : '';
   if (text.trim() === '') {
@@ -42,14 +46,20 @@ function jsonBody(body: unknown): unknown {
 /** Canary analyses: list, one with every interval's samples and judgements, and start. */
 export function registerAnalysisRoutes(
   app: FastifyInstance,
-  deps: { store: Store; analysis?: AnalysisSettings | undefined; onAnalysisStarted?: () => void },
+  deps: {
+    store: Store;
+    analysis?: AnalysisSettings | undefined;
+    onAnalysisStarted?: (() => void) | undefined;
+    /** The deployer, when enabled: an analysis started without a revision is bound to its canary. */
+    deployer?: Pick<Deployer, 'services' | 'version'> | undefined;
+  },
 ): void {
-  app.get('/api/v1/analyses', async (request) => {
+  app.get('/api/v1/analyses', READ, async (request) => {
     const query = parseQuery(analysisListQuery, request.query);
     return { analyses: await listAnalyses(deps.store, query) };
   });
 
-  app.get('/api/v1/analyses/:id', async (request) => {
+  app.get('/api/v1/analyses/:id', READ, async (request) => {
     const { id } = parseQuery(z.object({ id: z.string().min(1) }), request.params);
     const analysis = await findAnalysis(deps.store, id);
     if (!analysis) {
@@ -58,20 +68,43 @@ export function registerAnalysisRoutes(
     return { ...analysis, intervals: await listIntervals(deps.store, id) };
   });
 
-  app.post('/api/v1/analyses', async (request, reply) => {
-    const contentType = String(request.headers['content-type'] ?? '').toLowerCase();
-    if (!contentType.startsWith('application/json')) {
-      throw new CadenceError('unsupported-media-type', {
-        field: 'content-type',
-        detail: 'send the analysis request as application/json',
-      });
-    }
-    const analysis = await startAnalysis(
-      deps.store,
-      jsonBody(request.body),
-      deps.analysis ?? defaultAnalysisSettings,
-    );
-    deps.onAnalysisStarted?.();
-    return reply.code(201).header('location', `/api/v1/analyses/${analysis.id}`).send(analysis);
-  });
+  app.post(
+    '/api/v1/analyses',
+    { config: { auth: { action: 'canary' } } },
+    async (request, reply) => {
+      const contentType = String(request.headers['content-type'] ?? '').toLowerCase();
+      if (!contentType.startsWith('application/json')) {
+        throw new CadenceError('unsupported-media-type', {
+          field: 'content-type',
+          detail: 'send the analysis request as application/json',
+        });
+      }
+      const body = jsonBody(request.body);
+      const fields = (typeof body === 'object' && body !== null ? body : {}) as Record<
+        string,
+        unknown
+      >;
+      // Its verdict promotes or removes this service's canary: the caller needs `canary` on it. The
+      // queries, judge and thresholds it may override are then the caller's to answer for.
+      if (typeof fields.service === 'string')
+        authorize(request.principal!, 'canary', fields.service);
+      let input = body;
+      if (
+        fields.revision === undefined &&
+        typeof fields.service === 'string' &&
+        deps.deployer?.services().includes(fields.service)
+      ) {
+        // Bound to the canary running now: a later canary is never acted on by this verdict.
+        const canary = (await deps.deployer.version(fields.service)).canary;
+        if (canary) input = { ...fields, revision: canary.version };
+      }
+      const analysis = await startAnalysis(
+        deps.store,
+        input,
+        deps.analysis ?? defaultAnalysisSettings,
+      );
+      deps.onAnalysisStarted?.();
+      return reply.code(201).header('location', `/api/v1/analyses/${analysis.id}`).send(analysis);
+    },
+  );
 }

@@ -13,12 +13,14 @@ export const cadenceReportQuery = z.strictObject({
     .optional(),
 });
 
+const READ = { config: { auth: { action: 'read' } } } as const;
+
 /**
  * Patching cadence for the dashboard: the repositories `cadence git import` stored, and the same
  * report `cadence git report --json` prints, computed with the rules stored at import.
  */
 export function registerCadenceRoutes(app: FastifyInstance, deps: { store: Store }): void {
-  app.get('/api/v1/cadence/repositories', async () => ({
+  app.get('/api/v1/cadence/repositories', READ, async () => ({
     repositories: (await listRepositories(deps.store)).map((repository) => ({
       name: repository.name,
       source: repository.source,
@@ -30,7 +32,7 @@ export function registerCadenceRoutes(app: FastifyInstance, deps: { store: Store
     })),
   }));
 
-  app.get('/api/v1/cadence/report', async (request) => {
+  app.get('/api/v1/cadence/report', READ, async (request) => {
     const query = parseQuery(cadenceReportQuery, request.query);
     return reportRepository(deps.store, {
       repository: query.repository,

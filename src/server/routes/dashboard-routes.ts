@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 import { CadenceError } from '../../problem/index.js';
+import { declareScopeAuth } from '../authorization.js';
 
 /**
  * Where `npm run build` puts the dashboard (Vite, from `web/`). This file is three folders deep
@@ -22,7 +23,7 @@ export function registerDashboardRoutes(
 ): void {
   if (!existsSync(`${dashboardDir}/index.html`)) {
     // A source checkout that was never built: say so instead of a bare 404.
-    app.get('/', async () => {
+    app.get('/', { config: { auth: { action: 'public' } } }, async () => {
       throw new CadenceError('not-found', {
         field: 'dashboard',
         detail: 'the dashboard is not built: run npm run build',
@@ -30,17 +31,21 @@ export function registerDashboardRoutes(
     });
     return;
   }
-  void app.register(fastifyStatic, {
-    root: dashboardDir,
-    prefix: '/',
-    wildcard: false,
-    index: 'index.html',
-    cacheControl: false,
-    setHeaders(reply, path) {
-      reply.header(
-        'cache-control',
-        path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
-      );
-    },
+  // The built files are public: the data they show comes from the API, which checks its callers.
+  void app.register(async (scope) => {
+    declareScopeAuth(scope, { action: 'public' });
+    await scope.register(fastifyStatic, {
+      root: dashboardDir,
+      prefix: '/',
+      wildcard: false,
+      index: 'index.html',
+      cacheControl: false,
+      setHeaders(reply, path) {
+        reply.header(
+          'cache-control',
+          path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
+        );
+      },
+    });
   });
 }

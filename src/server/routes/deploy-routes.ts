@@ -1,15 +1,7 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import {
-  authenticate,
-  authorize,
-  INSECURE_DEV_PRINCIPAL,
-  mayAct,
-  type Deployer,
-  type DeployOperation,
-  type DeployPrincipal,
-  type DeployResult,
-} from '../../deploy/index.js';
+import { mayAct } from '../../auth/index.js';
+import type { Deployer, DeployOperation, DeployResult } from '../../deploy/index.js';
 import { parseMediaType } from '../../events/index.js';
 import { CadenceError } from '../../problem/index.js';
 import type { Store } from '../../store/index.js';
@@ -90,59 +82,44 @@ export function registerDeployRoutes(
 ): void {
   const { deployer } = deps;
 
-  async function principal(request: FastifyRequest, reply: FastifyReply): Promise<DeployPrincipal> {
-    if (deps.insecureDev) return INSECURE_DEV_PRINCIPAL;
-    try {
-      return await authenticate(deps.store, request.headers.authorization);
-    } catch (error) {
-      reply.header('www-authenticate', 'Basic realm="cadence", charset="UTF-8"');
-      throw error;
-    }
-  }
-
-  const list = async (request: FastifyRequest, reply: FastifyReply) => {
-    const caller = await principal(request, reply);
-    if (!caller.actions.includes('read')) {
-      throw new CadenceError('forbidden', {
-        field: 'authorization',
-        detail: `token ${caller.name} may not read services`,
-      });
-    }
+  // Every route below declares its action (and the service parameter it is on) in config.auth;
+  // the authorization hook has checked the caller's token before a handler runs.
+  const list = async (request: FastifyRequest) => {
+    const caller = request.principal!;
     const services = (await deployer.list()).filter((service) =>
       mayAct(caller, 'read', service.name),
     );
     return { services };
   };
-  const read =
-    (what: 'show' | 'tags' | 'version') => async (request: FastifyRequest, reply: FastifyReply) => {
-      const name = serviceName(request);
-      authorize(await principal(request, reply), 'read', name);
-      return deployer[what](name);
-    };
-  const operate =
-    (operation: DeployOperation) => async (request: FastifyRequest, reply: FastifyReply) => {
-      const name = serviceName(request);
-      const caller = await principal(request, reply);
-      authorize(caller, operation, name);
-      if (operation === 'deploy' || operation === 'canary') {
-        const ref = deployRequest(request);
-        if (ref.commit === undefined && ref.tag === undefined) {
-          throw invalid('commit', 'give a commit or a tag (form-encoded or JSON)');
-        }
-        return answer(await deployer[operation](name, ref, caller.name));
+  const read = (what: 'show' | 'tags' | 'version') => async (request: FastifyRequest) =>
+    deployer[what](serviceName(request));
+  const operate = (operation: DeployOperation) => async (request: FastifyRequest) => {
+    const name = serviceName(request);
+    const caller = request.principal!;
+    if (operation === 'deploy' || operation === 'canary') {
+      const ref = deployRequest(request);
+      if (ref.commit === undefined && ref.tag === undefined) {
+        throw invalid('commit', 'give a commit or a tag (form-encoded or JSON)');
       }
-      return answer(await deployer[operation](name, caller.name));
-    };
+      return answer(await deployer[operation](name, ref, caller.name));
+    }
+    return answer(await deployer[operation](name, caller.name));
+  };
 
   for (const prefix of ['/api/v1/services', '/deployer']) {
-    app.get(prefix, list);
-    app.get(`${prefix}/:name`, read('show'));
-    app.get(`${prefix}/:name/tags`, read('tags'));
-    app.get(`${prefix}/:name/version`, read('version'));
+    // The deployer's reads always needed a token, whatever server.auth.read says.
+    const reading = {
+      config: { auth: { action: 'read', always: true, serviceParam: 'name' } },
+    } as const;
+    app.get(prefix, { config: { auth: { action: 'read', always: true } } }, list);
+    app.get(`${prefix}/:name`, reading, read('show'));
+    app.get(`${prefix}/:name/tags`, reading, read('tags'));
+    app.get(`${prefix}/:name/version`, reading, read('version'));
     for (const operation of ['deploy', 'canary', 'promote', 'rollback'] as const) {
       app.route({
         method: ['POST', 'PUT'],
         url: `${prefix}/:name/${operation}`,
+        config: { auth: { action: operation, serviceParam: 'name' } },
         handler: operate(operation),
       });
     }
@@ -151,6 +128,7 @@ export function registerDeployRoutes(
   app.route({
     method: ['POST', 'PUT'],
     url: '/deployer/:name/deploy_canary',
+    config: { auth: { action: 'canary', serviceParam: 'name' } },
     handler: operate('canary'),
   });
 }

@@ -6,10 +6,21 @@ import {
   listEvents,
   type HttpMessage,
   type Intake,
+  type IntakeCaller,
 } from '../../events/index.js';
 import { CadenceError } from '../../problem/index.js';
 import type { Store } from '../../store/index.js';
 import { parseQuery } from './query.js';
+
+/** The token that sent the request, if any, as the intake checks producers against it. */
+function callerOf(request: FastifyRequest): IntakeCaller | undefined {
+  const principal = request.principal;
+  if (!principal) return undefined;
+  return {
+    name: principal.name,
+    sources: principal.actions.includes('ingest') ? principal.sources : [],
+  };
+}
 
 function toMessage(request: FastifyRequest): HttpMessage {
   const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
@@ -30,6 +41,9 @@ export const cdeventListQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
+const INGEST = { config: { auth: { action: 'ingest' } } } as const;
+const READ = { config: { auth: { action: 'read' } } } as const;
+
 export function registerEventRoutes(
   app: FastifyInstance,
   deps: {
@@ -40,19 +54,19 @@ export function registerEventRoutes(
   },
 ): void {
   // CloudEvents HTTP binding: 202 once the events are durably stored.
-  app.post('/events', async (request, reply) => {
-    const result = await deps.intake.acceptCloudEvents(toMessage(request));
+  app.post('/events', INGEST, async (request, reply) => {
+    const result = await deps.intake.acceptCloudEvents(toMessage(request), callerOf(request));
     deps.onAccepted?.('/events', result.accepted);
     return reply.code(202).send(result);
   });
 
-  app.post('/cdevents', async (request, reply) => {
-    const result = await deps.intake.acceptCdevents(toMessage(request));
+  app.post('/cdevents', INGEST, async (request, reply) => {
+    const result = await deps.intake.acceptCdevents(toMessage(request), callerOf(request));
     deps.onAccepted?.('/cdevents', result.accepted);
     return reply.code(202).send(result);
   });
 
-  app.get('/api/v1/events', async (request) => {
+  app.get('/api/v1/events', READ, async (request) => {
     const query = parseQuery(eventListQuery, request.query);
     const events = await listEvents(deps.store, {
       type: query.type,
@@ -63,7 +77,7 @@ export function registerEventRoutes(
     return { events };
   });
 
-  app.get('/api/v1/events/:seq', async (request) => {
+  app.get('/api/v1/events/:seq', READ, async (request) => {
     const { seq } = parseQuery(z.object({ seq: z.coerce.number().int().min(1) }), request.params);
     const event = await findEvent(deps.store, { seq });
     if (!event)
@@ -72,7 +86,7 @@ export function registerEventRoutes(
     return { event, cdevents };
   });
 
-  app.get('/api/v1/cdevents', async (request) => {
+  app.get('/api/v1/cdevents', READ, async (request) => {
     const query = parseQuery(cdeventListQuery, request.query);
     return { cdevents: await listCdevents(deps.store, query) };
   });

@@ -1,11 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../../store/index.js';
 
+const PUBLIC = { config: { auth: { action: 'public' } } } as const;
+
 export function registerHealthRoutes(app: FastifyInstance, store: Store): void {
   // Liveness: the process answers.
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/healthz', PUBLIC, async () => ({ status: 'ok' }));
   // Readiness: the database answers too.
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/readyz', PUBLIC, async (_request, reply) => {
     try {
       await store.ping();
       return { status: 'ready', engine: store.engine };

@@ -57,18 +57,20 @@ const SERIES = {
 } as const;
 type MetricPoint = NonNullable<Awaited<ReturnType<typeof metricsReport>>['series']>['points'][0];
 
+const READ = { config: { auth: { action: 'read' } } } as const;
+
 export function registerMetricsRoutes(
   app: FastifyInstance,
   deps: { store: Store; dora?: DoraSettings | undefined },
 ): void {
   const settings = deps.dora ?? defaultDoraSettings;
 
-  app.get('/api/v1/metrics', async (request) => {
+  app.get('/api/v1/metrics', READ, async (request) => {
     const query = toMetricsQuery(parseQuery(metricsQuery, request.query));
     return metricsReport(deps.store, query, settings);
   });
 
-  app.get('/api/v1/metrics/:metric', async (request) => {
+  app.get('/api/v1/metrics/:metric', READ, async (request) => {
     const { metric } = parseQuery(
       z.object({ metric: z.enum(Object.keys(SERIES) as (keyof typeof SERIES)[]) }),
       request.params,
@@ -91,7 +93,7 @@ export function registerMetricsRoutes(
   });
 
   // The Four Keys-era shape some dashboards still read: every environment, as the seed tutorial.
-  app.get('/deploy-frequency/:bucket', async (request) => {
+  app.get('/deploy-frequency/:bucket', READ, async (request) => {
     const { bucket } = parseQuery(z.object({ bucket: z.enum(BUCKETS) }), request.params);
     const filter = parseQuery(streamFilter, request.query);
     return deployFrequency(deps.store, bucket, filter, settings);

@@ -143,7 +143,7 @@ export function registerPrometheusRoutes(
   }
 
   // `?environment=&service=` narrow the DORA gauges (a scrape config's `params`).
-  app.get('/metrics', async (request, reply) => {
+  app.get('/metrics', { config: { auth: { action: 'read' } } }, async (request, reply) => {
     await refresh(parseQuery(streamFilter, request.query));
     return reply.type(registry.contentType).send(await registry.metrics());
   });

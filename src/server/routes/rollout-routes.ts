@@ -21,6 +21,8 @@ export const rolloutFilterQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
+const READ = { config: { auth: { action: 'read' } } } as const;
+
 export const rolloutStreamQuery = rolloutFilterQuery.omit({ limit: true });
 
 /**
@@ -41,12 +43,12 @@ export function registerRolloutRoutes(
     done();
   });
 
-  app.get('/api/v1/rollouts', async (request) => {
+  app.get('/api/v1/rollouts', READ, async (request) => {
     const query = parseQuery(rolloutFilterQuery, request.query);
     return { rollouts: await latestRollouts(deps.store, query) };
   });
 
-  app.get('/api/v1/rollouts/stream', async (request, reply) => {
+  app.get('/api/v1/rollouts/stream', READ, async (request, reply) => {
     const query = parseQuery(rolloutStreamQuery, request.query);
     const matches = (rollout: Rollout) =>
       (!query.namespace || rollout.namespace === query.namespace) &&
@@ -99,7 +101,7 @@ export function registerRolloutRoutes(
     });
   });
 
-  app.get('/api/v1/rollouts/:namespace/:name', async (request) => {
+  app.get('/api/v1/rollouts/:namespace/:name', READ, async (request) => {
     const params = parseQuery(z.object({ namespace: name, name }), request.params);
     const { limit } = parseQuery(rolloutFilterQuery.pick({ limit: true }), request.query);
     const rollouts = await rolloutHistory(deps.store, params.namespace, params.name, limit);

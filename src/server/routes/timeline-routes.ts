@@ -18,6 +18,8 @@ export const timelineQuery = metricsQuery.omit({ bucket: true }).extend({
   limit: z.coerce.number().int().min(1).max(1000).default(200),
 });
 
+const READ = { config: { auth: { action: 'read' } } } as const;
+
 /**
  * The deployments timeline and the incidents list the dashboard reads (and the service catalogue
  * for its filters): thin shells over `listDeployments`, `listIncidents` and `listStreams`, with the same filters as `/api/v1/metrics`.
@@ -38,7 +40,7 @@ export function registerTimelineRoutes(
 
   // The services and environments that have deployments, and the configured teams: the
   // choices of the dashboard's filters.
-  app.get('/api/v1/streams', async () => {
+  app.get('/api/v1/streams', READ, async () => {
     await refreshDeliveries(deps.store, settings);
     const streams = await listStreams(deps.store);
     return {
@@ -52,11 +54,11 @@ export function registerTimelineRoutes(
     };
   });
 
-  app.get('/api/v1/deployments', async (request) => ({
+  app.get('/api/v1/deployments', READ, async (request) => ({
     deployments: await listDeployments(deps.store, parse(request.query), settings),
   }));
 
-  app.get('/api/v1/incidents', async (request) => ({
+  app.get('/api/v1/incidents', READ, async (request) => ({
     incidents: await listIncidents(deps.store, parse(request.query), settings),
   }));
 }

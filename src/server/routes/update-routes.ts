@@ -1,6 +1,6 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { authenticate, authorize, INSECURE_DEV_PRINCIPAL } from '../../deploy/index.js';
+import { authorize } from '../../auth/index.js';
 import { CadenceError } from '../../problem/index.js';
 import type { Store } from '../../store/index.js';
 import {
@@ -46,7 +46,7 @@ export function registerUpdateRoutes(
   app: FastifyInstance,
   deps: { store: Store; watcher: UpdateWatcher; insecureDev: boolean },
 ): void {
-  app.get('/api/v1/updates', async (request) => {
+  app.get('/api/v1/updates', { config: { auth: { action: 'read' } } }, async (request) => {
     const parsed = updateListQuery.safeParse(request.query);
     if (!parsed.success) throw invalid(parsed.error.issues, 'query');
     const { service, all } = parsed.data;
@@ -63,33 +63,30 @@ export function registerUpdateRoutes(
     };
   });
 
-  app.post('/api/v1/updates/:id/approve', async (request: FastifyRequest, reply: FastifyReply) => {
-    const parsed = updateParams.safeParse(request.params);
-    if (!parsed.success) throw invalid(parsed.error.issues, 'id');
-    let caller = INSECURE_DEV_PRINCIPAL;
-    if (!deps.insecureDev) {
-      try {
-        caller = await authenticate(deps.store, request.headers.authorization);
-      } catch (error) {
-        reply.header('www-authenticate', 'Basic realm="cadence", charset="UTF-8"');
-        throw error;
+  app.post(
+    '/api/v1/updates/:id/approve',
+    { config: { auth: { action: 'canary' } } },
+    async (request: FastifyRequest) => {
+      const parsed = updateParams.safeParse(request.params);
+      if (!parsed.success) throw invalid(parsed.error.issues, 'id');
+      // The authorization hook authenticated the caller (config.auth); the service is known here.
+      const caller = request.principal!;
+      const id = Number(parsed.data.id);
+      const update = await getUpdate(deps.store, id);
+      if (!update) {
+        throw new CadenceError('not-found', { field: 'id', detail: `no update ${id}` });
       }
-    }
-    const id = Number(parsed.data.id);
-    const update = await getUpdate(deps.store, id);
-    if (!update) {
-      throw new CadenceError('not-found', { field: 'id', detail: `no update ${id}` });
-    }
-    authorize(caller, 'canary', update.service);
-    const approved = await approveUpdate(deps.store, id, caller.name, new Date());
-    if (!approved || (approved.state !== 'approved' && approved.approvedBy === null)) {
-      throw new CadenceError('conflict', {
-        field: 'id',
-        detail: `update ${id} is ${approved?.state ?? 'gone'}, not pending`,
-      });
-    }
-    // Start its canary now rather than at the next interval (the watcher catches its errors).
-    void deps.watcher.tick({ force: true });
-    return updateJson(approved);
-  });
+      authorize(caller, 'canary', update.service);
+      const approved = await approveUpdate(deps.store, id, caller.name, new Date());
+      if (!approved || (approved.state !== 'approved' && approved.approvedBy === null)) {
+        throw new CadenceError('conflict', {
+          field: 'id',
+          detail: `update ${id} is ${approved?.state ?? 'gone'}, not pending`,
+        });
+      }
+      // Start its canary now rather than at the next interval (the watcher catches its errors).
+      void deps.watcher.tick({ force: true });
+      return updateJson(approved);
+    },
+  );
 }

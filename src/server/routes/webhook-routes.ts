@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { HttpMessage, Intake } from '../../events/index.js';
 import { CadenceError } from '../../problem/index.js';
 import type { WebhookReceiver } from '../../sources/index.js';
@@ -13,24 +13,39 @@ export function registerWebhookRoutes(
   deps: {
     intake: Intake;
     receivers: ReadonlyMap<string, WebhookReceiver>;
+    /** Sources whose receiver checks a configured secret: no token is asked for them. */
+    secured: ReadonlySet<string>;
     onAccepted?: (endpoint: string, count: number) => void;
   },
 ): void {
-  app.post<{ Params: { source: string } }>('/webhooks/:source', async (request, reply) => {
-    const receiver = deps.receivers.get(request.params.source);
-    if (!receiver) {
-      throw new CadenceError('not-found', {
-        field: 'source',
-        detail: `no webhook source ${JSON.stringify(request.params.source)}; known: ${[...deps.receivers.keys()].join(', ')}`,
+  const selfAuthenticated = (request: FastifyRequest) =>
+    deps.secured.has((request.params as { source?: string }).source ?? '');
+  app.post<{ Params: { source: string } }>(
+    '/webhooks/:source',
+    // With a secret the receiver authenticates the delivery; without one an ingest token allowed
+    // that source is asked when server.auth.ingest is on.
+    { config: { auth: { action: 'ingest', sourceParam: 'source', selfAuthenticated } } },
+    async (request, reply) => {
+      const receiver = deps.receivers.get(request.params.source);
+      if (!receiver) {
+        throw new CadenceError('not-found', {
+          field: 'source',
+          detail: `no webhook source ${JSON.stringify(request.params.source)}; known: ${[...deps.receivers.keys()].join(', ')}`,
+        });
+      }
+      const message: HttpMessage = {
+        headers: request.headers,
+        body: Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0),
+      };
+      const events = receiver.receive(message, new Date());
+      // The door: these events may feed this producer's transformer, and no other.
+      const result = await deps.intake.acceptDecoded(events, 'webhook', {
+        name: `webhook:${receiver.name}`,
+        principal: request.principal?.name ?? receiver.name,
+        vouched: [receiver.name],
       });
-    }
-    const message: HttpMessage = {
-      headers: request.headers,
-      body: Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0),
-    };
-    const events = receiver.receive(message, new Date());
-    const result = await deps.intake.acceptDecoded(events, 'webhook');
-    deps.onAccepted?.(`/webhooks/${receiver.name}`, result.accepted);
-    return reply.code(202).send(result);
-  });
+      deps.onAccepted?.(`/webhooks/${receiver.name}`, result.accepted);
+      return reply.code(202).send(result);
+    },
+  );
 }
