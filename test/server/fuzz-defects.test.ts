@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
+import { createToken } from '../../src/auth/index.js';
 import { createEventWriter, type CloudEvent } from '../../src/events/index.js';
 import type { Store } from '../../src/store/index.js';
 import { sampleEvent, testApp } from '../support/app.js';
@@ -94,6 +95,12 @@ for (const engine of engines) {
     it('JSON nested 6,000 deep is a 400 naming the body', async () => {
       const deep = `${'['.repeat(6000)}${']'.repeat(6000)}`;
       const event = JSON.stringify(sampleEvent({ data: '__deep__' })).replace('"__deep__"', deep);
+      // Starting an analysis always needs a token: the body is read only after authorization.
+      const { name, secret } = await createToken(store, {
+        name: 'deep-json',
+        services: ['*'],
+        actions: ['canary'],
+      });
       for (const [url, contentType, payload] of [
         ['/events', 'application/cloudevents+json', event],
         ['/cdevents', 'application/json', deep],
@@ -102,7 +109,7 @@ for (const engine of engines) {
         const response = await app.inject({
           method: 'POST',
           url,
-          headers: { 'content-type': contentType },
+          headers: { 'content-type': contentType, authorization: `Bearer ${name}:${secret}` },
           payload,
         });
         assertProblem(response, 400, 'body');
