@@ -204,6 +204,7 @@ export async function startServer(
     bodyLimitBytes: config.server.bodyLimitBytes,
     webhookReceivers: builtinWebhookReceivers(config.sources),
     dora: config.dora,
+    rolloutStreams: config.kube.rolloutStreams,
     analysis: config.analysis,
     ...(analysisRunner ? { onAnalysisStarted: () => analysisRunner.wake() } : {}),
     ...(deployer ? { deployer: { deployer, insecureDev: config.deployer.insecureDev } } : {}),
@@ -223,6 +224,7 @@ export async function startServer(
     watcher = createRolloutWatcher({
       kubeConfig,
       namespaces: config.kube.namespaces,
+      lateCompletionGraceMs: config.kube.lateCompletionGraceSeconds * 1000,
       store,
       intake,
       logger: logger.child({ module: 'rollouts' }),

@@ -32,6 +32,8 @@ export function testApp(
     deployer?: (intake: Intake) => NonNullable<AppDeps['deployer']>;
     /** The continuous-updates routes over that deployer, when given (with `deployer`). */
     updates?: (deployer: Deployer) => NonNullable<AppDeps['updates']>;
+    /** Most rollouts streams open at once; the default when absent. */
+    rolloutStreams?: number;
   } = {},
 ): { app: FastifyInstance; router: Router } {
   const transformers = builtinTransformers(options.sources ? { settings: options.sources } : {});
@@ -56,6 +58,7 @@ export function testApp(
     ...(options.dashboardDir ? { dashboardDir: options.dashboardDir } : {}),
     ...(deployer ? { deployer } : {}),
     ...(deployer && options.updates ? { updates: options.updates(deployer.deployer) } : {}),
+    ...(options.rolloutStreams ? { rolloutStreams: options.rolloutStreams } : {}),
   });
   return { app, router };
 }
