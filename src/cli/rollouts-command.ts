@@ -13,11 +13,14 @@ export function progressBar(progress: number, width = BAR_WIDTH): string {
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.round(clamped * 100)).padStart(3)}%`;
 }
 
-function duration(rollout: Rollout): string {
-  if (rollout.durationMs === null) return '-';
-  const seconds = rollout.durationMs / 1000;
+/** `1.2s` under two minutes, `3.5m` beyond; the dashboard writes it the same (web/src/format.ts). */
+export function rolloutDuration(ms: number | null): string {
+  if (ms === null) return '-';
+  const seconds = ms / 1000;
   return seconds < 120 ? `${Math.round(seconds * 10) / 10}s` : `${Math.round(seconds / 6) / 10}m`;
 }
+
+const duration = (rollout: Rollout) => rolloutDuration(rollout.durationMs);
 
 function row(rollout: Rollout, bars: boolean): string[] {
   return [
