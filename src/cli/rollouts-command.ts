@@ -45,7 +45,10 @@ function plainLine(rollout: Rollout): string {
     `phase=${rollout.phase}`,
     `updated=${rollout.updated}/${rollout.desired}`,
     `progress=${Math.round(rollout.progress * 100)}%`,
-    ...(rollout.reason ? [`reason=${rollout.reason}`] : []),
+    ...(rollout.phase === 'failed' && rollout.reason ? [`reason=${rollout.reason}`] : []),
+    ...(rollout.phase !== 'failed' && rollout.deadlineExceededAt
+      ? [`deadline-exceeded-at=${rollout.deadlineExceededAt}`]
+      : []),
   ].join(' ');
 }
 

@@ -51,6 +51,8 @@ function openStream(response: Response) {
   const reader = response.body!.getReader();
   const decoder = new TextDecoder();
   const events: StreamEvent[] = [];
+  /** Every `id:` on the wire, data or not: what a reconnecting client would resume from. */
+  const ids: number[] = [];
   let buffer = '';
   const next = async (count: number) => {
     while (events.length < count) {
@@ -63,6 +65,8 @@ function openStream(response: Response) {
         buffer = buffer.slice(end + 2);
         const field = (name: string) =>
           lines.find((line) => line.startsWith(`${name}: `))?.slice(name.length + 2);
+        const id = field('id');
+        if (id !== undefined) ids.push(Number(id));
         const data = field('data');
         if (data === undefined) continue;
         events.push({ event: field('event')!, id: Number(field('id')), data: JSON.parse(data) });
@@ -70,7 +74,7 @@ function openStream(response: Response) {
     }
     return events.slice(0, count);
   };
-  return { next, close: () => reader.cancel() };
+  return { next, ids, close: () => reader.cancel() };
 }
 
 const label = (e: StreamEvent) =>
@@ -213,6 +217,21 @@ for (const engine of engines) {
       // since its id, each Deployment once, as it is now: here, deleted (as it last was).
       await record({ ...observation, revision: '2', updated: 4, progress: 1 }, at(12));
       await recordDeletion(store, 'uid-web', at(13));
+      // …and, last, a change to another Deployment this stream does not show.
+      await record(
+        {
+          ...observation,
+          deployment: 'api',
+          uid: 'uid-api',
+          phase: 'failed',
+          updated: 1,
+          ready: 2,
+          progress: 0.5,
+          desired: 2,
+          reason: 'ProgressDeadlineExceeded',
+        },
+        at(14),
+      );
       const resumed = await fetch(`${address}/api/v1/rollouts/stream?deployment=web`, {
         headers: { 'last-event-id': String(change!.id) },
       });
@@ -220,6 +239,11 @@ for (const engine of engines) {
       const events = await again.next(1);
       assert.deepEqual(events.map(label), ['deleted web@2:1']);
       assert.ok(events[0]!.id > change!.id);
+      assert.deepEqual(
+        again.ids,
+        [...again.ids].sort((a, b) => a - b),
+        'ids never go back',
+      );
       await again.close();
 
       const fresh = await fetch(`${address}/api/v1/rollouts/stream?deployment=api`);

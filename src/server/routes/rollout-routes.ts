@@ -121,12 +121,13 @@ export function registerRolloutRoutes(
     });
     streams.add(raw);
     heartbeat ??= setInterval(beat, 15_000).unref();
-    // Where a fresh stream starts, so a client reconnecting before any change resumes from here.
-    raw.write(
-      `retry: 1000\nid: ${Math.max(subscription.eventId, ...first.map((r) => r.eventId))}\n\n`,
-    );
+    raw.write('retry: 1000\n\n');
     for (const rollout of first) send(rollout);
-    raw.write(': current state sent\n\n');
+    // Where this stream is now, after what it sent: a client reconnecting before any change
+    // resumes from here. Written after the events, so ids on the wire only ever increase.
+    raw.write(
+      `: current state sent\nid: ${Math.max(subscription.eventId, ...first.map((r) => r.eventId))}\n\n`,
+    );
     for (const changes of pending.splice(0)) for (const rollout of changes) send(rollout);
     live = true;
     raw.on('close', () => {
