@@ -13,11 +13,14 @@ export function progressBar(progress: number, width = BAR_WIDTH): string {
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.round(clamped * 100)).padStart(3)}%`;
 }
 
-function duration(rollout: Rollout): string {
-  if (rollout.durationMs === null) return '-';
-  const seconds = rollout.durationMs / 1000;
+/** `1.2s` under two minutes, `3.5m` beyond; the dashboard writes it the same (web/src/format.ts). */
+export function rolloutDuration(ms: number | null): string {
+  if (ms === null) return '-';
+  const seconds = ms / 1000;
   return seconds < 120 ? `${Math.round(seconds * 10) / 10}s` : `${Math.round(seconds / 6) / 10}m`;
 }
+
+const duration = (rollout: Rollout) => rolloutDuration(rollout.durationMs);
 
 function row(rollout: Rollout, bars: boolean): string[] {
   return [
@@ -42,29 +45,48 @@ function plainLine(rollout: Rollout): string {
     `phase=${rollout.phase}`,
     `updated=${rollout.updated}/${rollout.desired}`,
     `progress=${Math.round(rollout.progress * 100)}%`,
-    ...(rollout.reason ? [`reason=${rollout.reason}`] : []),
+    ...(rollout.phase === 'failed' && rollout.reason ? [`reason=${rollout.reason}`] : []),
+    ...(rollout.phase !== 'failed' && rollout.deadlineExceededAt
+      ? [`deadline-exceeded-at=${rollout.deadlineExceededAt}`]
+      : []),
   ].join(' ');
 }
 
-/** Reads `event: rollout` server-sent events from the server's stream until it ends. */
-async function* rolloutStream(server: string, query: string): AsyncGenerator<Rollout> {
-  let response: Response;
-  try {
-    response = await fetch(`${server}/api/v1/rollouts/stream${query}`, {
-      headers: { accept: 'text/event-stream' },
-    });
-  } catch (error) {
-    throw new CadenceError('unavailable', {
-      field: 'server',
-      detail: `cannot reach the Cadence server at ${server} (${(error as Error).cause ?? (error as Error).message}); start it with 'cadence serve' or pass --server`,
-    });
+interface StreamEvent {
+  kind: 'rollout' | 'deleted';
+  rollout: Rollout;
+}
+
+class StreamRefused extends Error {
+  constructor(readonly problem: CadenceError) {
+    super(problem.message);
   }
+}
+
+/**
+ * Reads the server's rollouts stream (`event: rollout` and `event: deleted`) until it ends,
+ * noting each event's id in `cursor`, so the next connection resumes after it.
+ */
+async function* rolloutStream(
+  server: string,
+  query: string,
+  cursor: { lastEventId?: string },
+): AsyncGenerator<StreamEvent> {
+  const response = await fetch(`${server}/api/v1/rollouts/stream${query}`, {
+    headers: {
+      accept: 'text/event-stream',
+      ...(cursor.lastEventId ? { 'last-event-id': cursor.lastEventId } : {}),
+    },
+  });
   if (!response.ok || !response.body) {
     const body = (await response.json().catch(() => ({}))) as Record<string, unknown>;
-    throw new CadenceError('invalid-input', {
+    const problem = new CadenceError(response.status === 503 ? 'unavailable' : 'invalid-input', {
       field: typeof body.field === 'string' ? body.field : 'server',
       detail: typeof body.detail === 'string' ? body.detail : `server answered ${response.status}`,
     });
+    // A full server may have room later; a bad filter never will.
+    if (response.status === 503) throw problem;
+    throw new StreamRefused(problem);
   }
   const decoder = new TextDecoder();
   let buffer = '';
@@ -79,11 +101,50 @@ async function* rolloutStream(server: string, query: string): AsyncGenerator<Rol
     while ((end = buffer.indexOf('\n\n')) >= 0) {
       const lines = buffer.slice(0, end).split('\n');
       buffer = buffer.slice(end + 2);
+      const id = lines.find((line) => line.startsWith('id: '));
+      if (id) cursor.lastEventId = id.slice('id: '.length);
       const data = lines.find((line) => line.startsWith('data: '));
-      if (lines.includes('event: rollout') && data) {
-        yield JSON.parse(data.slice('data: '.length)) as Rollout;
+      const kind = lines.includes('event: deleted') ? 'deleted' : 'rollout';
+      if ((lines.includes('event: rollout') || kind === 'deleted') && data) {
+        yield { kind, rollout: JSON.parse(data.slice('data: '.length)) as Rollout };
       }
     }
+  }
+}
+
+/**
+ * The stream, followed across lost connections and server restarts: reconnects with a backoff
+ * (0.5 s doubling to 5 s) and resumes after the last event id, so nothing is missed or repeated.
+ * Says on stderr when the connection is lost and back. A refused request (bad filter) ends it.
+ */
+async function* followStream(
+  server: string,
+  query: string,
+  log: (line: string) => void,
+): AsyncGenerator<StreamEvent> {
+  const cursor: { lastEventId?: string } = {};
+  let delayMs = 500;
+  let lost = false;
+  for (;;) {
+    try {
+      for await (const event of rolloutStream(server, query, cursor)) {
+        if (lost) {
+          log(`reconnected to ${server}`);
+          lost = false;
+        }
+        delayMs = 500;
+        yield event;
+      }
+    } catch (error) {
+      if (error instanceof StreamRefused) throw error.problem;
+      if (!lost) {
+        const reason = (error as Error).cause ?? (error as Error).message;
+        log(`lost the stream from ${server} (${String(reason)}); reconnecting…`);
+      }
+      lost = true;
+    }
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    delayMs = Math.min(delayMs * 2, 5000);
   }
 }
 
@@ -102,7 +163,7 @@ export function rolloutsCommand(): Command {
     )
     .option(
       '--watch',
-      'keep following: live progress bars on a terminal, a line per change otherwise',
+      'keep following (reconnecting and resuming after a server restart): live progress bars on a terminal, a line per change otherwise',
     )
     .option('--json', 'print JSON (with --watch: one rollout per line)')
     .action(
@@ -155,14 +216,15 @@ export function rolloutsCommand(): Command {
           process.stdout.write(`${text}\n`);
           drawnLines = text.split('\n').length;
         };
-        for await (const rollout of rolloutStream(server, query)) {
+        const log = (line: string) => process.stderr.write(`${line}\n`);
+        for await (const { kind, rollout } of followStream(server, query, log)) {
           const key = `${rollout.namespace}/${rollout.deployment}`;
-          const shown = live.get(key);
-          // An older revision's late update does not replace the newer one shown.
-          if (shown && shown.id > rollout.id) continue;
-          live.set(key, rollout);
-          if (options.json) process.stdout.write(`${JSON.stringify(rollout)}\n`);
+          if (kind === 'deleted') live.delete(key);
+          else live.set(key, rollout);
+          if (options.json)
+            process.stdout.write(`${JSON.stringify({ ...rollout, event: kind })}\n`);
           else if (tty) redraw();
+          else if (kind === 'deleted') process.stdout.write(`${key} deleted\n`);
           else process.stdout.write(`${plainLine(rollout)}\n`);
         }
       },

@@ -14,19 +14,24 @@ export {
   ROLLOUT_PHASES,
   type ReplicaCounts,
   type RolloutObservation,
+  type DeploymentCondition,
   type RolloutPhase,
 } from './rollout-phase.js';
 export {
-  recordRollout,
+  recordObservation,
+  recordDeletion,
+  dueRolloutEvents,
   markRolloutEmitted,
-  unsentRollouts,
   latestRollouts,
+  liveChangesSince,
   rolloutHistory,
-  rolloutsUpdatedSince,
+  type LiveRollout,
   type Rollout,
   type RolloutFilter,
-  type RecordedRollout,
+  type RecordedObservation,
 } from './rollout-rows.js';
+export { rolloutFeed, type RolloutFeed } from './rollout-feed.js';
+export { registerRolloutMetrics } from './rollout-metrics.js';
 export { rolloutCdevent } from './rollout-cdevent.js';
 export {
   createRolloutWatcher,

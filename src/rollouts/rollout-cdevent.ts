@@ -7,12 +7,17 @@ import type { Rollout } from './rollout-rows.js';
  * its namespace the environment, its first image the artifact; revision 1 is `service.deployed`,
  * later revisions `service.upgraded`. A failed rollout is the same event with
  * `customData.cadence.outcome = failure`, which the DORA facts count as a failed deployment.
+ * A rollout that completed after its progress deadline is a success (it carries
+ * `deadlineExceededAt`); when its failure was sent first (the grace passed), both are sent.
  * The id is a hash of the cluster, the Deployment's uid, revision and outcome, so every replica
  * (and every re-send) makes the same CDEvent and the intake keeps one.
  */
-export function rolloutCdevent(rollout: Rollout, cluster: string): Record<string, unknown> {
+export function rolloutCdevent(
+  rollout: Rollout,
+  cluster: string,
+  outcome: 'success' | 'failure' = rollout.phase === 'complete' ? 'success' : 'failure',
+): Record<string, unknown> {
   const predicate = rollout.revision === '1' ? 'deployed' : 'upgraded';
-  const outcome = rollout.phase === 'complete' ? 'success' : 'failure';
   const content: Record<string, unknown> = {
     environment: { id: rollout.namespace, source: cluster },
     artifactId: rollout.images[0]
@@ -24,7 +29,11 @@ export function rolloutCdevent(rollout: Rollout, cluster: string): Record<string
     key: [rollout.uid, rollout.revision, outcome],
     kind: `service.${predicate}`,
     source: cluster,
-    timestamp: rollout.endedAt ?? rollout.updatedAt,
+    // A deadline miss sent before the rollout ended happened at the deadline.
+    timestamp:
+      outcome === 'failure' && rollout.phase !== 'failed'
+        ? (rollout.deadlineExceededAt ?? rollout.updatedAt)
+        : (rollout.endedAt ?? rollout.updatedAt),
     subject: { id: rollout.deployment, content },
     customData: {
       // No git revision here: the rollout's revision is Kubernetes', not a commit.
@@ -38,6 +47,7 @@ export function rolloutCdevent(rollout: Rollout, cluster: string): Record<string
         startedAt: rollout.startedAt,
         durationMs: rollout.durationMs,
         ...(rollout.reason ? { reason: rollout.reason } : {}),
+        ...(rollout.deadlineExceededAt ? { deadlineExceededAt: rollout.deadlineExceededAt } : {}),
       },
     },
   });

@@ -53,6 +53,8 @@ export const deploymentSchema = z.looseObject({
             status: z.string().nullish(),
             reason: z.string().nullish(),
             message: z.string().nullish(),
+            // A string in watch events, a Date in client-node's typed list results.
+            lastTransitionTime: z.union([z.string(), z.date()]).nullish(),
           }),
         )
         .nullish(),
@@ -98,6 +100,15 @@ export function rolloutPhase(counts: ReplicaCounts): RolloutPhase {
   return 'progressing';
 }
 
+/** A Deployment condition as the live view shows it (kubectl describe's columns). */
+export interface DeploymentCondition {
+  type: string;
+  status: string;
+  reason: string | null;
+  message: string | null;
+  lastTransitionTime: string | null;
+}
+
 /** What the watcher records of a Deployment at one moment. */
 export interface RolloutObservation extends ReplicaCounts {
   namespace: string;
@@ -110,6 +121,8 @@ export interface RolloutObservation extends ReplicaCounts {
   progress: number;
   reason?: string | undefined;
   message?: string | undefined;
+  /** The status conditions (Available, Progressing, ReplicaFailure), in the cluster's order. */
+  conditions: DeploymentCondition[];
   /** Whether the controller has observed the current generation (else the status is stale). */
   observed: boolean;
   /**
@@ -152,6 +165,16 @@ export function observeRollout(raw: unknown): RolloutObservation | undefined {
     ...(phase === 'failed'
       ? { reason: progressing?.reason ?? undefined, message: progressing?.message ?? undefined }
       : {}),
+    conditions: (status?.conditions ?? []).map((condition) => ({
+      type: condition.type,
+      status: condition.status ?? 'Unknown',
+      reason: condition.reason ?? null,
+      message: condition.message ?? null,
+      lastTransitionTime:
+        condition.lastTransitionTime instanceof Date
+          ? condition.lastTransitionTime.toISOString().replace(/\.\d+Z$/, 'Z')
+          : (condition.lastTransitionTime ?? null),
+    })),
     observed: counts.observedGeneration >= counts.generation,
     reportedByDeployer: (metadata.managedFields ?? []).some(
       (entry) => entry.manager === CADENCE_FIELD_MANAGER,

@@ -10,7 +10,16 @@ import type { Logger } from '../log/index.js';
 import type { Store } from '../store/index.js';
 import { rolloutCdevent } from './rollout-cdevent.js';
 import { observeRollout } from './rollout-phase.js';
-import { markRolloutEmitted, recordRollout, unsentRollouts, type Rollout } from './rollout-rows.js';
+import { rolloutFeed } from './rollout-feed.js';
+import {
+  dueRolloutEvents,
+  liveUids,
+  markFailureEmitted,
+  markRolloutEmitted,
+  recordDeletion,
+  recordObservation,
+  type DueRolloutEvent,
+} from './rollout-rows.js';
 
 export interface RolloutWatcherOptions {
   kubeConfig: KubeConfig;
@@ -21,8 +30,13 @@ export interface RolloutWatcherOptions {
   logger: Logger;
   /** First delay before restarting a failed watch; doubled up to 30 s. */
   retryMs?: number;
-  /** How often CDEvents whose send failed are sent again. */
+  /** How often due CDEvents are looked for (failed sends, settled deadline misses). */
   sweepIntervalMs?: number;
+  /**
+   * How long a rollout past its progress deadline may still complete before its failure counts
+   * for DORA (`kube.lateCompletionGraceSeconds`); 0: the deadline miss counts at once.
+   */
+  lateCompletionGraceMs?: number;
   now?: () => Date;
 }
 
@@ -52,34 +66,74 @@ export function createRolloutWatcher(options: RolloutWatcherOptions): RolloutWat
   let chain: Promise<void> = Promise.resolve();
   let stopped = false;
 
-  async function emit(rollout: Rollout): Promise<void> {
-    const validation = validateCdevent(rolloutCdevent(rollout, cluster));
-    if (!validation.ok) {
-      logger.error({ rolloutId: rollout.id, issues: validation.issues }, 'rollout CDEvent invalid');
-      return;
+  const graceMs = options.lateCompletionGraceMs ?? 3_600_000;
+  const feed = rolloutFeed(store);
+
+  async function emit({ rollout, outcome, reportedByDeployer }: DueRolloutEvent): Promise<void> {
+    const mark =
+      outcome === 'failure' && rollout.phase === 'failed' ? markFailureEmitted : markRolloutEmitted;
+    // The deployer's own CDEvent already counts this deployment: marked as sent, not sent.
+    if (!reportedByDeployer) {
+      const validation = validateCdevent(rolloutCdevent(rollout, cluster, outcome));
+      if (!validation.ok) {
+        logger.error(
+          { rolloutId: rollout.id, issues: validation.issues },
+          'rollout CDEvent invalid',
+        );
+        return;
+      }
+      await intake.acceptDecoded([wrapCdevent(validation.value)], 'cdevent');
     }
-    await intake.acceptDecoded([wrapCdevent(validation.value)], 'cdevent');
-    await markRolloutEmitted(store, rollout.id);
+    await mark(store, rollout.id);
     logger.info(
       {
         namespace: rollout.namespace,
         deployment: rollout.deployment,
         revision: rollout.revision,
         phase: rollout.phase,
+        outcome,
       },
       'rollout finished',
     );
+  }
+
+  /** Sends every CDEvent due (docs/rollouts.md, "Late completion"). */
+  async function sendDue(): Promise<void> {
+    for (const due of await dueRolloutEvents(store, now(), graceMs)) await emit(due);
   }
 
   async function observe(deployment: V1Deployment): Promise<void> {
     const observation = observeRollout(deployment);
     // Until the controller has seen the new generation its status (and revision) is the old one's.
     if (!observation || !observation.observed) return;
-    const recorded = await recordRollout(store, observation, now());
-    if (!recorded?.needsEvent) return;
-    // The deployer's own CDEvent already counts this deployment: marked as sent, not sent.
-    if (observation.reportedByDeployer) await markRolloutEmitted(store, recorded.rollout.id);
-    else await emit(recorded.rollout);
+    const recorded = await recordObservation(store, observation, now());
+    if (recorded.liveChanged) feed.poke();
+    if (recorded.rollout && recorded.rollout.phase !== 'progressing') await sendDue();
+  }
+
+  async function forget(deployment: V1Deployment): Promise<void> {
+    const uid = deployment.metadata?.uid;
+    if (!uid) return;
+    if (await recordDeletion(store, uid, now())) feed.poke();
+    // A failed rollout deleted before completing is settled: its failure is due now.
+    await sendDue();
+  }
+
+  /**
+   * After a (re-)list: Deployments recorded as live but no longer in the cluster were deleted
+   * while nobody watched (Cadence stopped, or the watch was down past its history).
+   */
+  async function forgetVanished(
+    namespace: string | undefined,
+    present: readonly V1Deployment[],
+  ): Promise<void> {
+    const seen = new Set(present.map((deployment) => deployment.metadata?.uid));
+    const at = now();
+    let changed = false;
+    for (const uid of await liveUids(store, namespace ? [namespace] : options.namespaces)) {
+      if (!seen.has(uid) && (await recordDeletion(store, uid, at))) changed = true;
+    }
+    if (changed) feed.poke();
   }
 
   function enqueue(work: () => Promise<void>): void {
@@ -88,9 +142,7 @@ export function createRolloutWatcher(options: RolloutWatcherOptions): RolloutWat
     });
   }
 
-  async function sweep(): Promise<void> {
-    for (const rollout of await unsentRollouts(store)) await emit(rollout);
-  }
+  const sweep = sendDue;
 
   function later(ms: number, work: () => void): void {
     const timer = setTimeout(() => {
@@ -114,11 +166,25 @@ export function createRolloutWatcher(options: RolloutWatcherOptions): RolloutWat
     const onChange = (deployment: V1Deployment) => enqueue(() => observe(deployment));
     informer.on('add', onChange);
     informer.on('update', onChange);
+    informer.on('delete', (deployment: V1Deployment) => enqueue(() => forget(deployment)));
     let retryMs = options.retryMs ?? 1000;
     informer.on('connect', () => {
       retryMs = options.retryMs ?? 1000;
     });
+    let errors = 0;
+    // A (re)start lists, then watches. When the list went through, the informer's cache is the
+    // cluster now; later re-lists (410 Gone) report deletions themselves.
+    const begin = async () => {
+      const before = errors;
+      await informer.start().catch(() => {
+        // reported through 'error', which retries
+      });
+      if (errors === before && !stopped) {
+        enqueue(() => forgetVanished(namespace, informer.list()));
+      }
+    };
     informer.on('error', (error: unknown) => {
+      errors += 1;
       if (stopped) return;
       logger.warn(
         { namespace: namespace ?? '*', error: String(error), retryMs },
@@ -126,13 +192,9 @@ export function createRolloutWatcher(options: RolloutWatcherOptions): RolloutWat
       );
       const delay = retryMs;
       retryMs = Math.min(retryMs * 2, 30_000);
-      later(delay, () => {
-        informer.start().catch(() => {
-          // the informer reports list failures through its 'error' handlers
-        });
-      });
+      later(delay, () => void begin());
     });
-    return { namespace, informer };
+    return { namespace, informer, begin };
   });
 
   function scheduleSweep(): void {
@@ -146,13 +208,7 @@ export function createRolloutWatcher(options: RolloutWatcherOptions): RolloutWat
     async start() {
       stopped = false;
       enqueue(sweep);
-      await Promise.all(
-        informers.map(({ informer }) =>
-          informer.start().catch(() => {
-            // reported through 'error', which retries
-          }),
-        ),
-      );
+      await Promise.all(informers.map(({ begin }) => begin()));
       scheduleSweep();
       logger.info({ namespaces: options.namespaces, cluster }, 'rollout watcher started');
     },

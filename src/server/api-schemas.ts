@@ -342,10 +342,33 @@ export const rolloutSchema = z
     endedAt: time.nullable(),
     durationMs: z.number().nullable(),
     updatedAt: time,
+    deadlineExceededAt: time
+      .nullable()
+      .describe('when it passed its progress deadline; kept when it completed late'),
+    deletedAt: time.nullable().describe('when its Deployment was deleted (the history stays)'),
   })
   .meta({ id: 'Rollout', description: 'one revision of one Deployment' });
 
-export const rolloutListSchema = z.strictObject({ rollouts: z.array(rolloutSchema) });
+export const liveRolloutSchema = rolloutSchema
+  .extend({
+    conditions: z.array(
+      z.strictObject({
+        type: z.string(),
+        status: z.string(),
+        reason: z.string().nullable(),
+        message: z.string().nullable(),
+        lastTransitionTime: z.string().nullable(),
+      }),
+    ),
+    eventId: z.number().int().describe("the rollouts stream's id for this state"),
+  })
+  .meta({
+    id: 'LiveRollout',
+    description:
+      'a watched Deployment as the cluster has it now: phase, progress and replicas from its current status; start, end and duration of its current revision',
+  });
+
+export const rolloutListSchema = z.strictObject({ rollouts: z.array(liveRolloutSchema) });
 export const rolloutHistorySchema = z.strictObject({
   namespace: z.string(),
   deployment: z.string(),

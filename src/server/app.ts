@@ -45,8 +45,10 @@ export interface AppDeps {
   dashboardDir?: string;
   /** The deployer's routes, when the deployer is enabled. */
   deployer?: { deployer: Deployer; insecureDev: boolean };
-  /** How often `GET /api/v1/rollouts/stream` looks for changes (default 250 ms). */
+  /** How often the rollouts streams' shared feed looks for changes (default 250 ms). */
   rolloutStreamPollMs?: number;
+  /** Most rollouts streams open at once (`kube.rolloutStreams`, default 100). */
+  rolloutStreams?: number;
   /** Canary analysis settings from the config; defaults when absent. */
   analysis?: AnalysisSettings;
   /** Told when an analysis is started over the API (wakes the runner). */
@@ -139,7 +141,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerMetricsRoutes(app, deps);
   registerCadenceRoutes(app, deps);
   registerTimelineRoutes(app, deps);
-  registerRolloutRoutes(app, { store: deps.store, streamPollMs: deps.rolloutStreamPollMs });
+  registerRolloutRoutes(app, {
+    store: deps.store,
+    streamPollMs: deps.rolloutStreamPollMs,
+    maxStreams: deps.rolloutStreams,
+  });
   if (deps.deployer) registerDeployRoutes(app, { ...deps.deployer, store: deps.store });
   registerAnalysisRoutes(app, { ...deps, deployer: deps.deployer?.deployer });
   registerTokenRoutes(app, deps);

@@ -344,7 +344,7 @@ export const OPERATIONS: ApiOperation[] = [
     method: 'get',
     path: '/api/v1/rollouts',
     tag: 'rollouts',
-    summary: "Each Deployment's latest rollout: live progress, phase, duration",
+    summary: 'Every watched Deployment as the cluster has it now: replicas, phase, conditions',
     query: rolloutFilterQuery,
     responses: { 200: { description: 'rollouts', schema: rolloutListSchema }, 400: badQuery },
   },
@@ -352,11 +352,13 @@ export const OPERATIONS: ApiOperation[] = [
     method: 'get',
     path: '/api/v1/rollouts/stream',
     tag: 'rollouts',
-    summary: 'Server-sent events: `event: rollout` with the rollout as JSON, current state first',
+    summary:
+      'Server-sent events `rollout` and `deleted` with monotonic ids: current state first, or what changed after `Last-Event-ID`',
     query: rolloutStreamQuery,
     responses: {
       200: { description: 'an event stream', contentType: 'text/event-stream' },
       400: badQuery,
+      503: problem('as many streams are open as the server serves (kube.rolloutStreams)'),
     },
   },
   {

@@ -282,6 +282,7 @@ export async function startServer(
     securedSources: secured,
     auth: config.server.auth,
     dora: config.dora,
+    rolloutStreams: config.kube.rolloutStreams,
     analysis: config.analysis,
     ...(analysisRunner ? { onAnalysisStarted: () => analysisRunner.wake() } : {}),
     ...(deployer ? { deployer: { deployer, insecureDev: config.deployer.insecureDev } } : {}),
@@ -302,6 +303,7 @@ export async function startServer(
     watcher = createRolloutWatcher({
       kubeConfig,
       namespaces: config.kube.namespaces,
+      lateCompletionGraceMs: config.kube.lateCompletionGraceSeconds * 1000,
       store,
       intake,
       logger: logger.child({ module: 'rollouts' }),

@@ -308,6 +308,8 @@ for (const engine of engines) {
             startedAt: '2026-03-02T10:00:00Z',
             endedAt: '2026-03-02T10:02:10Z',
             durationMs: 130_000,
+            deadlineExceededAt: null,
+            deletedAt: null,
             updatedAt: '2026-03-02T10:02:10Z',
           },
           'https://10.96.0.1:443',

@@ -111,6 +111,11 @@ describe('the live rollouts page in a real browser', () => {
     });
     const row = await page.locator('tr[data-rollout="production/web"]').innerText();
     assert.match(row, /registry\.example\/web:1\.0/);
+    // Written as the CLI writes it: seconds with a decimal, not "0 min".
+    assert.match(
+      await page.locator('tr[data-rollout="production/web"] [data-duration]').innerText(),
+      /^\d+(\.\d)?s$/,
+    );
     assert.match(row, /\b1\b/);
     assert.equal(
       await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded),
@@ -147,10 +152,64 @@ describe('the live rollouts page in a real browser', () => {
     assert.match(rows[0]!, /web:2\.0/);
     assert.match(rows[1]!, /web:1\.0/);
 
+    await page.setViewportSize({ width: 1366, height: 768 });
     await page.goto(`${cadence.url}/?wall=1#/rollouts`);
     await page.waitForSelector('body[data-ready="rollouts"]');
     assert.equal(await page.locator('html.wall').count(), 1);
     assert.equal(await page.locator('[data-testid=rollouts] tbody tr').count(), 2);
-    await page.screenshot({ path: join(screenshots, 'rollouts-wall.png'), fullPage: true });
+    await page.screenshot({ path: join(screenshots, 'rollouts-wall-1366x768.png') });
+    // Every column is on the screen: nothing scrolls sideways, no header is cut.
+    const fit = await page.evaluate(() => ({
+      scroll: document.documentElement.scrollWidth,
+      width: window.innerWidth,
+      headers: [...document.querySelectorAll('[data-testid=rollouts] th')].map(
+        (th) => th.getBoundingClientRect().right,
+      ),
+    }));
+    assert.ok(fit.scroll <= fit.width, `page ${fit.scroll}px wide in a ${fit.width}px window`);
+    assert.equal(fit.headers.length, 7);
+    assert.ok(
+      fit.headers.every((right) => right <= fit.width),
+      fit.headers.join(' '),
+    );
+    await page.setViewportSize({ width: 1280, height: 720 });
+  });
+
+  it('filters by namespace and phase, and drops a deleted Deployment without a reload', async () => {
+    await page.goto(`${cadence.url}/#/rollouts`);
+    await page.waitForSelector('body[data-ready="rollouts"]');
+    await page.selectOption('select[data-filter=phase]', 'failed');
+    await page.waitForFunction(() => location.hash.includes('phase=failed'));
+    await page.waitForSelector('tr[data-rollout="production/api"]', { timeout: 30_000 });
+    assert.equal(await page.locator('[data-testid=rollouts] tbody tr').count(), 1);
+    assert.deepEqual(await page.locator('select[data-filter=namespace] option').allInnerTexts(), [
+      'all',
+      'production',
+    ]);
+    await page.selectOption('select[data-filter=phase]', '');
+    await page.selectOption('select[data-filter=namespace]', 'production');
+    await page.waitForFunction(
+      () => location.hash.includes('namespace=production') && !location.hash.includes('phase='),
+    );
+    await page.waitForSelector('tr[data-rollout="production/web"]', { timeout: 30_000 });
+    assert.equal(await page.locator('[data-testid=rollouts] tbody tr').count(), 2);
+    await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+    const result = await kubectl(kube.kubeconfigPath, [
+      'delete',
+      'deployment',
+      'api',
+      '-n',
+      'production',
+    ]);
+    assert.equal(result.status, 0, result.stderr);
+    await page.waitForSelector('tr[data-rollout="production/api"]', {
+      state: 'detached',
+      timeout: 30_000,
+    });
+    assert.equal(await page.locator('[data-testid=rollouts] tbody tr').count(), 1);
+    assert.equal(
+      await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded),
+      true,
+    );
   });
 });

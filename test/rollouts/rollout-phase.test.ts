@@ -145,3 +145,29 @@ describe('observeRollout', () => {
     assert.equal(observeRollout('nope'), undefined);
   });
 });
+
+describe('observeRollout on client-node typed objects', () => {
+  it('reads conditions whose times are Dates (list results), as strings (watch events)', () => {
+    const at = new Date('2026-03-04T10:00:00.000Z');
+    const typed = observeRollout({
+      metadata: { name: 'web', namespace: 'shop', uid: 'u', generation: 1 },
+      spec: { replicas: 1 },
+      status: {
+        observedGeneration: 1,
+        replicas: 1,
+        updatedReplicas: 1,
+        availableReplicas: 1,
+        conditions: [
+          {
+            type: 'Progressing',
+            status: 'True',
+            reason: 'NewReplicaSetAvailable',
+            lastTransitionTime: at,
+          },
+        ],
+      },
+    });
+    assert.equal(typed?.phase, 'complete');
+    assert.equal(typed?.conditions[0]?.lastTransitionTime, '2026-03-04T10:00:00Z');
+  });
+});

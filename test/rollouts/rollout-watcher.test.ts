@@ -16,6 +16,7 @@ import { loadKubeConfig } from '../../src/kube/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import {
   createRolloutWatcher,
+  latestRollouts,
   rolloutHistory,
   type RolloutWatcher,
 } from '../../src/rollouts/index.js';
@@ -75,6 +76,12 @@ for (const engine of engines) {
         setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
       );
     const rollouts = (name: string) => rolloutHistory(store, 'shop', name);
+    const live = async (name: string) =>
+      (await latestRollouts(store, { namespace: 'shop', deployment: name }))[0];
+    const eventsOf = async (name: string) =>
+      (await rolloutEvents(store)).filter(
+        (event) => (event.data as { subject: { id: string } }).subject.id === name,
+      );
 
     before(async () => {
       kube = await startKubeApiServer({ stepIntervalMs: 20 });
@@ -146,7 +153,7 @@ for (const engine of engines) {
       assert.deepEqual(sent, []);
     });
 
-    it('records a rollout that exceeds its progress deadline as failed', async () => {
+    it('a rollout past its deadline that completes late is complete, sent once as a success', async () => {
       kube.controller.failNextRollout('shop', 'api');
       await apply(deploymentBody('api', 'registry.example/api:1.0', 2));
       const [failed] = await eventually(async () => {
@@ -155,15 +162,107 @@ for (const engine of engines) {
       }, 'failed rollout');
       assert.equal(failed!.reason, 'ProgressDeadlineExceeded');
       assert.equal(failed!.progress, 0.5);
+      assert.equal((await live('api'))?.phase, 'failed');
       await watchers[0]!.settled();
-      const event = (await rolloutEvents(store)).find(
-        (candidate) => (candidate.data as { subject: { id: string } }).subject.id === 'api',
-      );
+      assert.deepEqual(await eventsOf('api'), [], 'within the grace: no failure counted yet');
+
+      assert.ok(kube.controller.completeStalledRollout('shop', 'api'));
+      const [late] = await eventually(async () => {
+        const rows = await rollouts('api');
+        return rows[0]?.phase === 'complete' ? rows : undefined;
+      }, 'late completion');
+      assert.equal(late!.deadlineExceededAt, failed!.deadlineExceededAt);
+      assert.equal(late!.updated, 2);
+      const now = await live('api');
+      assert.deepEqual([now?.phase, now?.progress, now?.available], ['complete', 1, 2]);
       assert.equal(
-        (event!.data as { customData: { cadence: { outcome: string } } }).customData.cadence
-          .outcome,
-        'failure',
+        now?.conditions.find((condition) => condition.type === 'Progressing')?.reason,
+        'NewReplicaSetAvailable',
       );
+      await watchers[0]!.settled();
+      const sent = await eventsOf('api');
+      assert.equal(sent.length, 1);
+      const data = sent[0]!.data as {
+        customData: { cadence: { outcome: string }; rollout: { deadlineExceededAt?: string } };
+      };
+      assert.equal(data.customData.cadence.outcome, 'success');
+      assert.equal(data.customData.rollout.deadlineExceededAt, failed!.deadlineExceededAt);
+    });
+
+    it('follows a scale after completion within one watch event, and a deletion', async () => {
+      await apply(deploymentBody('search', 'registry.example/search:1.0', 2));
+      await eventually(
+        async () => ((await live('search'))?.phase === 'complete' ? true : undefined),
+        'search complete',
+      );
+      kube.controller.pause();
+      try {
+        await apps.patchNamespacedDeploymentScale(
+          { name: 'search', namespace: 'shop', body: { spec: { replicas: 5 } } },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        );
+        kube.controller.step(); // one watch event: the status with the new desired count
+        const scaling = await eventually(async () => {
+          const now = await live('search');
+          return now?.desired === 5 ? now : undefined;
+        }, 'the new desired count');
+        assert.equal(scaling.phase, 'progressing');
+      } finally {
+        kube.controller.resume();
+      }
+      const scaled = await eventually(async () => {
+        const now = await live('search');
+        return now?.available === 5 && now.phase === 'complete' ? now : undefined;
+      }, 'scaled to 5');
+      assert.equal(scaled.updated, 5);
+      const history = await rollouts('search');
+      assert.equal(history.length, 1, 'a scale is not a rollout');
+      assert.equal(history[0]!.desired, 2, 'the finished record stays as it finished');
+
+      await apps.deleteNamespacedDeployment({ name: 'search', namespace: 'shop' });
+      await eventually(
+        async () => ((await live('search')) ? undefined : true),
+        'gone from the live view',
+      );
+      const kept = await rollouts('search');
+      assert.equal(kept.length, 1);
+      assert.ok(kept[0]!.deletedAt);
+    });
+
+    it('a watcher restarted mid-rollout records it once and sees what it missed', async () => {
+      await watchers[0]!.stop();
+      kube.controller.pause();
+      let restarted: RolloutWatcher;
+      try {
+        await apply(deploymentBody('ledger', 'registry.example/ledger:1.0', 3));
+        await apply(deploymentBody('gone', 'registry.example/gone:1.0', 1));
+        const first = await watcher();
+        kube.controller.step();
+        kube.controller.step();
+        kube.controller.step();
+        await eventually(async () => {
+          const rows = await rollouts('ledger');
+          return rows[0]?.phase === 'progressing' && rows[0].updated >= 1 ? rows : undefined;
+        }, 'ledger in progress');
+        await eventually(async () => ((await live('gone')) ? true : undefined), 'gone recorded');
+        await first.stop();
+        // While no watcher runs: the rollout goes on to completion and `gone` is deleted.
+        for (let step = 0; step < 8; step += 1) kube.controller.step();
+        await apps.deleteNamespacedDeployment({ name: 'gone', namespace: 'shop' });
+        restarted = await watcher();
+      } finally {
+        kube.controller.resume();
+      }
+      const rows = await eventually(async () => {
+        const history = await rollouts('ledger');
+        return history[0]?.phase === 'complete' ? history : undefined;
+      }, 'ledger complete after the restart');
+      assert.equal(rows.length, 1, 'no duplicate');
+      await eventually(async () => ((await live('gone')) ? undefined : true), 'gone noticed');
+      await restarted.settled();
+      assert.equal((await eventsOf('ledger')).length, 1, 'the completion sent once');
+      // The restarted watcher is the first one from here on.
+      watchers.unshift(restarted);
     });
 
     it('survives watches dropped mid-rollout and a 410 Gone: no duplicate, no missed completion', async () => {
@@ -237,7 +336,18 @@ for (const engine of engines) {
       );
       assert.equal(cartEvents.length, 1);
       // The second replica saw the earlier rollouts on its first list: all final, none re-sent.
-      assert.equal((await rolloutEvents(store)).length, 5);
+      const all = await rolloutEvents(store);
+      const keys = all.map((event) => {
+        const data = event.data as {
+          subject: { id: string };
+          customData: { rollout: { revision: string } };
+        };
+        return `${data.subject.id}@${data.customData.rollout.revision}`;
+      });
+      assert.equal(new Set(keys).size, keys.length, keys.join(' '));
+      for (const key of ['web@1', 'web@2', 'web@3', 'api@1', 'search@1', 'ledger@1', 'cart@1']) {
+        assert.ok(keys.includes(key), key);
+      }
     });
   });
 }

@@ -38,6 +38,8 @@ export function testApp(
     updates?: (deployer: Deployer) => NonNullable<AppDeps['updates']>;
     /** `server.auth`: reads and intake open when absent. */
     auth?: AppDeps['auth'];
+    /** Most rollouts streams open at once; the default when absent. */
+    rolloutStreams?: number;
   } = {},
 ): { app: FastifyInstance; router: Router } {
   const transformers = builtinTransformers(options.sources ? { settings: options.sources } : {});
@@ -65,6 +67,7 @@ export function testApp(
     ...(options.dashboardDir ? { dashboardDir: options.dashboardDir } : {}),
     ...(deployer ? { deployer } : {}),
     ...(deployer && options.updates ? { updates: options.updates(deployer.deployer) } : {}),
+    ...(options.rolloutStreams ? { rolloutStreams: options.rolloutStreams } : {}),
   });
   return { app, router };
 }

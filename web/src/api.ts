@@ -130,11 +130,15 @@ export async function getJson<T>(path: string, params: Record<string, string> = 
   return body as T;
 }
 
-/** A rollout as the watcher records it (docs/rollouts.md). */
+/**
+ * A rollout as the watcher records it (docs/rollouts.md); in the live list, a Deployment as the
+ * cluster has it now (phase, progress and counts from its current status).
+ */
 export interface RolloutRow {
   id: number;
   namespace: string;
   deployment: string;
+  uid: string;
   revision: string;
   images: string[];
   phase: 'progressing' | 'complete' | 'failed';
@@ -146,6 +150,11 @@ export interface RolloutRow {
   startedAt: string;
   endedAt: string | null;
   durationMs: number | null;
+  ready: number;
+  available: number;
+  /** When it passed its progress deadline; kept when it completed late. */
+  deadlineExceededAt: string | null;
+  deletedAt: string | null;
 }
 
 /** A canary analysis (docs/canary-analysis.md). */

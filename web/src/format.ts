@@ -11,6 +11,17 @@ export function formatDuration(seconds: number | null): string {
   return `${(seconds / DAY).toFixed(1)} d`;
 }
 
+/**
+ * A rollout's duration as `cadence rollouts` prints it (src/cli/rollouts-command.ts): seconds
+ * with one decimal under two minutes (`1.2s`), minutes with one decimal beyond (`3.5m`).
+ * Rollouts take seconds; "0 min" said nothing.
+ */
+export function formatRolloutDuration(ms: number | null): string {
+  if (ms === null) return '–';
+  const seconds = ms / 1000;
+  return seconds < 120 ? `${Math.round(seconds * 10) / 10}s` : `${Math.round(seconds / 6) / 10}m`;
+}
+
 /** Days (the git cadence report's unit) with up to two decimals. */
 export function formatDays(days: number | null): string {
   if (days === null) return '–';

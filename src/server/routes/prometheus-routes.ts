@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { defaultDoraSettings, metricsPerStream, type DoraSettings } from '../../dora/index.js';
 import { routerBacklog } from '../../events/index.js';
-import { latestRollouts } from '../../rollouts/index.js';
+import { registerRolloutMetrics } from '../../rollouts/index.js';
 import type { Store } from '../../store/index.js';
 import type { UpdateWatcher } from '../../updates/index.js';
 import { streamFilter } from './metrics-routes.js';
@@ -79,12 +79,8 @@ export function registerPrometheusRoutes(
     registers: [registry],
   });
 
-  const rolloutProgress = new Gauge({
-    name: 'cadence_rollout_progress',
-    help: 'Latest rollout of each Deployment: updated / desired replicas (1 when complete)',
-    labelNames: ['namespace', 'deployment'] as const,
-    registers: [registry],
-  });
+  // Rollout series (src/rollouts/rollout-metrics.ts): replicas, phase, progress, durations.
+  const refreshRollouts = registerRolloutMetrics(registry, deps.store);
 
   const versionsBehind = new Gauge({
     name: 'cadence_service_versions_behind',
@@ -126,13 +122,7 @@ export function registerPrometheusRoutes(
       set(restore, metrics.timeToRestore.median);
       set(rework, metrics.reworkRate.rate);
     }
-    rolloutProgress.reset();
-    for (const rollout of await latestRollouts(deps.store, { limit: 1000 })) {
-      rolloutProgress.set(
-        { namespace: rollout.namespace, deployment: rollout.deployment },
-        rollout.progress,
-      );
-    }
+    await refreshRollouts();
     versionsBehind.reset();
     for (const entry of deps.updates?.watcher.freshness() ?? []) {
       versionsBehind.set({ service: entry.service }, entry.versionsBehind);

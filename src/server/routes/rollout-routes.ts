@@ -4,10 +4,11 @@ import { z } from 'zod';
 import { CadenceError } from '../../problem/index.js';
 import {
   latestRollouts,
+  liveChangesSince,
   ROLLOUT_PHASES,
+  rolloutFeed,
   rolloutHistory,
-  rolloutsUpdatedSince,
-  type Rollout,
+  type LiveRollout,
 } from '../../rollouts/index.js';
 import type { Store } from '../../store/index.js';
 import { parseQuery } from './query.js';
@@ -25,20 +26,35 @@ const READ = { config: { auth: { action: 'read' } } } as const;
 
 export const rolloutStreamQuery = rolloutFilterQuery.omit({ limit: true });
 
+/** The `Last-Event-ID` a reconnecting client sends (EventSource does it by itself). */
+const lastEventId = z.coerce.number().int().min(0);
+
 /**
- * Rollouts as the watcher recorded them: `GET /api/v1/rollouts` (the latest of each Deployment:
- * live progress), `GET /api/v1/rollouts/{namespace}/{name}` (one Deployment's history) and
- * `GET /api/v1/rollouts/stream`, server-sent events (`event: rollout`, the rollout as JSON) with
- * the current state first, then every change. They read the store, so any replica serves them,
- * whichever replica's watcher recorded the rollout.
+ * Rollouts as the watcher recorded them: `GET /api/v1/rollouts` (the live view: every watched
+ * Deployment as the cluster has it now), `GET /api/v1/rollouts/{namespace}/{name}` (one
+ * Deployment's rollout history, deleted ones' too) and `GET /api/v1/rollouts/stream`,
+ * server-sent events: `event: rollout` (a live Deployment as JSON) and `event: deleted` (one
+ * gone from the cluster), each with a monotonic `id:` (the store's change sequence, shared by
+ * replicas and kept across restarts). A fresh stream gets the current state first; one sent
+ * `Last-Event-ID` gets only what changed after that id. Every stream is fed by one shared
+ * feed (`rolloutFeed`), and at most `maxStreams` are open at once (503 after that).
  */
 export function registerRolloutRoutes(
   app: FastifyInstance,
-  deps: { store: Store; streamPollMs?: number | undefined },
+  deps: { store: Store; streamPollMs?: number | undefined; maxStreams?: number | undefined },
 ): void {
   const streams = new Set<ServerResponse>();
+  const feed = rolloutFeed(deps.store);
+  if (deps.streamPollMs !== undefined) feed.setPollInterval(deps.streamPollMs);
+  const maxStreams = deps.maxStreams ?? 100;
+  // One keep-alive comment for every stream, now and then, so proxies keep idle ones open.
+  let heartbeat: NodeJS.Timeout | undefined;
+  const beat = () => {
+    for (const stream of streams) stream.write(': keep-alive\n\n');
+  };
   // Open streams would hold a graceful shutdown until its timeout.
   app.addHook('preClose', (done) => {
+    clearInterval(heartbeat);
     for (const stream of streams) stream.end();
     done();
   });
@@ -50,14 +66,55 @@ export function registerRolloutRoutes(
 
   app.get('/api/v1/rollouts/stream', READ, async (request, reply) => {
     const query = parseQuery(rolloutStreamQuery, request.query);
-    const matches = (rollout: Rollout) =>
+    const header = request.headers['last-event-id'];
+    const resumeFrom =
+      header === undefined
+        ? undefined
+        : parseQuery(z.object({ 'last-event-id': lastEventId }), { 'last-event-id': header })[
+            'last-event-id'
+          ];
+    if (streams.size >= maxStreams) {
+      void reply.header('retry-after', '5');
+      throw new CadenceError('unavailable', {
+        field: 'stream',
+        detail: `${streams.size} rollout streams are open, the most this server serves (kube.rolloutStreams); try again later`,
+      });
+    }
+    const matches = (rollout: LiveRollout) =>
       (!query.namespace || rollout.namespace === query.namespace) &&
       (!query.deployment || rollout.deployment === query.deployment) &&
-      (!query.phase || rollout.phase === query.phase);
-    const snapshotAt = new Date();
-    const current = await latestRollouts(deps.store, { ...query, limit: 1000 });
+      (!query.phase || rollout.phase === query.phase || rollout.deletedAt !== null);
+
+    // Listen first, then read: nothing written in between is missed, and what both bring is
+    // sent once (each Deployment's last sent id).
+    const pending: LiveRollout[][] = [];
+    let live = false;
+    const sentIds = new Map<string, number>();
+    // `send` exists once the stream is open (below); until then changes wait in `pending`.
+    const subscription = await feed.subscribe((changes) => {
+      if (live) for (const rollout of changes) send(rollout);
+      else pending.push(changes);
+    });
+    let first: LiveRollout[];
+    try {
+      first =
+        resumeFrom === undefined
+          ? (await latestRollouts(deps.store, { ...query, limit: 1000 })).sort(
+              (a, b) => a.eventId - b.eventId,
+            )
+          : await catchUp(deps.store, resumeFrom, subscription.eventId);
+    } catch (error) {
+      subscription.unsubscribe();
+      throw error;
+    }
     reply.hijack();
     const raw = reply.raw;
+    const send = (rollout: LiveRollout) => {
+      if ((sentIds.get(rollout.uid) ?? 0) >= rollout.eventId || !matches(rollout)) return;
+      sentIds.set(rollout.uid, rollout.eventId);
+      const event = rollout.deletedAt ? 'deleted' : 'rollout';
+      raw.write(`event: ${event}\nid: ${rollout.eventId}\ndata: ${JSON.stringify(rollout)}\n\n`);
+    };
     raw.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
@@ -65,39 +122,23 @@ export function registerRolloutRoutes(
       'x-accel-buffering': 'no',
     });
     streams.add(raw);
-    const sent = new Map<number, string>();
-    const send = (rollout: Rollout) => {
-      if (sent.get(rollout.id) === rollout.updatedAt) return;
-      sent.set(rollout.id, rollout.updatedAt);
-      raw.write(`event: rollout\nid: ${rollout.id}\ndata: ${JSON.stringify(rollout)}\n\n`);
-    };
-    // Changes from the snapshot on are polled; one sent already is not sent twice.
-    let since = snapshotAt;
-    for (const rollout of current.reverse()) send(rollout);
-    raw.write(': current state sent\n\n');
-    let polling = false;
-    let beats = 0;
-    const timer = setInterval(() => {
-      if (polling) return;
-      polling = true;
-      // Rows written in the same millisecond as the last one sent are asked for again (>=).
-      rolloutsUpdatedSince(deps.store, new Date(since.getTime() - 1))
-        .then((rows) => {
-          for (const rollout of rows) {
-            if (new Date(rollout.updatedAt) > since) since = new Date(rollout.updatedAt);
-            if (matches(rollout)) send(rollout);
-          }
-          // A comment now and then keeps proxies from closing an idle stream.
-          if (++beats % 60 === 0) raw.write(': keep-alive\n\n');
-        })
-        .catch((error: unknown) => request.log.warn({ error }, 'rollout stream poll failed'))
-        .finally(() => {
-          polling = false;
-        });
-    }, deps.streamPollMs ?? 250);
+    heartbeat ??= setInterval(beat, 15_000).unref();
+    raw.write('retry: 1000\n\n');
+    for (const rollout of first) send(rollout);
+    // Where this stream is now, after what it sent: a client reconnecting before any change
+    // resumes from here. Written after the events, so ids on the wire only ever increase.
+    raw.write(
+      `: current state sent\nid: ${Math.max(subscription.eventId, ...first.map((r) => r.eventId))}\n\n`,
+    );
+    for (const changes of pending.splice(0)) for (const rollout of changes) send(rollout);
+    live = true;
     raw.on('close', () => {
-      clearInterval(timer);
+      subscription.unsubscribe();
       streams.delete(raw);
+      if (streams.size === 0) {
+        clearInterval(heartbeat);
+        heartbeat = undefined;
+      }
     });
   });
 
@@ -113,4 +154,18 @@ export function registerRolloutRoutes(
     }
     return { namespace: params.namespace, deployment: params.name, rollouts };
   });
+}
+
+/** Changes after `from` up to `until` (the feed brings the rest), oldest first. */
+async function catchUp(store: Store, from: number, until: number): Promise<LiveRollout[]> {
+  const changes: LiveRollout[] = [];
+  let cursor = from;
+  while (cursor < until) {
+    const batch = await liveChangesSince(store, cursor);
+    if (batch.length === 0) break;
+    changes.push(...batch);
+    cursor = batch[batch.length - 1]!.eventId;
+    if (batch.length < 500) break;
+  }
+  return changes;
 }

@@ -69,6 +69,51 @@ export class DeploymentController {
     this.failNext.add(`${namespace}/${name}`);
   }
 
+  /**
+   * Lets a rollout stalled past its deadline go on (its pods pull at last): the stalled pod
+   * becomes ready and the rollout proceeds step by step to NewReplicaSetAvailable, as a real
+   * Deployment does when progress resumes after ProgressDeadlineExceeded. False when none stalls.
+   */
+  completeStalledRollout(namespace: string, name: string): boolean {
+    const deployment = this.store
+      .list(this.store.kind('apps', 'deployments'), namespace)
+      .find((candidate) => (candidate.metadata as JsonObject).name === name);
+    if (!deployment) return false;
+    const metadata = deployment.metadata as JsonObject;
+    const hash = templateHash((deployment.spec as JsonObject).template as JsonObject);
+    const mark = this.marks.get(`${String(metadata.uid)}/${hash}`);
+    if (!mark?.failing) return false;
+    mark.failing = false;
+    const pods = this.store.kind('', 'pods');
+    for (const pod of this.store.list(pods, namespace)) {
+      const labels = ((pod.metadata as JsonObject).labels ?? {}) as JsonObject;
+      if (labels['pod-template-hash'] !== hash || podReady(pod)) continue;
+      const status = clone(pod.status as JsonObject);
+      status.phase = 'Running';
+      status.conditions = ((status.conditions ?? []) as JsonObject[]).map((condition) => ({
+        ...condition,
+        status: 'True',
+        lastTransitionTime: now(),
+      }));
+      status.containerStatuses = ((status.containerStatuses ?? []) as JsonObject[]).map(
+        (container) => ({
+          ...container,
+          ready: true,
+          started: true,
+          state: { running: { startedAt: now() } },
+        }),
+      );
+      this.store.update(
+        pods,
+        namespace,
+        String((pod.metadata as JsonObject).name),
+        { ...pod, status },
+        { ...manager, subresource: 'status' },
+      );
+    }
+    return true;
+  }
+
   /** One step of every Deployment that is not settled; returns how many changed. */
   step(): number {
     const deployments = this.store.kind('apps', 'deployments');

@@ -12,6 +12,7 @@
  * kube.writeKubeconfig(path, { namespace }) // another one
  * kube.controller.pause() / .resume() / .step() / .setStepInterval(ms)
  * kube.controller.failNextRollout(namespace, name) // next rollout → ProgressDeadlineExceeded
+ * kube.controller.completeStalledRollout(namespace, name) // …then it completes late
  * kube.dropWatches()              // ends every open watch stream (clients re-watch)
  * kube.compact()                  // forgets history: a watch from an older resourceVersion gets 410
  * kube.get('apps', 'deployments', namespace, name) / kube.list('', 'pods', namespace)

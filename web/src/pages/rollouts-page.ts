@@ -1,8 +1,8 @@
 import type { RolloutRow } from '../api.js';
 import { getJson } from '../api.js';
 import { emptyState, h, table } from '../dom.js';
-import { formatDuration, formatTime } from '../format.js';
-import { routeHref } from '../route.js';
+import { formatRolloutDuration, formatTime } from '../format.js';
+import { routeHref, updateParams } from '../route.js';
 import type { Page } from './page.js';
 
 const WATCHER_CONFIG = `# cadence.yaml: watch Deployments (RBAC: get, list, watch on apps/deployments)
@@ -12,13 +12,58 @@ kube:
 
 const key = (rollout: RolloutRow) => `${rollout.namespace}/${rollout.deployment}`;
 
+const PHASES = ['progressing', 'complete', 'failed'] as const;
+
 function phaseBadge(rollout: RolloutRow): HTMLElement {
   const kind =
     rollout.phase === 'complete' ? 'success' : rollout.phase === 'failed' ? 'failed' : 'rollback';
+  // A deadline miss that completed late is complete; the miss stays visible (docs/rollouts.md).
+  const late = rollout.phase === 'complete' && rollout.deadlineExceededAt !== null;
   return h(
     'span',
-    { class: `badge badge-${kind}`, 'data-phase': rollout.phase, title: rollout.message ?? '' },
-    rollout.phase === 'failed' && rollout.reason ? `failed: ${rollout.reason}` : rollout.phase,
+    {
+      class: `badge badge-${kind}`,
+      'data-phase': rollout.phase,
+      ...(late ? { 'data-late': 'true' } : {}),
+      title: late
+        ? `completed after its progress deadline (${formatTime(rollout.deadlineExceededAt)})`
+        : (rollout.message ?? ''),
+    },
+    rollout.phase === 'failed' && rollout.reason
+      ? `failed: ${rollout.reason}`
+      : late
+        ? 'complete (late)'
+        : rollout.phase,
+  );
+}
+
+/** Namespace and phase, in the URL like every filter, so a wall display can be bookmarked. */
+function rolloutFilters(params: URLSearchParams, namespaces: string[]): HTMLElement {
+  const choice = (name: string, label: string, options: readonly string[]) => {
+    const current = params.get(name) ?? '';
+    const values = current && !options.includes(current) ? [current, ...options] : options;
+    return h(
+      'label',
+      {},
+      label,
+      h(
+        'select',
+        {
+          name,
+          'data-filter': name,
+          onchange: (event: Event) =>
+            updateParams({ [name]: (event.target as HTMLSelectElement).value }),
+        },
+        h('option', { value: '' }, 'all'),
+        ...values.map((value) => h('option', { value, selected: value === current }, value)),
+      ),
+    );
+  };
+  return h(
+    'form',
+    { class: 'filters', onsubmit: (event: Event) => event.preventDefault() },
+    choice('namespace', 'Namespace', namespaces),
+    choice('phase', 'Phase', PHASES),
   );
 }
 
@@ -43,7 +88,7 @@ function progressBar(rollout: RolloutRow): HTMLElement {
 function duration(rollout: RolloutRow): string {
   const ms =
     rollout.durationMs ?? (rollout.endedAt ? null : Date.now() - Date.parse(rollout.startedAt));
-  return ms === null ? '–' : formatDuration(Math.round(ms / 1000));
+  return formatRolloutDuration(ms);
 }
 
 function rolloutCells(rollout: RolloutRow, params: URLSearchParams): (Node | string)[] {
@@ -54,9 +99,9 @@ function rolloutCells(rollout: RolloutRow, params: URLSearchParams): (Node | str
     progressBar(rollout),
     phaseBadge(rollout),
     rollout.revision,
-    rollout.images.join(', '),
+    h('span', { class: 'images' }, rollout.images.join(', ')),
     formatTime(rollout.startedAt),
-    duration(rollout),
+    h('span', { 'data-duration': '' }, duration(rollout)),
   ];
 }
 
@@ -97,9 +142,14 @@ export const rolloutsPage: Page = {
   async render(params, signal) {
     const deployment = params.get('deployment');
     if (deployment) return historyView(params, deployment);
-    const { rollouts } = await getJson<{ rollouts: RolloutRow[] }>('/api/v1/rollouts', {
-      limit: '1000',
-    });
+    const namespace = params.get('namespace') ?? '';
+    const phase = params.get('phase') ?? '';
+    // The namespaces to choose from: every live one, whatever the filters.
+    const [{ rollouts: everything }, { rollouts }] = await Promise.all([
+      getJson<{ rollouts: RolloutRow[] }>('/api/v1/rollouts', { limit: '1000' }),
+      getJson<{ rollouts: RolloutRow[] }>('/api/v1/rollouts', { limit: '1000', namespace, phase }),
+    ]);
+    const namespaces = [...new Set(everything.map((rollout) => rollout.namespace))].sort();
     const latest = new Map(rollouts.map((rollout) => [key(rollout), rollout]));
     const body = h('tbody', {});
     const rows = new Map<string, HTMLElement>();
@@ -107,15 +157,31 @@ export const rolloutsPage: Page = {
     const list = table(HEADERS, [], { 'data-testid': 'rollouts' });
     list.querySelector('tbody')!.replaceWith(body);
     const empty = emptyState(
-      'No rollouts recorded yet',
+      everything.length > 0 ? 'No Deployment matches these filters' : 'No rollouts recorded yet',
       'Cadence records a rollout for every Deployment it watches. Turn the watcher on (see docs/rollouts.md) and give its service account get, list and watch on deployments:',
       WATCHER_CONFIG,
     );
-    const container = h('div', { class: 'page rollouts' }, status, list, empty);
+    const container = h(
+      'div',
+      { class: 'page rollouts' },
+      rolloutFilters(params, namespaces),
+      status,
+      list,
+      empty,
+    );
+    const refreshEmpty = () => {
+      list.hidden = rows.size === 0;
+      empty.hidden = rows.size > 0;
+    };
+    const remove = (rollout: RolloutRow) => {
+      rows.get(key(rollout))?.remove();
+      rows.delete(key(rollout));
+      latest.delete(key(rollout));
+      refreshEmpty();
+    };
     const show = (rollout: RolloutRow) => {
-      const previous = latest.get(key(rollout));
-      // The stream sends a Deployment's rollouts in order; an older revision never replaces a newer.
-      if (previous && previous.id > rollout.id) return;
+      // The phase filter is applied here: a Deployment that leaves the phase leaves the list.
+      if (phase && rollout.phase !== phase) return remove(rollout);
       latest.set(key(rollout), rollout);
       const row = h(
         'tr',
@@ -126,20 +192,24 @@ export const rolloutsPage: Page = {
       if (existing) existing.replaceWith(row);
       else body.append(row);
       rows.set(key(rollout), row);
-      list.hidden = false;
-      empty.hidden = true;
+      refreshEmpty();
     };
     for (const rollout of [...latest.values()].sort((a, b) => key(a).localeCompare(key(b)))) {
       show(rollout);
     }
-    list.hidden = latest.size === 0;
-    empty.hidden = latest.size > 0;
+    refreshEmpty();
 
-    const stream = new EventSource('/api/v1/rollouts/stream');
+    // The live view: each event is a Deployment as it is now; `deleted` ones leave the list.
+    // EventSource resumes by itself with Last-Event-ID after a lost connection.
+    const streamQuery = namespace ? `?namespace=${encodeURIComponent(namespace)}` : '';
+    const stream = new EventSource(`/api/v1/rollouts/stream${streamQuery}`);
     stream.addEventListener('open', () => (status.textContent = 'live: updates as they happen'));
     stream.addEventListener('error', () => (status.textContent = 'stream lost, reconnecting…'));
     stream.addEventListener('rollout', (event) => {
       show(JSON.parse((event as MessageEvent<string>).data) as RolloutRow);
+    });
+    stream.addEventListener('deleted', (event) => {
+      remove(JSON.parse((event as MessageEvent<string>).data) as RolloutRow);
     });
     signal.addEventListener('abort', () => stream.close(), { once: true });
     return container;
