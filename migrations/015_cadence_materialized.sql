@@ -34,7 +34,9 @@ create table cadence_events (
   role text not null,
   purpose text not null,
   package text not null,
-  environment text
+  -- deploys: the environment, and whether it is the rules' production (the last listed)
+  environment text,
+  production boolean not null default false
 );
 create index cadence_events_repository on cadence_events (repository, role, at);
 
@@ -56,6 +58,8 @@ create index cadence_pairs_repository on cadence_pairs (repository, deploy_at);
 create table cadence_intervals (
   repository text not null,
   environment text not null,
+  -- the rules' production environment (the last listed)?
+  production boolean not null,
   commit_id text not null,
   at timestamptz not null,
   previous_commit_id text not null,

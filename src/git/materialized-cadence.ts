@@ -42,9 +42,11 @@ export async function materializeCadence(
     }
     if (events.length > 0) {
       await tx.query(
-        `insert into cadence_events (repository, commit_id, at, role, purpose, package, environment)
-         select $1, * from unnest($2::text[], $3::timestamptz[], $4::text[], $5::text[],
-                                  $6::text[], $7::text[])`,
+        `insert into cadence_events (repository, commit_id, at, role, purpose, package,
+                                     environment, production)
+         select $1, e.*, e.environment is not distinct from $8::text
+         from unnest($2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[],
+                     $7::text[]) as e(commit_id, at, role, purpose, package, environment)`,
         [
           repository,
           events.map((e) => e.commit),
@@ -53,6 +55,7 @@ export async function materializeCadence(
           events.map((e) => e.purpose),
           events.map((e) => e.package),
           events.map((e) => e.environment),
+          rules?.production,
         ],
       );
     }
@@ -84,10 +87,13 @@ export async function materializeCadence(
     }
     if (intervals.length > 0) {
       await tx.query(
-        `insert into cadence_intervals (repository, environment, commit_id, at,
+        `insert into cadence_intervals (repository, environment, production, commit_id, at,
                                         previous_commit_id, previous_at, minutes)
-         select $1, * from unnest($2::text[], $3::text[], $4::timestamptz[], $5::text[],
-                                  $6::timestamptz[], $7::float8[])`,
+         select $1, i.environment, i.environment = $8::text, i.commit_id, i.at,
+                i.previous_commit_id, i.previous_at, i.minutes
+         from unnest($2::text[], $3::text[], $4::timestamptz[], $5::text[],
+                     $6::timestamptz[], $7::float8[])
+           as i(environment, commit_id, at, previous_commit_id, previous_at, minutes)`,
         [
           repository,
           intervals.map((i) => i.environment),
@@ -96,6 +102,7 @@ export async function materializeCadence(
           intervals.map((i) => i.previousCommit),
           intervals.map((i) => i.previousAt),
           intervals.map((i) => i.minutes),
+          rules?.production,
         ],
       );
     }
