@@ -236,12 +236,11 @@ export function renderCadenceReport(report: RepositoryReport): string {
     'no updates',
   );
   section(
-    'DEPLOYS (production, commit × package: ALL, and PAIRED with a cause as the blog counts) AND CAUSES BY MONTH',
-    ['MONTH', 'DEPLOYS', 'PAIRED', 'CAUSES', 'DEPLOYS PER PACKAGE'],
+    'DEPLOYS (production, commit × package) AND CAUSES BY MONTH',
+    ['MONTH', 'DEPLOYS', 'CAUSES', 'DEPLOYS PER PACKAGE'],
     report.deploysByMonth.map((m, index) => [
       m.month,
       String(m.deploys),
-      String(m.pairedDeploys),
       String(report.causesByMonth[index]?.causes ?? 0),
       Object.entries(m.packages)
         .sort(([a], [b]) => (a < b ? -1 : 1))
@@ -249,6 +248,14 @@ export function renderCadenceReport(report: RepositoryReport): string {
         .join(', '),
     ]),
     'no months',
+  );
+  section(
+    "DEPLOYS BY MONTH: ALL (Cadence) AND PAIRED WITH A CAUSE (the blog's count)",
+    ['MONTH', 'ALL', 'PAIRED'],
+    report.deploysByMonth
+      .filter((m) => m.deploys > 0)
+      .map((m) => [m.month, String(m.deploys), String(m.pairedDeploys)]),
+    'no deploys',
   );
   section(
     'DAYS BETWEEN DEPLOYS PER ENVIRONMENT',
