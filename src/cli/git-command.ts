@@ -123,18 +123,42 @@ export function progressBar(stream: NodeJS.WriteStream, label: string) {
 
 const seconds = (ms: number) => `${Math.round(ms / 100) / 10}s`;
 
-function describeImport(summary: ImportSummary): string {
+/** The lines an import prints: what it did, and what the reader must know about the source. */
+export function describeImport(summary: ImportSummary): string {
   const head = summary.head.slice(0, 12);
-  if (summary.mode === 'unchanged') {
-    return `${summary.repository} is up to date at ${head} (${summary.commitsStored} commits)`;
+  const notes: string[] = [];
+  if (summary.subdirectory !== null) {
+    notes.push(
+      `${summary.subdirectory}/ is a subdirectory: imported the whole repository at ${summary.repositoryPath}`,
+    );
   }
-  const how = {
-    full: 'full import',
-    incremental: `incremental, since ${summary.previousHead?.slice(0, 12)}`,
-    rewritten: `history rewritten since ${summary.previousHead?.slice(0, 12)}: re-imported`,
-  }[summary.mode];
-  return `imported ${summary.repository}: ${summary.commitsAdded} new commits, ${summary.statsAdded} file changes (${how}) in ${seconds(summary.durationMs)}; ${summary.commitsStored} commits stored, head ${head}`;
+  if (summary.shallowBoundaries.length > 0) {
+    notes.push(
+      `shallow clone: history stops at ${summary.shallowBoundaries.length} boundary commit(s) (marked, their stats left out); run git fetch --unshallow and import again for the rest`,
+    );
+  }
+  if (summary.boundariesOpened > 0) {
+    notes.push(
+      `read the history behind ${summary.boundariesOpened} former shallow boundary commit(s)`,
+    );
+  }
+  let line: string;
+  if (summary.mode === 'unchanged') {
+    line = `${summary.repository} is up to date at ${head} (${summary.commitsStored} commits)`;
+  } else {
+    const how = {
+      full: 'full import',
+      incremental: `incremental, since ${summary.previousHead?.slice(0, 12)}`,
+      rewritten: `history rewritten since ${summary.previousHead?.slice(0, 12)}: re-imported`,
+      deepened: 'history behind the shallow boundary added',
+    }[summary.mode];
+    line = `imported ${summary.repository}: ${summary.commitsAdded} new commits, ${summary.statsAdded} file changes (${how}) in ${seconds(summary.durationMs)}; ${summary.commitsStored} commits stored, head ${head}`;
+  }
+  return [line, ...notes.map((note) => `note: ${note}`)].join('\n');
 }
+
+const percent = (share: number | null) =>
+  share === null ? '-' : `${Math.round(share * 1000) / 10}%`;
 
 /** Days for a table: two decimals, '-' for none. */
 export function formatDays(days: number | null | undefined): string {
@@ -197,9 +221,19 @@ export function renderCadenceReport(report: RepositoryReport): string {
       formatDays(m.min),
       formatDays(m.median),
       formatDays(m.max),
-      ...(m.deciles.length ? m.deciles.map(formatDays) : Array<string>(9).fill('-')),
+      ...(m.percentileDeciles.length
+        ? m.percentileDeciles.map(formatDays)
+        : Array<string>(9).fill('-')),
     ]),
     'no months',
+  );
+  section(
+    "LEAD-TIME VARIABILITY (DAYS) BY MONTH, THE BLOG'S ntile(10) GROUP AVERAGES",
+    ['MONTH', 'GROUP AVERAGES (FASTEST FIRST)'],
+    report.leadTimeByMonth
+      .filter((m) => m.count > 0)
+      .map((m) => [m.month, m.ntileVariability.map(formatDays).join(' ')]),
+    'no updates',
   );
   section(
     'DEPLOYS (production, commit × package) AND CAUSES BY MONTH',
@@ -214,6 +248,14 @@ export function renderCadenceReport(report: RepositoryReport): string {
         .join(', '),
     ]),
     'no months',
+  );
+  section(
+    "DEPLOYS BY MONTH: ALL (Cadence) AND PAIRED WITH A CAUSE (the blog's count)",
+    ['MONTH', 'ALL', 'PAIRED'],
+    report.deploysByMonth
+      .filter((m) => m.deploys > 0)
+      .map((m) => [m.month, String(m.deploys), String(m.pairedDeploys)]),
+    'no deploys',
   );
   section(
     'DAYS BETWEEN DEPLOYS PER ENVIRONMENT',
@@ -234,8 +276,18 @@ export function renderCadenceReport(report: RepositoryReport): string {
   );
   if (report.promotion.length > 0) {
     section(
-      'PROMOTION',
-      ['FROM', 'TO', 'DEPLOYS', 'PROMOTED', 'SUPERSEDED', 'WAITING', 'RATE'],
+      "PROMOTION (SHARE: promoted / (promoted + superseded); INTERVAL RATIO: the blog's prod intervals / non-prod intervals)",
+      [
+        'FROM',
+        'TO',
+        'DEPLOYS',
+        'PROMOTED',
+        'SUPERSEDED',
+        'WAITING',
+        'SHARE',
+        'INTERVALS',
+        'INTERVAL RATIO',
+      ],
       report.promotion.map((p) => [
         p.from,
         p.to,
@@ -243,9 +295,16 @@ export function renderCadenceReport(report: RepositoryReport): string {
         String(p.promoted),
         String(p.superseded),
         String(p.waiting),
-        p.rate === null ? '-' : `${Math.round(p.rate * 1000) / 10}%`,
+        percent(p.share),
+        `${p.toIntervals}/${p.fromIntervals}`,
+        percent(p.intervalRatio),
       ]),
       'none',
+    );
+  }
+  if (report.shallowBoundaries.length > 0) {
+    sections.push(
+      `shallow import: the history stops at ${report.shallowBoundaries.length} boundary commit(s); figures before it are missing`,
     );
   }
   if (report.unattributedFiles > 0) {
@@ -281,11 +340,21 @@ export function gitCommand(): Command {
       .option('--name <name>', 'repository name in the tables (default: last part of the path)')
       .option('--ref <ref>', 'revision whose history is imported', 'HEAD')
       .option('--rules <file>', 'patching-cadence rules (YAML) stored with the repository')
+      .option(
+        '--allow-shallow',
+        'import a shallow clone: boundary commits marked, their stats left out (default: refused)',
+      )
       .option('--json', 'print the import summary as JSON'),
   ).action(
     async (
       source: string,
-      options: StoreFlags & { name?: string; ref: string; rules?: string; json?: boolean },
+      options: StoreFlags & {
+        name?: string;
+        ref: string;
+        rules?: string;
+        allowShallow?: boolean;
+        json?: boolean;
+      },
     ) => {
       const rulesYaml = readRulesFile(options.rules);
       const summary = await withStore(options, async (store, dataDir) => {
@@ -297,6 +366,7 @@ export function gitCommand(): Command {
             name: options.name,
             ref: options.ref,
             rulesYaml,
+            allowShallow: options.allowShallow === true,
             mirrorDir: join(dataDir, 'git-mirrors'),
             countTotal: bar !== null,
             onProgress: bar ? (progress) => bar.update(progress) : undefined,
@@ -335,6 +405,68 @@ export function gitCommand(): Command {
       );
       process.stdout.write(
         options.json ? `${JSON.stringify(report, null, 2)}\n` : renderCadenceReport(report),
+      );
+    },
+  );
+
+  addStoreOptions(
+    git
+      .command('intervals')
+      .description(
+        'every interval between consecutive deploys per environment folder (the blog view)',
+      )
+      .option('--repository <name>', 'the repository (default: the only one imported)')
+      .option('--environment <name>', 'only this environment (folder)')
+      .option('--rules <file>', 'rules (YAML) instead of those stored at import')
+      .option('--as-of <time>', 'leave out deploys after this time (default: now)')
+      .option('--json', 'print JSON instead of a table'),
+  ).action(
+    async (
+      options: StoreFlags & {
+        repository?: string;
+        environment?: string;
+        rules?: string;
+        asOf?: string;
+        json?: boolean;
+      },
+    ) => {
+      exitQuietlyOnClosedStdout();
+      const rulesYaml = readRulesFile(options.rules);
+      const asOf = parseAsOf(options.asOf);
+      const report = await withStore(options, (store) =>
+        reportRepository(store, {
+          repository: options.repository,
+          rulesYaml,
+          ...(asOf ? { asOf } : {}),
+        }),
+      );
+      if (options.environment !== undefined && !report.environments.includes(options.environment)) {
+        throw new CadenceError('invalid-input', {
+          field: 'environment',
+          detail: `${options.environment} is not an environment of the rules (${report.environments.join(', ')})`,
+        });
+      }
+      const intervals = report.intervals.filter(
+        (i) => options.environment === undefined || i.environment === options.environment,
+      );
+      if (options.json) {
+        process.stdout.write(`${JSON.stringify(intervals, null, 2)}\n`);
+        return;
+      }
+      process.stdout.write(
+        intervals.length === 0
+          ? 'no intervals: fewer than two deploys in every environment\n'
+          : `${renderTable(
+              ['ENVIRONMENT', 'COMMIT', 'DEPLOYED (UTC)', 'PREVIOUS', 'PREVIOUS (UTC)', 'MINUTES'],
+              intervals.map((i) => [
+                i.environment,
+                shortId(i.commit),
+                day(i.at),
+                shortId(i.previousCommit),
+                day(i.previousAt),
+                String(Math.round(i.minutes * 100) / 100),
+              ]),
+            )}\n`,
       );
     },
   );

@@ -66,7 +66,7 @@ export function sqlCommand(): Command {
   return addStoreOptions(
     new Command('sql')
       .description(
-        'run one read-only SQL query over the imported git tables (commits, stats, git_repositories)',
+        'run one read-only SQL query over the imported git tables (commits, stats, git_repositories, cadence_pairs, cadence_intervals…)',
       )
       .argument(
         '<query>',

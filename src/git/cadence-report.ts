@@ -77,8 +77,46 @@ export interface PendingRow {
 
 export interface MonthlyLeadTime extends DaySummary {
   month: string;
-  /** p10 … p90, linear interpolation as percentile_cont; empty when the month has none. */
-  deciles: number[];
+  /** Cadence's deciles: p10 … p90, linear interpolation as percentile_cont; empty when none. */
+  percentileDeciles: number[];
+  /**
+   * The blog's "variability": the month's lead times sorted into `ntile(10)` groups and each
+   * group averaged (fewer than ten updates: one group per update); empty when none.
+   */
+  ntileVariability: number[];
+}
+
+/**
+ * The blog's variability: `avg(x) … group by ntile(10) over (order by x)`. As PostgreSQL's
+ * ntile, the groups differ in size by at most one, the larger first.
+ *
+ * @example
+ * ntileAverages([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], 10) // [1.5, 3.5, 5, 6, …, 12]
+ */
+export function ntileAverages(values: number[], groups: number): number[] {
+  const sorted = [...values].sort((a, b) => a - b);
+  const count = Math.min(groups, sorted.length);
+  const size = Math.floor(sorted.length / groups);
+  const larger = sorted.length % groups;
+  const averages: number[] = [];
+  let start = 0;
+  for (let group = 0; group < count; group++) {
+    const length = size + (group < larger ? 1 : 0);
+    const slice = sorted.slice(start, start + length);
+    averages.push(round6(slice.reduce((sum, value) => sum + value, 0) / slice.length));
+    start += length;
+  }
+  return averages;
+}
+
+/** One interval between consecutive deploys to an environment folder (the blog's rows). */
+export interface DeployIntervalRow {
+  environment: string;
+  commit: string;
+  at: string;
+  previousCommit: string;
+  previousAt: string;
+  minutes: number;
 }
 
 export interface DeployInterval extends DaySummary {
@@ -98,6 +136,11 @@ export interface EnvironmentCadence {
 export interface Promotion {
   from: string;
   to: string;
+  /** The author's figure ("throughput success"): production intervals / `from` intervals,
+   * the intervals counted as in `intervals`; null when `from` has none. */
+  intervalRatio: number | null;
+  fromIntervals: number;
+  toIntervals: number;
   /** Deploys (commit × package) to `from`. */
   deploys: number;
   /** Followed by a deploy of the package to `to` before the package's next deploy to `from`. */
@@ -106,8 +149,8 @@ export interface Promotion {
   superseded: number;
   /** Neither yet. */
   waiting: number;
-  /** promoted / (promoted + superseded); null when both are 0. */
-  rate: number | null;
+  /** Cadence's promotion share: promoted / (promoted + superseded); null when both are 0. */
+  share: number | null;
 }
 
 /** The patching-cadence report: every figure `cadence git report` and the API show. */
@@ -123,11 +166,22 @@ export interface CadenceReport {
   currentMonth: DaySummary & { month: string };
   /** The current month and the two before it. */
   lastThreeMonths: DaySummary & { from: string; to: string };
-  /** Production deploys: distinct deploy commit × package, overall and per package. */
-  deploysByMonth: { month: string; deploys: number; packages: Record<string, number> }[];
+  /**
+   * Production deploys, distinct deploy commit × package: `deploys` counts them all (Cadence),
+   * `pairedDeploys` only those that shipped at least one cause (the blog's count); `packages`
+   * splits `deploys` per package.
+   */
+  deploysByMonth: {
+    month: string;
+    deploys: number;
+    pairedDeploys: number;
+    packages: Record<string, number>;
+  }[];
   /** Cause events (commit × package) per month. */
   causesByMonth: { month: string; causes: number }[];
   deployIntervals: EnvironmentCadence[];
+  /** Every interval between consecutive deploys, per environment, in time order. */
+  intervals: DeployIntervalRow[];
   /** One entry per non-production environment when the rules list several. */
   promotion: Promotion[];
   /** Files a cause or deploy purpose matched without telling the package. */
@@ -178,8 +232,8 @@ function bucketed(
     .map(([bucket, values]) => ({ bucket, ...summarizeDays(values) }));
 }
 
-/** Intervals between consecutive deploys (distinct commits) to one environment. */
-export function environmentCadence(events: GitEvent[], environment: string): EnvironmentCadence {
+/** The distinct commits that deployed to an environment, in time order. */
+function deployCommits(events: GitEvent[], environment: string): { commit: string; at: Date }[] {
   const commits: { commit: string; at: Date }[] = [];
   const seen = new Set<string>();
   for (const event of deploysTo(events, environment)) {
@@ -187,7 +241,31 @@ export function environmentCadence(events: GitEvent[], environment: string): Env
     seen.add(event.commit);
     commits.push({ commit: event.commit, at: event.at });
   }
-  commits.sort((a, b) => a.at.getTime() - b.at.getTime());
+  return commits.sort((a, b) => a.at.getTime() - b.at.getTime());
+}
+
+/**
+ * The intervals between consecutive deploys (distinct commits) to one environment folder, one
+ * row each: what `cadence git intervals` lists and `cadence_intervals` holds.
+ */
+export function deployIntervalRows(events: GitEvent[], environment: string): DeployIntervalRow[] {
+  const commits = deployCommits(events, environment);
+  return commits.slice(1).map((deploy, index) => {
+    const previous = commits[index]!;
+    return {
+      environment,
+      commit: deploy.commit,
+      at: deploy.at.toISOString(),
+      previousCommit: previous.commit,
+      previousAt: previous.at.toISOString(),
+      minutes: round6((deploy.at.getTime() - previous.at.getTime()) / 60_000),
+    };
+  });
+}
+
+/** Intervals between consecutive deploys (distinct commits) to one environment. */
+export function environmentCadence(events: GitEvent[], environment: string): EnvironmentCadence {
+  const commits = deployCommits(events, environment);
   const intervals = commits.slice(1).map((deploy, index) => ({
     at: deploy.at,
     days: (deploy.at.getTime() - commits[index]!.at.getTime()) / DAY_MS,
@@ -218,6 +296,8 @@ export function promotionRate(events: GitEvent[], from: string, to: string): Pro
     times.push(event.at.getTime());
     byPackage.set(event.package, times);
   }
+  const fromIntervals = Math.max(0, deployCommits(events, from).length - 1);
+  const toIntervals = Math.max(0, deployCommits(events, to).length - 1);
   const result = { from, to, deploys: 0, promoted: 0, superseded: 0, waiting: 0 };
   for (const [pkg, times] of byPackage) {
     times.sort((a, b) => a - b);
@@ -232,12 +312,19 @@ export function promotionRate(events: GitEvent[], from: string, to: string): Pro
     });
   }
   const decided = result.promoted + result.superseded;
-  return { ...result, rate: decided === 0 ? null : round6(result.promoted / decided) };
+  return {
+    ...result,
+    share: decided === 0 ? null : round6(result.promoted / decided),
+    intervalRatio: fromIntervals === 0 ? null : round6(toIntervals / fromIntervals),
+    fromIntervals,
+    toIntervals,
+  };
 }
 
 /**
  * Builds the report from classified events (pure: `asOf` is "now" for pending ages and the
- * current month). Monthly series run from the first event's month to the later of `asOf`'s
+ * current month; events after it are left out, so the report is the history as it stood then
+ * and no age is negative). Monthly series run from the first event's month to the later of `asOf`'s
  * and the last event's, months without data included, so a chart has no holes.
  *
  * @example
@@ -245,11 +332,13 @@ export function promotionRate(events: GitEvent[], from: string, to: string): Pro
  */
 export function buildCadenceReport(
   rules: Pick<Rules, 'environments' | 'production'>,
-  events: GitEvent[],
+  allEvents: GitEvent[],
   unattributedFiles: number,
   asOf: Date,
 ): CadenceReport {
+  const events = allEvents.filter((event) => event.at.getTime() <= asOf.getTime());
   const { updates, pending } = pairCauses(events, rules.production, asOf);
+  const pairedDeploys = new Set(updates.map((u) => `${u.deploy.commit}\u0000${u.package}`));
   const productionDeploys = deploysTo(events, rules.production);
   const causes = events.filter((event) => event.role === 'cause');
   const currentMonth = monthOf(asOf);
@@ -288,7 +377,9 @@ export function buildCadenceReport(
       return {
         month,
         ...summarizeDays(values),
-        deciles: values.length === 0 ? [] : DECILES.map((q) => round6(quantile(values, q)!)),
+        percentileDeciles:
+          values.length === 0 ? [] : DECILES.map((q) => round6(quantile(values, q)!)),
+        ntileVariability: ntileAverages(values, 10),
       };
     }),
     currentMonth: { month: currentMonth, ...summarizeDays(leadTimesIn(currentMonth)) },
@@ -300,11 +391,13 @@ export function buildCadenceReport(
     deploysByMonth: months.map((month) => {
       const packages: Record<string, number> = {};
       let deploys = 0;
+      let paired = 0;
       for (const deploy of deploysIn.get(month) ?? []) {
         deploys++;
+        if (pairedDeploys.has(`${deploy.commit}\u0000${deploy.package}`)) paired++;
         packages[deploy.package] = (packages[deploy.package] ?? 0) + 1;
       }
-      return { month, deploys, packages };
+      return { month, deploys, pairedDeploys: paired, packages };
     }),
     causesByMonth: months.map((month) => ({
       month,
@@ -313,6 +406,7 @@ export function buildCadenceReport(
     deployIntervals: rules.environments.map((environment) =>
       environmentCadence(events, environment),
     ),
+    intervals: rules.environments.flatMap((environment) => deployIntervalRows(events, environment)),
     promotion: rules.environments
       .slice(0, -1)
       .map((environment) => promotionRate(events, environment, rules.production)),

@@ -10,6 +10,10 @@ export interface GitRepository {
   rulesYaml: string | null;
   importedAt: Date | null;
   commitCount: number;
+  /** Boundary commits of the last import of a shallow clone; empty for a complete history. */
+  shallowBoundaries: string[];
+  /** The repository git read (a subdirectory's enclosing work tree, a URL's mirror). */
+  repositoryPath: string | null;
 }
 
 interface RepositoryRow {
@@ -20,6 +24,8 @@ interface RepositoryRow {
   rules_yaml: string | null;
   imported_at: Date | null;
   commit_count: number;
+  shallow_boundaries: string[];
+  repository_path: string | null;
 }
 
 const toRepository = (row: RepositoryRow): GitRepository => ({
@@ -30,9 +36,12 @@ const toRepository = (row: RepositoryRow): GitRepository => ({
   rulesYaml: row.rules_yaml,
   importedAt: row.imported_at,
   commitCount: row.commit_count,
+  shallowBoundaries: row.shallow_boundaries,
+  repositoryPath: row.repository_path,
 });
 
-const REPOSITORY_COLUMNS = 'name, source, ref, head, rules_yaml, imported_at, commit_count';
+const REPOSITORY_COLUMNS =
+  'name, source, ref, head, rules_yaml, imported_at, commit_count, shallow_boundaries, repository_path';
 
 export async function getRepository(db: Queryable, name: string): Promise<GitRepository | null> {
   const { rows } = await db.query<RepositoryRow>(
@@ -66,15 +75,23 @@ export async function upsertRepository(
   );
 }
 
-/** The import reached `head`: later imports read only what is newer. */
-export async function markImported(db: Queryable, name: string, head: string): Promise<number> {
+/**
+ * The import reached `head`, with the clone cut at `shallowBoundaries` (none: complete): later
+ * imports read only what is newer, and what is behind a boundary once it opens.
+ */
+export async function markImported(
+  db: Queryable,
+  name: string,
+  head: string,
+  state: { shallowBoundaries: string[]; repositoryPath: string },
+): Promise<number> {
   const { rows } = await db.query<{ commit_count: number }>(
     `update git_repositories
-     set head = $2, imported_at = now(),
+     set head = $2, imported_at = now(), shallow_boundaries = $3::text[], repository_path = $4,
          commit_count = (select count(*) from commits where repository = $1)
      where name = $1
      returning commit_count`,
-    [name, head],
+    [name, head, state.shallowBoundaries, state.repositoryPath],
   );
   return rows[0]?.commit_count ?? 0;
 }
@@ -85,7 +102,25 @@ export async function deleteHistory(db: Queryable, name: string): Promise<void> 
     name,
   ]);
   await db.query('delete from stats where repository = $1', [name]);
+  await db.query('delete from commit_bytes where repository = $1', [name]);
   await db.query('delete from commits where repository = $1', [name]);
+}
+
+/**
+ * Forgets the given commits (and their stats): boundary commits of a shallow import, read again
+ * with their real parents and changes once the history behind them is there.
+ */
+export async function deleteCommits(db: Queryable, name: string, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db.query('delete from stats where repository = $1 and commit_id = any($2::text[])', [
+    name,
+    ids,
+  ]);
+  await db.query('delete from commit_bytes where repository = $1 and commit_id = any($2::text[])', [
+    name,
+    ids,
+  ]);
+  await db.query('delete from commits where repository = $1 and id = any($2::text[])', [name, ids]);
 }
 
 /**
@@ -109,6 +144,9 @@ export async function insertCommits(
   const committerEmails: string[] = [];
   const committerWhens: string[] = [];
   const parents: string[] = [];
+  const rawAuthorNames: (string | null)[] = [];
+  const rawCommitterNames: (string | null)[] = [];
+  const rawMessages: (string | null)[] = [];
   const statCommits: string[] = [];
   const files: string[] = [];
   const additions: (number | null)[] = [];
@@ -125,6 +163,12 @@ export async function insertCommits(
     // Parent ids travel as one space-separated string per commit: unnest cannot take an array
     // of arrays of different lengths.
     parents.push(commit.parents.join(' '));
+    // Bytes travel as hex text, decoded server-side: the same on both engines' drivers.
+    rawAuthorNames.push(commit.raw?.authorName?.toString('hex') ?? null);
+    rawCommitterNames.push(commit.raw?.committerName?.toString('hex') ?? null);
+    rawMessages.push(commit.raw?.message?.toString('hex') ?? null);
+    // A boundary commit's file list is the whole tree as of the cut, not a change: not a stat.
+    if (commit.boundary) continue;
     for (const stat of commit.stats) {
       statCommits.push(commit.id);
       files.push(stat.file);
@@ -132,7 +176,7 @@ export async function insertCommits(
       deletions.push(stat.deletions);
     }
   }
-  const { rows } = await db.query<{ commits: number; stats: number }>(
+  const { rows } = await db.query<{ commits: number; stats: number; bytes: number }>(
     `with new_commits as (
        insert into commits (repository, id, message, author_name, author_email, author_when,
                             committer_name, committer_email, committer_when, parents, parent_ids)
@@ -152,9 +196,20 @@ export async function insertCommits(
          as s(commit_id, file, additions, deletions)
        where s.commit_id in (select id from new_commits)
        returning 1
+     ), new_bytes as (
+       insert into commit_bytes (repository, commit_id, author_name, committer_name, message)
+       select $1, b.id, decode(b.author_name, 'hex'), decode(b.committer_name, 'hex'),
+              decode(b.message, 'hex')
+       from unnest($2::text[], $15::text[], $16::text[], $17::text[])
+         as b(id, author_name, committer_name, message)
+       where coalesce(b.author_name, b.committer_name, b.message) is not null
+         and b.id in (select id from new_commits)
+       on conflict do nothing
+       returning 1
      )
      select (select count(*) from new_commits)::int4 as commits,
-            (select count(*) from new_stats)::int4 as stats`,
+            (select count(*) from new_stats)::int4 as stats,
+            (select count(*) from new_bytes)::int4 as bytes`,
     [
       repository,
       ids,
@@ -170,9 +225,13 @@ export async function insertCommits(
       files,
       additions,
       deletions,
+      rawAuthorNames,
+      rawCommitterNames,
+      rawMessages,
     ],
   );
-  return rows[0]!;
+  const { commits: added, stats } = rows[0]!;
+  return { commits: added, stats };
 }
 
 /** What the rules need of one commit. */

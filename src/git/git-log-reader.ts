@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { StringDecoder } from 'node:string_decoder';
 import { CadenceError } from '../problem/index.js';
 import { gitEnv, gitErrorLine } from './run-git.js';
 
@@ -22,7 +21,44 @@ export interface GitCommit {
   committerWhen: string;
   message: string;
   stats: FileStat[];
+  /**
+   * The bytes git gave for a field that is not valid UTF-8 (a Latin-1 name in a commit without
+   * an encoding header): the text fields then hold a lossy decoding, these keep the original.
+   * Absent when every field decoded cleanly (git already re-encodes a commit whose encoding
+   * header names another charset).
+   */
+  raw?: RawFields;
+  /** A shallow clone's boundary commit: its parents are cut off, so its file list is the whole
+   * tree, not a change. Set by the import, never by the parser. */
+  boundary?: boolean;
 }
+
+export interface RawFields {
+  authorName?: Buffer;
+  committerName?: Buffer;
+  message?: Buffer;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const HIGH_BYTE = /[\x80-\xff]/;
+
+/**
+ * A field read as a binary string (one char per byte) → its text. ASCII is returned as is (the
+ * common case, no copy); valid UTF-8 is decoded; anything else is decoded lossily (U+FFFD) and
+ * its bytes returned beside it, so nothing is lost.
+ */
+export function decodeField(binary: string): { text: string; raw: Buffer | null } {
+  if (!HIGH_BYTE.test(binary)) return { text: binary, raw: null };
+  const bytes = Buffer.from(binary, 'latin1');
+  try {
+    return { text: utf8.decode(bytes), raw: null };
+  } catch {
+    return { text: bytes.toString('utf8'), raw: bytes };
+  }
+}
+
+/** Paths are kept as text; git writes them verbatim, UTF-8 in practice. */
+const decodePath = (binary: string) => (HIGH_BYTE.test(binary) ? decodeField(binary).text : binary);
 
 const RS = 0x1e; // starts each commit
 const US = '\x1f'; // separates the header fields
@@ -55,6 +91,8 @@ export function gitLogArgs(revisions: string[]): string[] {
     '--no-textconv',
     '--no-ext-diff',
     '--no-mailmap',
+    // Re-encoded per each commit's encoding header into UTF-8, whatever the user's config says.
+    '--encoding=UTF-8',
     ...revisions,
     '--',
   ];
@@ -65,8 +103,9 @@ function count(text: string): number | null {
 }
 
 /**
- * An incremental parser of {@link gitLogArgs} output: feed it text as it arrives, get whole
- * commits back. A commit is complete only once the next one starts (or the output ends), since
+ * An incremental parser of {@link gitLogArgs} output: feed it the bytes as they arrive, as binary
+ * strings (`chunk.toString('latin1')`: one char per byte, so a chunk never splits a character and
+ * invalid UTF-8 survives to be kept raw), get whole commits back. A commit is complete only once the next one starts (or the output ends), since
  * its file list has no terminator of its own.
  */
 export class GitLogParser {
@@ -147,7 +186,7 @@ function parseCommit(buffer: string, start: number, final: boolean, out: GitComm
     const end = tab2 < 0 ? -1 : buffer.indexOf('\0', tab2 + 1);
     if (end < 0) return -1;
     stats.push({
-      file: buffer.slice(tab2 + 1, end),
+      file: decodePath(buffer.slice(tab2 + 1, end)),
       additions: count(buffer.slice(position, tab1)),
       deletions: count(buffer.slice(tab1 + 1, tab2)),
     });
@@ -155,18 +194,28 @@ function parseCommit(buffer: string, start: number, final: boolean, out: GitComm
   }
   const [id, parents, authorName, authorEmail, authorWhen, committerName, committerEmail] =
     fields as [string, string, string, string, string, string, string, string];
-  out.push({
+  const author = decodeField(authorName);
+  const committer = decodeField(committerName);
+  const text = decodeField(message);
+  const commit: GitCommit = {
     id,
     parents: parents === '' ? [] : parents.split(' '),
-    authorName,
-    authorEmail,
+    authorName: author.text,
+    authorEmail: decodeField(authorEmail).text,
     authorWhen,
-    committerName,
-    committerEmail,
+    committerName: committer.text,
+    committerEmail: decodeField(committerEmail).text,
     committerWhen: fields[7]!,
-    message,
+    message: text.text,
     stats,
-  });
+  };
+  if (author.raw || committer.raw || text.raw) {
+    commit.raw = {};
+    if (author.raw) commit.raw.authorName = author.raw;
+    if (committer.raw) commit.raw.committerName = committer.raw;
+    if (text.raw) commit.raw.message = text.raw;
+  }
+  out.push(commit);
   return position;
 }
 
@@ -200,12 +249,11 @@ export async function* readGitLog(
   });
   // Attached now so a failure to spawn is not an unhandled rejection while we read.
   exited.catch(() => undefined);
-  const decoder = new StringDecoder('utf8');
   const parser = new GitLogParser();
   let finished = false;
   try {
     for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
-      const commits = parser.push(decoder.write(chunk));
+      const commits = parser.push(chunk.toString('latin1'));
       if (commits.length > 0) yield commits;
     }
     let code: number | null;
@@ -223,10 +271,9 @@ export async function* readGitLog(
         detail: `git log failed: ${gitErrorLine(stderr)}`,
       });
     }
-    const last = parser.push(decoder.end());
     const rest = parser.end();
     finished = true;
-    if (last.length + rest.length > 0) yield [...last, ...rest];
+    if (rest.length > 0) yield rest;
   } finally {
     if (!finished && child.exitCode === null) child.kill();
   }

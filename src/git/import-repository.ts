@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CadenceError } from '../problem/index.js';
 import type { Store } from '../store/index.js';
 import {
+  deleteCommits,
   deleteHistory,
   getRepository,
   insertCommits,
@@ -11,10 +12,11 @@ import {
   upsertRepository,
 } from './commit-rows.js';
 import { readGitLog, type GitCommit } from './git-log-reader.js';
+import { materializeCadence } from './materialized-cadence.js';
 import { parseRules } from './rules.js';
 import { redactCredentials, runGit, tryGit } from './run-git.js';
 
-export type ImportMode = 'full' | 'incremental' | 'unchanged' | 'rewritten';
+export type ImportMode = 'full' | 'incremental' | 'unchanged' | 'rewritten' | 'deepened';
 
 export interface ImportProgress {
   /** Commits written so far by this import. */
@@ -38,6 +40,11 @@ export interface ImportOptions {
   batchCommits?: number;
   /** Insert statements in flight while git keeps reading (default 2). */
   concurrency?: number;
+  /**
+   * Import a shallow clone anyway: its boundary commits are marked (`commits.boundary`) and their
+   * stats left out, since git shows a boundary's whole tree as its change. Default: refused.
+   */
+  allowShallow?: boolean;
   /** Count the commits first (one `git rev-list --count`) so progress has a total. */
   countTotal?: boolean;
   onProgress?: ((progress: ImportProgress) => void) | undefined;
@@ -48,8 +55,19 @@ export interface ImportSummary {
   repository: string;
   source: string;
   /** full: first import; incremental: only new commits; unchanged: nothing new; rewritten:
-   * the previous head is no longer in the history (a force-push), so the history was re-read. */
+   * the previous head is no longer in the history (a force-push), so the history was re-read;
+   * deepened: no new commit, but history behind a shallow import's boundary arrived. */
   mode: ImportMode;
+  /** The repository git read: the enclosing work tree when `source` is a subdirectory of it,
+   * the bare mirror of a URL. */
+  repositoryPath: string;
+  /** `source` relative to `repositoryPath` when it is a subdirectory (its whole repository is
+   * imported, not only the subdirectory); null otherwise. */
+  subdirectory: string | null;
+  /** Boundary commits of a shallow clone imported with `allowShallow`; empty when complete. */
+  shallowBoundaries: string[];
+  /** Boundaries of the previous import whose history this import read (after an unshallow). */
+  boundariesOpened: number;
   head: string;
   previousHead: string | null;
   commitsAdded: number;
@@ -93,7 +111,14 @@ async function mirror(url: string, name: string, mirrorDir: string): Promise<str
   const dir = join(mirrorDir, `${name.replace(/[^\w.-]/g, '_')}-${hash}.git`);
   if (existsSync(dir)) {
     await runGit(dir, ['remote', 'set-url', 'origin', url], 'source');
-    await runGit(dir, ['fetch', '--prune', '--quiet', 'origin'], 'source');
+    // A mirror is only shallow when its source was (cloned from a shallow clone): then each fetch
+    // asks for all the history the source has now, so an unshallowed source completes it.
+    const shallow = (await shallowBoundaries(dir)).length > 0;
+    await runGit(
+      dir,
+      ['fetch', '--prune', '--quiet', ...(shallow ? ['--unshallow'] : []), 'origin'],
+      'source',
+    );
     return dir;
   }
   mkdirSync(mirrorDir, { recursive: true });
@@ -109,7 +134,10 @@ async function mirror(url: string, name: string, mirrorDir: string): Promise<str
   return dir;
 }
 
-async function localRepository(path: string): Promise<string> {
+/** Where a local path's repository is, and the path's place in it. */
+async function localRepository(
+  path: string,
+): Promise<{ dir: string; repositoryPath: string; subdirectory: string | null }> {
   const dir = resolve(path);
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new CadenceError('invalid-input', {
@@ -124,7 +152,50 @@ async function localRepository(path: string): Promise<string> {
       detail: `${path} is not a git repository`,
     });
   }
-  return dir;
+  const top = await tryGit(dir, ['rev-parse', '--show-toplevel']);
+  if (top.code === 0 && top.stdout.trim() !== '') {
+    const prefix = (await runGit(dir, ['rev-parse', '--show-prefix'])).trim().replace(/\/$/, '');
+    return { dir, repositoryPath: top.stdout.trim(), subdirectory: prefix === '' ? null : prefix };
+  }
+  // A bare repository (or inside a .git directory): the git directory is the repository.
+  const gitDir = (await runGit(dir, ['rev-parse', '--absolute-git-dir'])).trim();
+  return { dir, repositoryPath: gitDir, subdirectory: null };
+}
+
+/**
+ * The boundary commits of a shallow clone (`.git/shallow`: commits whose parents were not
+ * fetched), empty for a complete history.
+ */
+export async function shallowBoundaries(dir: string): Promise<string[]> {
+  const shallow = (await runGit(dir, ['rev-parse', '--is-shallow-repository'])).trim();
+  if (shallow !== 'true') return [];
+  const file = resolve(dir, (await runGit(dir, ['rev-parse', '--git-path', 'shallow'])).trim());
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => /^[0-9a-f]{40,64}$/.test(line))
+    .sort();
+}
+
+/** The parents a commit object records: a shallow boundary's, which git log hides. */
+async function recordedParents(dir: string, commit: string): Promise<string[]> {
+  const object = await runGit(dir, ['cat-file', 'commit', commit]);
+  const headers = object.slice(0, object.indexOf('\n\n'));
+  return headers
+    .split('\n')
+    .filter((line) => line.startsWith('parent '))
+    .map((line) => line.slice('parent '.length));
+}
+
+function shallowRefusal(source: string, boundaries: string[]): CadenceError {
+  return new CadenceError('invalid-input', {
+    field: 'source',
+    detail:
+      `${source} is a shallow clone (its history stops at ${boundaries.length} boundary ` +
+      `commit${boundaries.length === 1 ? '' : 's'}, whose changes git would show as the whole ` +
+      `tree): run \`git -C ${source} fetch --unshallow\` and import again, or pass ` +
+      '--allow-shallow to import what is there with the boundary marked and its stats left out',
+  });
 }
 
 async function resolveHead(dir: string, ref: string): Promise<string> {
@@ -212,9 +283,13 @@ async function importLocked(
       detail: `repository ${name} was imported from ${existing.source}; pass --name to import ${source} under another name`,
     });
   }
-  const dir = url
-    ? await mirror(options.source, name, options.mirrorDir)
-    : await localRepository(options.source);
+  const local = url ? null : await localRepository(options.source);
+  const dir = local ? local.dir : await mirror(options.source, name, options.mirrorDir);
+  const repositoryPath = local ? local.repositoryPath : dir;
+  const boundaries = await shallowBoundaries(dir);
+  if (boundaries.length > 0 && !options.allowShallow) {
+    throw shallowRefusal(url ? source : resolve(options.source), boundaries);
+  }
   const head = await resolveHead(dir, ref);
   const previousHead = existing?.head ?? null;
 
@@ -230,20 +305,50 @@ async function importLocked(
       mode = 'rewritten';
     }
   }
+  // Boundaries of the last import that are no longer boundaries: the history behind them has
+  // arrived (`git fetch --unshallow` or `--deepen`). Those commits were stored without their
+  // parents and stats; they are read again with everything behind them.
+  const opened =
+    mode === 'full' || mode === 'rewritten'
+      ? []
+      : (existing?.shallowBoundaries ?? []).filter((commit) => !boundaries.includes(commit));
+  if (opened.length > 0 && mode === 'unchanged') mode = 'deepened';
 
   await upsertRepository(store, { name, source, ref, rulesYaml: options.rulesYaml });
   if (mode === 'rewritten') await store.transaction((tx) => deleteHistory(tx, name));
 
+  const boundaryParents = new Map<string, string[]>();
+  for (const commit of boundaries) boundaryParents.set(commit, await recordedParents(dir, commit));
+  const markBoundaries = async function* (reader: AsyncGenerator<GitCommit[]>) {
+    for await (const commits of reader) {
+      for (const commit of commits) {
+        const parents = boundaryParents.get(commit.id);
+        if (parents) {
+          commit.boundary = true;
+          commit.parents = parents;
+        }
+      }
+      yield commits;
+    }
+  };
+
   let commitsAdded = 0;
   let statsAdded = 0;
-  if (mode !== 'unchanged') {
+  const reads: string[][] = [];
+  if (mode !== 'unchanged' && mode !== 'deepened') reads.push(revisions);
+  if (opened.length > 0) {
+    await store.transaction((tx) => deleteCommits(tx, name, opened));
+    reads.push(opened);
+  }
+  for (const read of reads) {
     let total: number | null = null;
     if (options.countTotal) {
-      total = Number((await runGit(dir, ['rev-list', '--count', ...revisions])).trim());
+      total = commitsAdded + Number((await runGit(dir, ['rev-list', '--count', ...read])).trim());
     }
     const progress = () => options.onProgress?.({ commits: commitsAdded, total });
     progress();
-    const written = await writeHistory(store, name, readGitLog(dir, revisions), {
+    const before = { commits: commitsAdded, stats: statsAdded };
+    const written = await writeHistory(store, name, markBoundaries(readGitLog(dir, read)), {
       batchCommits: options.batchCommits ?? 1000,
       concurrency: options.concurrency ?? 2,
       onBatch: (added) => {
@@ -252,14 +357,23 @@ async function importLocked(
         progress();
       },
     });
-    commitsAdded = written.commits;
-    statsAdded = written.stats;
+    commitsAdded = before.commits + written.commits;
+    statsAdded = before.stats + written.stats;
   }
-  const commitsStored = await markImported(store, name, head);
+  const commitsStored = await markImported(store, name, head, {
+    shallowBoundaries: boundaries,
+    repositoryPath,
+  });
+  // The rules' results follow every import (new commits, or new rules with --rules).
+  await materializeCadence(store, name);
   return {
     repository: name,
     source,
     mode,
+    repositoryPath,
+    subdirectory: local?.subdirectory ?? null,
+    shallowBoundaries: boundaries,
+    boundariesOpened: opened.length,
     head,
     previousHead,
     commitsAdded,

@@ -8,7 +8,11 @@
  *   path globs, message patterns and merge requirements, with the package they concern;
  * - pairing each cause with the first later deploy of its package, and the report built from
  *   that (lead times by month, deciles, deploy and cause counts, deploy intervals per
- *   environment folder, promotion rate) as pure functions.
+ *   environment folder, promotion) as pure functions; where the blog's author measures a figure
+ *   differently, both readings, each named for what it is;
+ * - those results materialized per repository (`cadence_events`, `cadence_pairs`,
+ *   `cadence_intervals`) after every import, for Grafana, `cadence sql` and the dashboard;
+ * - shallow clones: refused, or imported with their boundary marked, and completed once unshallowed.
  * The CLI (`cadence git`, `cadence sql`) and the API (`/api/v1/cadence/*`) are thin shells over it.
  * Formats and definitions: docs/git-cadence.md.
  */
@@ -17,8 +21,10 @@ export {
   GitLogParser,
   gitLogArgs,
   GIT_LOG_FORMAT,
+  decodeField,
   type GitCommit,
   type FileStat,
+  type RawFields,
 } from './git-log-reader.js';
 export {
   insertCommits,
@@ -32,6 +38,7 @@ export {
   importRepository,
   isGitUrl,
   defaultRepositoryName,
+  shallowBoundaries,
   type ImportOptions,
   type ImportSummary,
   type ImportProgress,
@@ -61,6 +68,8 @@ export {
 export {
   buildCadenceReport,
   environmentCadence,
+  deployIntervalRows,
+  ntileAverages,
   promotionRate,
   summarizeDays,
   monthOf,
@@ -73,9 +82,11 @@ export {
   type MonthlyLeadTime,
   type EnvironmentCadence,
   type Promotion,
+  type DeployIntervalRow,
   type UpdateRow,
   type PendingRow,
 } from './cadence-report.js';
+export { materializeCadence, type MaterializedCounts } from './materialized-cadence.js';
 export { reportRepository, resolveRepository, type RepositoryReport } from './repository-report.js';
 export { redactCredentials } from './run-git.js';
 export {

@@ -206,7 +206,7 @@ async function rowsAsJson(tx: Queryable, sql: string): Promise<string[]> {
 /** The role migration 012 creates: NOLOGIN, SELECT on the git tables alone. */
 export const GIT_READER_ROLE = 'cadence_git_reader';
 
-const ROLE_SETUP = `as a superuser: create role ${GIT_READER_ROLE} nologin; grant select on git_repositories, commits, stats to ${GIT_READER_ROLE}; grant ${GIT_READER_ROLE} to <the user in the database URL>`;
+const ROLE_SETUP = `as a superuser: create role ${GIT_READER_ROLE} nologin; grant select on git_repositories, commits, stats, commit_bytes, cadence_events, cadence_pairs, cadence_intervals to ${GIT_READER_ROLE}; grant ${GIT_READER_ROLE} to <the user in the database URL>`;
 
 async function becomeGitReader(tx: Queryable): Promise<void> {
   try {
@@ -222,7 +222,7 @@ async function becomeGitReader(tx: Queryable): Promise<void> {
 
 /**
  * Runs one user query over the imported git tables as the role {@link GIT_READER_ROLE} (SELECT on
- * git_repositories, commits and stats only), in a READ ONLY transaction (on PostgreSQL with a
+ * git_repositories, commits, stats and the materialized cadence_* tables only), in a READ ONLY transaction (on PostgreSQL with a
  * statement timeout), through the extended protocol, which takes exactly one statement. Each row
  * comes back as `row_to_json` text, which gives one output format on both engines (times in UTC,
  * ISO 8601) and keeps repeated column names. {@link singleQuery} is the second line of defence.

@@ -10,6 +10,9 @@ export interface RepositoryReport extends CadenceReport {
   importedAt: string | null;
   /** `stored`: the rules imported with the repository; `given`: rules passed to this report. */
   rules: 'stored' | 'given';
+  /** Boundary commits when a shallow clone was imported (`--allow-shallow`): the history, and
+   * so every figure, stops there. Empty for a complete history. */
+  shallowBoundaries: string[];
 }
 
 /**
@@ -65,13 +68,23 @@ export async function reportRepository(
   }
   const rules = parseRules(rulesYaml);
   const history = await loadHistory(db, repository.name);
+  const asOf = options.asOf ?? new Date();
+  const first = history[0];
+  if (first && asOf.getTime() < first.authorWhen.getTime()) {
+    // Nothing had happened yet: every age would be negative.
+    throw new CadenceError('invalid-input', {
+      field: 'asOf',
+      detail: `as of ${asOf.toISOString()} is before the history of ${repository.name} begins (${first.authorWhen.toISOString()})`,
+    });
+  }
   const { events, unattributedFiles } = classifyHistory(rules, history);
-  const report = buildCadenceReport(rules, events, unattributedFiles, options.asOf ?? new Date());
+  const report = buildCadenceReport(rules, events, unattributedFiles, asOf);
   return {
     repository: repository.name,
     head: repository.head,
     importedAt: repository.importedAt ? new Date(repository.importedAt).toISOString() : null,
     rules: options.rulesYaml === undefined ? 'stored' : 'given',
+    shallowBoundaries: repository.shallowBoundaries,
     ...report,
   };
 }

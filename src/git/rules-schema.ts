@@ -41,8 +41,10 @@ const purposeSchema = z.strictObject({
   role: z.enum(ROLES),
   /** Path globs (picomatch, dotfiles included); `{package}` captures one path segment. */
   paths: z.array(z.string().min(1)).min(1).optional(),
-  /** A regular expression the commit's subject line must match. */
+  /** A regular expression the commit's subject line (or whole message) must match. */
   message: pattern.optional(),
+  /** Match `message` and `merge.message` against the whole message, not only the subject line. */
+  wholeMessage: z.boolean().optional(),
   /** Package by substring of the path, first listed wins (when no `{package}` capture). */
   packages: z
     .array(z.strictObject({ name: z.string().min(1), contains: z.string().min(1) }))

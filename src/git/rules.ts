@@ -13,6 +13,8 @@ export interface Purpose {
   environment: string | null;
   paths: PathMatcher[] | null;
   message: RegExp | null;
+  /** Patterns see the whole message (true) or only its subject line. */
+  wholeMessage: boolean;
   packages: { name: string; contains: string }[] | null;
   merge: { parents: boolean; message: RegExp | null } | null;
 }
@@ -100,24 +102,31 @@ export function compileRules(input: RulesInput): Rules {
   return {
     environments,
     production,
-    purposes: document.purposes.map((purpose) => ({
-      name: purpose.name,
-      role: purpose.role,
-      environment: purpose.role === 'deploy' ? (purpose.environment ?? production) : null,
-      paths: purpose.paths?.map(compileGlob) ?? null,
-      message: purpose.message === undefined ? null : new RegExp(purpose.message),
-      packages: purpose.packages ?? null,
-      merge:
-        purpose.merge === undefined
-          ? null
-          : purpose.merge === true
-            ? { parents: true, message: null }
-            : {
-                parents: purpose.merge.parents === true,
-                message:
-                  purpose.merge.message === undefined ? null : new RegExp(purpose.merge.message),
-              },
-    })),
+    purposes: document.purposes.map((purpose) => {
+      // Over the whole message, ^ and $ anchor at each line, so a trailer line can be matched.
+      const flags = purpose.wholeMessage === true ? 'm' : '';
+      return {
+        name: purpose.name,
+        role: purpose.role,
+        environment: purpose.role === 'deploy' ? (purpose.environment ?? production) : null,
+        paths: purpose.paths?.map(compileGlob) ?? null,
+        message: purpose.message === undefined ? null : new RegExp(purpose.message, flags),
+        wholeMessage: purpose.wholeMessage === true,
+        packages: purpose.packages ?? null,
+        merge:
+          purpose.merge === undefined
+            ? null
+            : purpose.merge === true
+              ? { parents: true, message: null }
+              : {
+                  parents: purpose.merge.parents === true,
+                  message:
+                    purpose.merge.message === undefined
+                      ? null
+                      : new RegExp(purpose.merge.message, flags),
+                },
+      };
+    }),
   };
 }
 
@@ -142,10 +151,10 @@ export function parseRules(yamlText: string): Rules {
 }
 
 /** Does the commit satisfy the purpose's merge requirement (if it has one)? */
-function isMerge(purpose: Purpose, subject: string, parents: number): boolean {
+function isMerge(purpose: Purpose, text: string, parents: number): boolean {
   if (!purpose.merge) return true;
   if (purpose.merge.parents && parents > 1) return true;
-  return purpose.merge.message !== null && purpose.merge.message.test(subject);
+  return purpose.merge.message !== null && purpose.merge.message.test(text);
 }
 
 function packageFromList(purpose: Purpose, file: string): string | null {
@@ -168,6 +177,7 @@ export function classifyFile(
 ): { purpose: Purpose; package: string | null } | null {
   const subject = subjectOf(commit.message);
   for (const purpose of rules.purposes) {
+    const text = purpose.wholeMessage ? commit.message : subject;
     let captured: string | null = null;
     if (purpose.paths) {
       let hit: { package: string | null } | null = null;
@@ -178,8 +188,8 @@ export function classifyFile(
       if (!hit) continue;
       captured = hit.package;
     }
-    if (purpose.message && !purpose.message.test(subject)) continue;
-    if (!isMerge(purpose, subject, commit.parents)) continue;
+    if (purpose.message && !purpose.message.test(text)) continue;
+    if (!isMerge(purpose, text, commit.parents)) continue;
     return { purpose, package: captured ?? packageFromList(purpose, file) };
   }
   return null;

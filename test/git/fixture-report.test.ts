@@ -108,7 +108,9 @@ for (const engine of engines) {
             min: 1.5,
             median: 4,
             max: 5,
-            deciles: [1.95, 2.4, 2.85, 3.4, 4, 4.6, 5, 5, 5],
+            percentileDeciles: [1.95, 2.4, 2.85, 3.4, 4, 4.6, 5, 5, 5],
+            // Four updates: four ntile groups of one, fastest first.
+            ntileVariability: [1.5, 3, 5, 5],
           },
           {
             month: '2024-02',
@@ -116,7 +118,8 @@ for (const engine of engines) {
             min: 3,
             median: 14.25,
             max: 25.5,
-            deciles: [5.25, 7.5, 9.75, 12, 14.25, 16.5, 18.75, 21, 23.25],
+            percentileDeciles: [5.25, 7.5, 9.75, 12, 14.25, 16.5, 18.75, 21, 23.25],
+            ntileVariability: [3, 25.5],
           },
         ]);
         assert.deepEqual(report.currentMonth, {
@@ -138,8 +141,8 @@ for (const engine of engines) {
 
       it('counts deploys (commit × package) and causes per month', () => {
         assert.deepEqual(report.deploysByMonth, [
-          { month: '2024-01', deploys: 3, packages: { nginx: 2, redis: 1 } },
-          { month: '2024-02', deploys: 2, packages: { nginx: 1, redis: 1 } },
+          { month: '2024-01', deploys: 3, pairedDeploys: 3, packages: { nginx: 2, redis: 1 } },
+          { month: '2024-02', deploys: 2, pairedDeploys: 2, packages: { nginx: 1, redis: 1 } },
         ]);
         assert.deepEqual(report.causesByMonth, [
           { month: '2024-01', causes: 5 },
@@ -163,7 +166,22 @@ for (const engine of engines) {
             ],
           },
         ]);
+        const c = vendoring.commits;
+        const interval = (commit: string, previous: string, minutes: number) => ({
+          environment: 'production',
+          commit,
+          at: report.updates.find((u) => u.deploy.commit === commit)!.deploy.at,
+          previousCommit: previous,
+          previousAt: report.updates.find((u) => u.deploy.commit === previous)!.deploy.at,
+          minutes,
+        });
+        assert.deepEqual(report.intervals, [
+          interval(c.squashPr2, c.mergePr1, 8.5 * 1440),
+          interval(c.mergePr3, c.squashPr2, 20 * 1440),
+          interval(c.mergePr4, c.mergePr3, 10.5 * 1440),
+        ]);
         assert.deepEqual(report.promotion, []);
+        assert.deepEqual(report.shallowBoundaries, []);
         assert.equal(report.unattributedFiles, 0);
         assert.equal(report.rules, 'stored');
         assert.equal(report.head, vendoring.commits.renameDocs);
@@ -196,11 +214,18 @@ for (const engine of engines) {
             min: 2,
             median: 3.5,
             max: 5,
-            deciles: [2.3, 2.6, 2.9, 3.2, 3.5, 3.8, 4.1, 4.4, 4.7],
+            percentileDeciles: [2.3, 2.6, 2.9, 3.2, 3.5, 3.8, 4.1, 4.4, 4.7],
+            ntileVariability: [2, 5],
           },
         ]);
         assert.deepEqual(report.deploysByMonth, [
-          { month: '2024-03', deploys: 4, packages: { api: 2, web: 1, ingress: 1 } },
+          // The api deploy of Mar 12 and the ingress one shipped no release: 4 deploys, 2 paired.
+          {
+            month: '2024-03',
+            deploys: 4,
+            pairedDeploys: 2,
+            packages: { api: 2, web: 1, ingress: 1 },
+          },
         ]);
         assert.deepEqual(report.causesByMonth, [{ month: '2024-03', causes: 2 }]);
       });
@@ -228,6 +253,17 @@ for (const engine of engines) {
             monthly: [{ bucket: '2024-03', count: 2, min: 6, median: 9.5, max: 13 }],
           },
         ]);
+        const c = promotion.commits;
+        assert.deepEqual(
+          report.intervals.map((i) => [i.environment, i.commit, i.previousCommit, i.minutes]),
+          [
+            ['staging', c.stagingApiWeb, c.stagingApi10, 3.5 * 1440],
+            ['staging', c.stagingApi12, c.stagingApiWeb, 3 * 1440],
+            ['staging', c.stagingWeb21, c.stagingApi12, 9 * 1440],
+            ['prod', c.prodApiWeb, c.prodApi10, 6 * 1440],
+            ['prod', c.prodPlatform, c.prodApiWeb, 13 * 1440],
+          ],
+        );
       });
 
       it('gives the promotion rate staging → prod and counts files without a package', () => {
@@ -239,7 +275,12 @@ for (const engine of engines) {
             promoted: 3,
             superseded: 1,
             waiting: 1,
-            rate: 0.75,
+            // Cadence's share: 3 promoted of 4 decided.
+            share: 0.75,
+            // The author's ratio: 2 prod intervals over 3 staging intervals.
+            fromIntervals: 3,
+            toIntervals: 2,
+            intervalRatio: 0.666667,
           },
         ]);
         assert.equal(report.unattributedFiles, 1);

@@ -7,6 +7,7 @@ import {
   firstAtOrAfter,
   monthRange,
   monthsBefore,
+  ntileAverages,
   pairCauses,
   promotionRate,
   summarizeDays,
@@ -159,23 +160,98 @@ describe('report arithmetic', () => {
     assert.deepEqual(environmentCadence(history, 'staging').weekly, []);
   });
 
-  it('decides each promotion: promoted, superseded or waiting', () => {
-    const cases: [history: string, expected: [number, number, number, number | null]][] = [
-      ['d a 2024-01-01 dev\nd a 2024-01-02', [1, 0, 0, 1]],
-      ['d a 2024-01-01 dev\nd a 2024-01-02 dev\nd a 2024-01-03', [1, 1, 0, 0.5]],
-      ['d a 2024-01-01 dev', [0, 0, 1, null]],
-      ['d a 2024-01-02\nd a 2024-01-01 dev', [1, 0, 0, 1]],
-      ['d a 2024-01-01 dev\nd b 2024-01-02', [0, 0, 1, null]],
-      ['d a 2024-01-01 dev\nd a 2024-01-01', [1, 0, 0, 1]],
+  it("decides each promotion (share) and gives the blog's prod / non-prod interval ratio", () => {
+    const cases: [
+      history: string,
+      expected: [number, number, number, number | null, number | null],
+    ][] = [
+      ['d a 2024-01-01 dev\nd a 2024-01-02', [1, 0, 0, 1, null]],
+      ['d a 2024-01-01 dev\nd a 2024-01-02 dev\nd a 2024-01-03', [1, 1, 0, 0.5, 0]],
+      ['d a 2024-01-01 dev', [0, 0, 1, null, null]],
+      ['d a 2024-01-02\nd a 2024-01-01 dev', [1, 0, 0, 1, null]],
+      ['d a 2024-01-01 dev\nd b 2024-01-02', [0, 0, 1, null, null]],
+      ['d a 2024-01-01 dev\nd a 2024-01-01', [1, 0, 0, 1, null]],
+      // Three dev deploys (2 intervals), two prod (1): the author's 50%, Cadence's 100%.
+      [
+        'd a 2024-01-01 dev\nd a 2024-01-02\nd a 2024-01-03 dev\nd a 2024-01-04\nd a 2024-01-05 dev',
+        [2, 0, 1, 1, 0.5],
+      ],
+      // Two dev deploys superseded, one promoted; every dev deploy an interval apart: 1/3 vs 1/3.
+      [
+        'd a 2024-01-01 dev\nd a 2024-01-02 dev\nd a 2024-01-03 dev\nd a 2024-01-04 dev\nd a 2024-01-05\nd a 2024-01-06',
+        [1, 3, 0, 0.25, 0.333333],
+      ],
     ];
-    for (const [history, [promoted, superseded, waiting, rate]] of cases) {
+    for (const [history, [promoted, superseded, waiting, share, ratio]] of cases) {
       const result = promotionRate(events(history), 'dev', 'production');
       assert.deepEqual(
-        [result.promoted, result.superseded, result.waiting, result.rate],
-        [promoted, superseded, waiting, rate],
+        [result.promoted, result.superseded, result.waiting, result.share, result.intervalRatio],
+        [promoted, superseded, waiting, share, ratio],
         history,
       );
     }
+  });
+
+  it("averages the blog's ntile(10) groups as PostgreSQL deals them out", () => {
+    const cases: [values: number[], averages: number[]][] = [
+      [[], []],
+      [[4], [4]],
+      [
+        [3, 1, 2],
+        [1, 2, 3],
+      ],
+      [
+        [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+        [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+      ],
+      // 12 rows in 10 groups: the first two get two rows each.
+      [
+        [12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1],
+        [1.5, 3.5, 5, 6, 7, 8, 9, 10, 11, 12],
+      ],
+      // 25 rows: five groups of three, then five of two.
+      [Array.from({ length: 25 }, (_, i) => i), [1, 4, 7, 10, 13, 15.5, 17.5, 19.5, 21.5, 23.5]],
+    ];
+    for (const [values, averages] of cases) {
+      assert.deepEqual(ntileAverages(values, 10), averages, values.join(','));
+    }
+  });
+
+  it('counts all deploys and those paired with a cause, and leaves out events after as-of', () => {
+    const history = events(
+      'c a 2024-01-02\nd a 2024-01-03\nd a 2024-01-04\nd b 2024-01-05\nc b 2024-01-20\nd b 2024-02-02',
+    );
+    const rules = { environments: ['production'], production: 'production' };
+    const late = buildCadenceReport(rules, history, 0, new Date('2024-02-10T00:00:00Z'));
+    assert.deepEqual(
+      late.deploysByMonth.map((m) => [m.month, m.deploys, m.pairedDeploys]),
+      [
+        ['2024-01', 3, 1],
+        ['2024-02', 1, 1],
+      ],
+    );
+    assert.deepEqual(
+      late.intervals.map((i) => [i.commit, i.previousCommit, i.minutes]),
+      [
+        ['d2', 'd1', 1440],
+        ['d3', 'd2', 1440],
+        ['d5', 'd3', 28 * 1440],
+      ],
+    );
+    // As of Jan 25: the Feb deploy has not happened; b's cause is pending 5 days, not paired.
+    const early = buildCadenceReport(rules, history, 0, new Date('2024-01-25T00:00:00Z'));
+    assert.deepEqual(
+      early.pending.map((p) => [p.package, p.ageDays]),
+      [['b', 5]],
+    );
+    assert.equal(early.updates.length, 1);
+    assert.deepEqual(
+      early.deploysByMonth.map((m) => [m.month, m.deploys, m.pairedDeploys]),
+      [['2024-01', 3, 1]],
+    );
+    // Before the cause: nothing yet, never a negative age.
+    const before = buildCadenceReport(rules, history, 0, new Date('2024-01-01T00:00:00Z'));
+    assert.deepEqual([before.pending, before.updates, before.deploysByMonth], [[], [], []]);
   });
 
   it('fills the months between the first event and the report date', () => {
@@ -199,7 +275,8 @@ describe('report arithmetic', () => {
       min: null,
       median: null,
       max: null,
-      deciles: [],
+      percentileDeciles: [],
+      ntileVariability: [],
     });
     assert.deepEqual(report.currentMonth, {
       month: '2024-03',

@@ -55,7 +55,50 @@ describe('classifyFile', () => {
     file: string,
     expected: [purpose: string, pkg: string | null] | null,
   ];
+  // The blog's vendoring bot writes the package list in the body, under a generic subject.
+  const whole = parseRules(`purposes:
+  - name: bot-vendoring
+    role: cause
+    message: '^Vendored-By: renovate$'
+    wholeMessage: true
+    paths: ['packages/vendored/{package}/**']
+  - name: deploy
+    role: deploy
+    paths: ['deploy/prod/{package}/**']
+    wholeMessage: true
+    merge: { message: '^Squashed-From: #\\d+$' }
+`);
   const cases: Case[] = [
+    [
+      'wholeMessage: a pattern anchored on a body line',
+      whole,
+      { message: 'Update packages\n\nVendored-By: renovate\nSigned-off-by: x', parents: 1 },
+      'packages/vendored/nginx/VERSION',
+      ['bot-vendoring', 'nginx'],
+    ],
+    [
+      'wholeMessage: the body line missing',
+      whole,
+      { message: 'Update packages\n\nby hand', parents: 1 },
+      'packages/vendored/nginx/VERSION',
+      null,
+    ],
+    [
+      'wholeMessage: a merge requirement met in the body',
+      whole,
+      { message: 'Deploy\n\nSquashed-From: #7', parents: 1 },
+      'deploy/prod/nginx/version',
+      ['deploy', 'nginx'],
+    ],
+    [
+      'without wholeMessage a body line never matches the subject pattern',
+      parseRules(
+        "purposes: [{ name: v, role: cause, message: '^Vendored-By', paths: ['p/{package}/**'] }]",
+      ),
+      { message: 'Update\n\nVendored-By: renovate', parents: 1 },
+      'p/nginx/VERSION',
+      null,
+    ],
     [
       'a vendoring',
       vendoring,

@@ -95,11 +95,41 @@ export interface CadenceReport {
     leadTimeDays: number;
   }[];
   pending: { package: string; cause: { commit: string; at: string }; ageDays: number }[];
-  leadTimeByMonth: (DaySummary & { month: string })[];
+  leadTimeByMonth: (DaySummary & {
+    month: string;
+    percentileDeciles: number[];
+    ntileVariability: number[];
+  })[];
   currentMonth: DaySummary & { month: string };
   lastThreeMonths: DaySummary & { from: string; to: string };
-  deploysByMonth: { month: string; deploys: number; packages: Record<string, number> }[];
+  deploysByMonth: {
+    month: string;
+    deploys: number;
+    pairedDeploys: number;
+    packages: Record<string, number>;
+  }[];
   causesByMonth: { month: string; causes: number }[];
+  intervals: {
+    environment: string;
+    commit: string;
+    at: string;
+    previousCommit: string;
+    previousAt: string;
+    minutes: number;
+  }[];
+  promotion: {
+    from: string;
+    to: string;
+    deploys: number;
+    promoted: number;
+    superseded: number;
+    waiting: number;
+    share: number | null;
+    fromIntervals: number;
+    toIntervals: number;
+    intervalRatio: number | null;
+  }[];
+  shallowBoundaries: string[];
 }
 
 /** A problem+json answer, kept whole so a page can show what the server said. */
