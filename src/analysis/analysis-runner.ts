@@ -135,6 +135,18 @@ export function createAnalysisRunner(options: AnalysisRunnerOptions): AnalysisRu
       return;
     }
     const now = clock();
+    if (result.gone) {
+      // Someone else ended the canary (a manual promote, a removal, a newer canary) while the
+      // verdict was pending: counting this verdict too would count one deployment twice.
+      const cancelled = await recordAction(store, replicaId, analysis.id, analysis.status, {
+        status: 'cancelled',
+        result,
+        reason: `canary gone before the ${promoting ? 'promotion' : 'rollback'}: ${result.detail}`,
+        finishedAt: now,
+      });
+      if (cancelled) logger.info({ analysisId: analysis.id }, 'analysis cancelled: canary gone');
+      return;
+    }
     const status = promoting ? 'promoted' : 'rolled-back';
     const done: Analysis = {
       ...analysis,

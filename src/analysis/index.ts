@@ -55,6 +55,7 @@ export {
   type NotificationTarget,
 } from './schema.js';
 export {
+  cancelAnalyses,
   findAnalysis,
   listAnalyses,
   listIntervals,

@@ -10,15 +10,17 @@ type Json<T> = {
 };
 type AnalysisDocument = Json<Analysis> & { intervals: Json<AnalysisInterval>[] };
 
-const FINISHED = new Set(['promoted', 'rolled-back', 'inconclusive']);
+const FINISHED = new Set(['promoted', 'rolled-back', 'inconclusive', 'cancelled']);
 
 /**
  * Exit codes of `cadence canary-wait` (and of `cadence canary --wait`): 0 promoted, 2 rolled
  * back after a failed canary, 3 inconclusive (held, or rolled back without a verdict) or not
- * finished before the timeout.
+ * finished before the timeout, 5 cancelled (its canary was promoted, removed or replaced by
+ * someone else: the analysis decided nothing).
  */
 export function exitCodeForAnalysis(analysis: Pick<Analysis, 'status' | 'verdict'>): number {
   if (analysis.status === 'promoted' && analysis.verdict === 'pass') return 0;
+  if (analysis.status === 'cancelled') return 5;
   if (analysis.verdict === 'fail') return 2;
   return 3;
 }

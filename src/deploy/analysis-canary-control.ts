@@ -20,7 +20,7 @@ export function analysisCanaryControl(deployer: Deployer): CanaryControl {
       };
     }
     if (result.step === 'validate' && result.error.code === 'conflict') {
-      return { applied: false, detail: result.error.message };
+      return { applied: false, gone: true, detail: result.error.message };
     }
     throw result.error;
   };

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import { cancelAnalyses } from '../analysis/index.js';
 import type { Intake } from '../events/index.js';
 import { redactCredentials } from '../git/index.js';
 import type { Logger } from '../log/index.js';
@@ -327,6 +328,11 @@ export function createDeployer(options: DeployerOptions): Deployer {
     track: Track;
     predicate: 'deployed' | 'upgraded' | 'rolledback';
     images: string[];
+    /**
+     * How the operation ends the canary that ran before it (promoted, removed, replaced), for
+     * the analyses still judging that canary: they end cancelled with this reason.
+     */
+    endsCanary?: string | null | undefined;
   }
 
   /** One operation: plan (validation), change the cluster, record; failures become values. */
@@ -399,6 +405,11 @@ export function createDeployer(options: DeployerOptions): Deployer {
         startedAt,
         durationMs,
       });
+      if (planned.endsCanary) {
+        const reason = `${planned.endsCanary} by ${actor} (operation ${operationId})`;
+        const cancelled = await cancelAnalyses(store, service, reason, new Date());
+        if (cancelled.length > 0) logger.info({ service, cancelled, reason }, 'analyses cancelled');
+      }
       await options.intake.acceptDecoded(
         [
           deployCdevent({
@@ -566,6 +577,9 @@ export function createDeployer(options: DeployerOptions): Deployer {
           images,
           track: 'stable',
           predicate: state.stable ? 'upgraded' : 'deployed',
+          endsCanary:
+            state.canary &&
+            `canary ${state.canary.version} replaced by the deploy of ${revision.version}`,
           next: { stable: revision, canary: null, previous: state.stable ?? state.previous },
         };
       });
@@ -591,6 +605,8 @@ export function createDeployer(options: DeployerOptions): Deployer {
           images,
           track: 'canary',
           predicate: state.canary ? 'upgraded' : 'deployed',
+          endsCanary:
+            state.canary && `canary ${state.canary.version} replaced by canary ${revision.version}`,
           next: { ...state, canary: revision },
         };
       });
@@ -620,6 +636,7 @@ export function createDeployer(options: DeployerOptions): Deployer {
           images,
           track: 'stable',
           predicate: 'upgraded',
+          endsCanary: `canary ${revision.version} promoted`,
           next: { stable: revision, canary: null, previous: state.stable },
         };
       });
@@ -638,6 +655,7 @@ export function createDeployer(options: DeployerOptions): Deployer {
             images: [],
             track: 'canary',
             predicate: 'rolledback',
+            endsCanary: `canary ${state.canary.version} removed`,
             next: { ...state, canary: null },
           };
         }

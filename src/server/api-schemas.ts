@@ -341,6 +341,7 @@ const analysisFields = {
     'promoted',
     'rolled-back',
     'inconclusive',
+    'cancelled',
   ]),
   verdict: z.string().nullable(),
   reason: z.string().nullable(),

@@ -19,6 +19,7 @@ const STATUSES = [
   'promoted',
   'rolled-back',
   'inconclusive',
+  'cancelled',
 ] as const;
 
 export const analysisListQuery = z.strictObject({
