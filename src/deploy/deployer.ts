@@ -25,6 +25,7 @@ import type { Cluster } from './kube-cluster.js';
 import { createManifestCache, type ManifestCache } from './manifest-cache.js';
 import {
   deploymentImages,
+  keepLiveSelectors,
   objectRef,
   parseManifests,
   rewriteManifests,
@@ -312,6 +313,17 @@ export function createDeployer(options: DeployerOptions): Deployer {
     return images;
   }
 
+  /** The rewritten objects, each live Deployment with the selector it runs with. */
+  async function withLiveSelectors(objects: Manifest[]): Promise<Manifest[]> {
+    const live = new Map<string, unknown>();
+    for (const ref of objects.map(objectRef).filter((ref) => ref.kind === 'Deployment')) {
+      const found = await cluster.read(ref);
+      const spec = found?.spec as { selector?: unknown } | undefined;
+      if (spec?.selector) live.set(`${ref.namespace}/${ref.name}`, spec.selector);
+    }
+    return keepLiveSelectors(objects, live);
+  }
+
   /** Dry-run of every change first, so a bad manifest changes nothing; then the real thing. */
   async function change(apply: Manifest[], remove: ObjectRef[]): Promise<'validate' | 'apply'> {
     await cluster.apply(apply, { dryRun: true });
@@ -461,13 +473,15 @@ export function createDeployer(options: DeployerOptions): Deployer {
     const manifests = await manifestsAt(service, resolved.commit);
     const imageTags = await imageTagsFor(service, manifests, resolved.commit, resolved.tag);
     const version = resolved.tag ?? Object.values(imageTags)[0] ?? resolved.commit.slice(0, 12);
-    const objects = rewriteManifests(manifests, {
-      track,
-      version,
-      namespace: serviceConfig.namespace,
-      imageTags,
-      canaryReplicas: serviceConfig.canaryReplicas,
-    });
+    const objects = await withLiveSelectors(
+      rewriteManifests(manifests, {
+        track,
+        version,
+        namespace: serviceConfig.namespace,
+        imageTags,
+        canaryReplicas: serviceConfig.canaryReplicas,
+      }),
+    );
     const images = await checkImages(service, objects);
     const revision: DeployedRevision = {
       version,
@@ -483,13 +497,15 @@ export function createDeployer(options: DeployerOptions): Deployer {
   /** A known revision's objects again, for a track (promote, rollback to the previous stable). */
   async function again(service: string, revision: DeployedRevision, track: Track) {
     const serviceConfig = config(service);
-    const objects = rewriteManifests(await manifestsAt(service, revision.commit), {
-      track,
-      version: revision.version,
-      namespace: serviceConfig.namespace,
-      imageTags: revision.imageTags,
-      canaryReplicas: serviceConfig.canaryReplicas,
-    });
+    const objects = await withLiveSelectors(
+      rewriteManifests(await manifestsAt(service, revision.commit), {
+        track,
+        version: revision.version,
+        namespace: serviceConfig.namespace,
+        imageTags: revision.imageTags,
+        canaryReplicas: serviceConfig.canaryReplicas,
+      }),
+    );
     const images = await checkImages(service, objects);
     return {
       objects,
