@@ -21,6 +21,7 @@ import {
 import type { DeployAction } from './deploy-tokens.js';
 import { noopNotifier, type FailureNotifier } from './failure-notifier.js';
 import { parseImage } from './image-reference.js';
+import { commitOfTag, DEFAULT_TAG_PATTERN } from './tag-commit.js';
 import type { Cluster } from './kube-cluster.js';
 import { createManifestCache, type ManifestCache } from './manifest-cache.js';
 import {
@@ -103,7 +104,13 @@ export interface Deployer {
     previous: RevisionSummary | null;
   }>;
   deploy(service: string, ref: DeployRef, actor: string): Promise<DeployResult>;
-  canary(service: string, ref: DeployRef, actor: string): Promise<DeployResult>;
+  /** `notify: false`: a failure is audited but not sent to the webhook (a retry to come). */
+  canary(
+    service: string,
+    ref: DeployRef,
+    actor: string,
+    options?: { notify?: boolean },
+  ): Promise<DeployResult>;
   /** With `expect`, only the canary named there is promoted (see CanaryExpectation). */
   promote(service: string, actor: string, expect?: CanaryExpectation): Promise<DeployResult>;
   /** With `expect`, only the canary is removed: stable is never rolled back. */
@@ -289,6 +296,19 @@ export function createDeployer(options: DeployerOptions): Deployer {
     return imageTags;
   }
 
+  /**
+   * An image-only update's tags: stable's, with every image of the service's registry at the
+   * new tag (others, such as a sidecar from Docker Hub, keep theirs).
+   */
+  function imageOnlyTags(service: string, stable: DeployedRevision, tag: string) {
+    const registry = registryOf(service);
+    const imageTags = { ...stable.imageTags };
+    for (const repository of Object.keys(imageTags)) {
+      if (!registry || parseImage(repository).host === registry.host) imageTags[repository] = tag;
+    }
+    return imageTags;
+  }
+
   /** Every image the rewritten Deployments run that is in the service's registry must exist there. */
   async function checkImages(service: string, objects: Manifest[]): Promise<string[]> {
     const images = deploymentImages(objects);
@@ -354,6 +374,7 @@ export function createDeployer(options: DeployerOptions): Deployer {
     actor: string,
     ref: DeployRef,
     plan: (state: ServiceState) => Promise<Plan>,
+    notify = true,
   ): Promise<DeployResult> {
     const serviceConfig = config(service);
     return serialized(service, async () => {
@@ -383,22 +404,23 @@ export function createDeployer(options: DeployerOptions): Deployer {
         });
         logger.warn({ service, operation, step, code: thrown.code }, 'deploy operation failed');
         const what = ref.commit ?? ref.tag ?? planned?.revision.version ?? '';
-        await notifier.notify({
-          text: `Cadence: ${operation} ${service}${what ? ` ${what}` : ''} failed (${step}): ${thrown.message}`,
-          blocks: [
-            {
-              type: 'section',
-              text: {
-                type: 'mrkdwn',
-                text: `*${operation} ${service}* failed at ${step === 'validate' ? 'validation (nothing changed)' : 'apply'}\n${thrown.message}`,
+        if (notify)
+          await notifier.notify({
+            text: `Cadence: ${operation} ${service}${what ? ` ${what}` : ''} failed (${step}): ${thrown.message}`,
+            blocks: [
+              {
+                type: 'section',
+                text: {
+                  type: 'mrkdwn',
+                  text: `*${operation} ${service}* failed at ${step === 'validate' ? 'validation (nothing changed)' : 'apply'}\n${thrown.message}`,
+                },
               },
-            },
-            {
-              type: 'context',
-              elements: [{ type: 'mrkdwn', text: `by ${actor}, operation ${operationId}` }],
-            },
-          ],
-        });
+              {
+                type: 'context',
+                elements: [{ type: 'mrkdwn', text: `by ${actor}, operation ${operationId}` }],
+              },
+            ],
+          });
         return { ok: false, operation, service, operationId, step, error: thrown, durationMs };
       }
       const { revision } = planned;
@@ -460,8 +482,56 @@ export function createDeployer(options: DeployerOptions): Deployer {
     });
   }
 
+  /**
+   * The commit whose manifests a ref deploys, and the image tag. A git tag or a commit as
+   * given; else a registry tag that names a commit (`<branch>-<sha>` or the service's
+   * `tagPattern`) in the repository; else the tag is an image-only update (as Keel does): the
+   * stable revision's manifests with the new image tag.
+   */
+  async function resolveRef(
+    service: string,
+    ref: DeployRef,
+    state: ServiceState,
+  ): Promise<{ commit: string; tag?: string | undefined; imageOnly?: boolean }> {
+    const cache = cacheOf(service);
+    if (ref.tag === undefined) return cache.resolve(ref);
+    try {
+      return await cache.resolve(ref);
+    } catch (error) {
+      // Only "no such git tag" falls through to the registry's tags.
+      if (!(error instanceof CadenceError) || error.field !== 'tag' || error.code !== 'not-found')
+        throw error;
+    }
+    const pattern = new RegExp(config(service).tagPattern ?? DEFAULT_TAG_PATTERN);
+    const named = commitOfTag(ref.tag, pattern);
+    if (ref.commit !== undefined) {
+      if (named && !ref.commit.toLowerCase().startsWith(named) && !named.startsWith(ref.commit)) {
+        throw new CadenceError('invalid-input', {
+          field: 'tag',
+          detail: `tag ${ref.tag} names commit ${named}, not ${ref.commit}`,
+        });
+      }
+      return { ...(await cache.resolve({ commit: ref.commit })), tag: ref.tag };
+    }
+    if (named) {
+      const found = await cache.resolve({ commit: named }).catch((error: unknown) => {
+        // A sha of another repository (the app's, manifests in a GitOps one): image-only.
+        if (error instanceof CadenceError && error.code === 'not-found') return undefined;
+        throw error;
+      });
+      if (found) return { commit: found.commit, tag: ref.tag };
+    }
+    if (!state.stable) {
+      throw new CadenceError('not-found', {
+        field: 'tag',
+        detail: `tag ${ref.tag} is not in the repository and names no commit of it, and service ${service} has no stable version whose manifests could run it`,
+      });
+    }
+    return { commit: state.stable.commit, tag: ref.tag, imageOnly: true };
+  }
+
   /** Validation and rewrite of a new version for a track. */
-  async function newRevision(service: string, ref: DeployRef, track: Track) {
+  async function newRevision(service: string, ref: DeployRef, track: Track, state: ServiceState) {
     const serviceConfig = config(service);
     if (ref.commit === undefined && ref.tag === undefined) {
       throw new CadenceError('invalid-input', {
@@ -469,9 +539,11 @@ export function createDeployer(options: DeployerOptions): Deployer {
         detail: 'give a commit or a tag',
       });
     }
-    const resolved = await cacheOf(service).resolve(ref);
+    const resolved = await resolveRef(service, ref, state);
     const manifests = await manifestsAt(service, resolved.commit);
-    const imageTags = await imageTagsFor(service, manifests, resolved.commit, resolved.tag);
+    const imageTags = resolved.imageOnly
+      ? imageOnlyTags(service, state.stable!, resolved.tag!)
+      : await imageTagsFor(service, manifests, resolved.commit, resolved.tag);
     const version = resolved.tag ?? Object.values(imageTags)[0] ?? resolved.commit.slice(0, 12);
     const objects = await withLiveSelectors(
       rewriteManifests(manifests, {
@@ -583,7 +655,7 @@ export function createDeployer(options: DeployerOptions): Deployer {
 
     deploy(service, ref, actor) {
       return operate('deploy', service, actor, ref, async (state) => {
-        const { objects, revision, images } = await newRevision(service, ref, 'stable');
+        const { objects, revision, images } = await newRevision(service, ref, 'stable', state);
         return {
           state,
           apply: objects,
@@ -601,15 +673,15 @@ export function createDeployer(options: DeployerOptions): Deployer {
       });
     },
 
-    async canary(service, ref, actor) {
-      const result = await operate('canary', service, actor, ref, async (state) => {
+    async canary(service, ref, actor, canaryOptions) {
+      const plan = async (state: ServiceState): Promise<Plan> => {
         if (!state.stable) {
           throw new CadenceError('conflict', {
             field: 'service',
             detail: `service ${service} has no stable version yet; deploy before a canary`,
           });
         }
-        const { objects, revision, images } = await newRevision(service, ref, 'canary');
+        const { objects, revision, images } = await newRevision(service, ref, 'canary', state);
         const applied = objects.map(objectRef);
         return {
           state,
@@ -625,7 +697,15 @@ export function createDeployer(options: DeployerOptions): Deployer {
             state.canary && `canary ${state.canary.version} replaced by canary ${revision.version}`,
           next: { ...state, canary: revision },
         };
-      });
+      };
+      const result = await operate(
+        'canary',
+        service,
+        actor,
+        ref,
+        plan,
+        canaryOptions?.notify ?? true,
+      );
       if (result.ok && options.onCanaryApplied) {
         await options.onCanaryApplied(result).catch((error: unknown) => {
           logger.error({ error, service }, 'after canary: hook failed');
