@@ -15,6 +15,7 @@ export type AnalysisStatus =
   | 'promoted'
   | 'rolled-back'
   | 'inconclusive'
+  | 'holding'
   | 'cancelled';
 
 /** Overall verdict: what the analysis decided (null while running). */
@@ -300,7 +301,7 @@ export async function recordAction(
 
 /**
  * Ends the service's analyses that are still judging (running) when their canary went another
- * way: promoted or removed by hand, or replaced. They end `cancelled` with the reason and emit
+ * way: promoted or removed by hand, or replaced (a held canary too). They end `cancelled` with the reason and emit
  * nothing, because the operation that ended the canary is the record of what happened. An
  * analysis already acting on a verdict (promoting, rolling back) is left to its runner: its
  * action finds the canary gone and ends it cancelled too (see analysis-runner.ts).
@@ -314,7 +315,7 @@ export async function cancelAnalyses(
   const { rows } = await db.query<{ id: string }>(
     `update analyses set status = 'cancelled', reason = $2, finished_at = $3,
             lease_owner = null, lease_expires_at = null
-      where service = $1 and finished_at is null and status = 'running'
+      where service = $1 and finished_at is null and status in ('running', 'holding')
      returning id`,
     [service, reason, now],
   );

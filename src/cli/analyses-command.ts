@@ -10,7 +10,8 @@ type Json<T> = {
 };
 type AnalysisDocument = Json<Analysis> & { intervals: Json<AnalysisInterval>[] };
 
-const FINISHED = new Set(['promoted', 'rolled-back', 'inconclusive', 'cancelled']);
+// `holding` ends a wait too: CI is told the canary is held (exit 3), not kept for the hold.
+const FINISHED = new Set(['promoted', 'rolled-back', 'inconclusive', 'holding', 'cancelled']);
 
 /**
  * Exit codes of `cadence canary-wait` (and of `cadence canary --wait`): 0 promoted, 2 rolled

@@ -342,6 +342,7 @@ const analysisFields = {
     'rolled-back',
     'inconclusive',
     'cancelled',
+    'holding',
   ]),
   verdict: z.string().nullable(),
   reason: z.string().nullable(),

@@ -20,6 +20,7 @@ const STATUSES = [
   'rolled-back',
   'inconclusive',
   'cancelled',
+  'holding',
 ] as const;
 
 export const analysisListQuery = z.strictObject({
