@@ -145,6 +145,9 @@ export const eventDetailSchema = z.strictObject({
 export const cdeventListSchema = z.strictObject({ cdevents: z.array(storedCdevent) });
 
 export const healthSchema = z.strictObject({ status: z.literal('ok') });
+export const cadenceVersionSchema = z
+  .strictObject({ version: z.string().describe("Cadence's own version (package.json)") })
+  .meta({ id: 'CadenceVersion' });
 export const readinessSchema = z.strictObject({
   status: z.literal('ready'),
   engine: z.enum(['pglite', 'postgres']),

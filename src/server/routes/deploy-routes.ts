@@ -1,3 +1,4 @@
+import { cadenceVersion } from '../../version/index.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import {
@@ -134,6 +135,9 @@ export function registerDeployRoutes(
       return answer(await deployer[operation](name, caller.name));
     };
 
+  // The historical deployer's version route: Cadence's version. A static route wins over
+  // `/deployer/:name`, and no service may be named `version` (refused in the config).
+  app.get('/deployer/version', async () => ({ version: cadenceVersion() }));
   for (const prefix of ['/api/v1/services', '/deployer']) {
     app.get(prefix, list);
     app.get(`${prefix}/:name`, read('show'));

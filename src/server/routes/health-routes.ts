@@ -1,9 +1,12 @@
+import { cadenceVersion } from '../../version/index.js';
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../../store/index.js';
 
 export function registerHealthRoutes(app: FastifyInstance, store: Store): void {
   // Liveness: the process answers.
   app.get('/healthz', async () => ({ status: 'ok' }));
+  // Public like /healthz: which Cadence answers, for operators and the thesis's clients.
+  app.get('/version', async () => ({ version: cadenceVersion() }));
   // Readiness: the database answers too.
   app.get('/readyz', async (_request, reply) => {
     try {
