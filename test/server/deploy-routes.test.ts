@@ -312,6 +312,21 @@ for (const engine of engines) {
       assert.deepEqual(reserved.error!.issues[0]!.path, ['services', 'version']);
     });
 
+    it("starts an API analysis in the deployer service's namespace unless one is given", async () => {
+      const start = (body: unknown) =>
+        app.inject({
+          method: 'POST',
+          url: '/api/v1/analyses',
+          headers: { 'content-type': 'application/json' },
+          payload: JSON.stringify(body),
+        });
+      const defaulted = await start({ service: 'web' });
+      assert.equal(defaulted.statusCode, 201, defaulted.body);
+      assert.equal(defaulted.json().namespace, 'production');
+      assert.equal((await start({ service: 'web', namespace: 'shop' })).json().namespace, 'shop');
+      assert.equal((await start({ service: 'unknown' })).json().namespace, 'default');
+    });
+
     it('refuses a bad manifest at the dry run, changing nothing', async () => {
       const broken = fixture.repo.commit('broken', '2026-11-20T10:00:00Z', {
         'kubernetes/web.yaml': (await import('node:fs'))

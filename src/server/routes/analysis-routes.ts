@@ -8,6 +8,7 @@ import {
   startAnalysis,
   type AnalysisSettings,
 } from '../../analysis/index.js';
+import type { Deployer } from '../../deploy/index.js';
 import { CadenceError } from '../../problem/index.js';
 import type { Store } from '../../store/index.js';
 import { parseQuery } from './query.js';
@@ -44,7 +45,13 @@ function jsonBody(body: unknown): unknown {
 /** Canary analyses: list, one with every interval's samples and judgements, and start. */
 export function registerAnalysisRoutes(
   app: FastifyInstance,
-  deps: { store: Store; analysis?: AnalysisSettings | undefined; onAnalysisStarted?: () => void },
+  deps: {
+    store: Store;
+    analysis?: AnalysisSettings | undefined;
+    onAnalysisStarted?: () => void;
+    /** The deployer, when enabled: its services' namespaces are the analyses' defaults. */
+    deployer?: { deployer: Pick<Deployer, 'services' | 'show'> } | undefined;
+  },
 ): void {
   app.get('/api/v1/analyses', async (request) => {
     const query = parseQuery(analysisListQuery, request.query);
@@ -60,6 +67,21 @@ export function registerAnalysisRoutes(
     return { ...analysis, intervals: await listIntervals(deps.store, id) };
   });
 
+  /**
+   * A request without a namespace, for a service the deployer runs, is judged in that
+   * service's namespace (not `default`, where its pods are not): the analysis settings'
+   * own `services.<name>.namespace` still wins, as startAnalysis reads it first.
+   */
+  async function withServiceNamespace(body: unknown): Promise<unknown> {
+    const deployer = deps.deployer?.deployer;
+    if (!deployer || typeof body !== 'object' || body === null || Array.isArray(body)) return body;
+    const { service, namespace } = body as { service?: unknown; namespace?: unknown };
+    if (namespace !== undefined || typeof service !== 'string') return body;
+    if (deps.analysis?.services[service]?.namespace) return body;
+    if (!deployer.services().includes(service)) return body;
+    return { ...body, namespace: (await deployer.show(service)).namespace };
+  }
+
   app.post('/api/v1/analyses', async (request, reply) => {
     const contentType = String(request.headers['content-type'] ?? '').toLowerCase();
     if (!contentType.startsWith('application/json')) {
@@ -68,9 +90,10 @@ export function registerAnalysisRoutes(
         detail: 'send the analysis request as application/json',
       });
     }
+    const body = jsonBody(request.body);
     const analysis = await startAnalysis(
       deps.store,
-      jsonBody(request.body),
+      await withServiceNamespace(body),
       deps.analysis ?? defaultAnalysisSettings,
     );
     deps.onAnalysisStarted?.();
