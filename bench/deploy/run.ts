@@ -96,6 +96,7 @@ const cluster: Cluster = {
       clusterMs += performance.now() - start;
     }
   },
+  read: (ref) => real.read(ref),
   async remove(objects, options) {
     const start = performance.now();
     try {

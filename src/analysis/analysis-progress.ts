@@ -16,13 +16,18 @@ export interface Progress {
  * - a pass counts towards `intervals` passes; with all of them, promote;
  * - a fail counts towards `failAfter`; reaching it, roll back;
  * - marginal and inconclusive intervals neither pass nor fail; more than `maxInconclusive` of
- *   them ends the analysis inconclusive (held for a person, or rolled back if the spec says so).
+ *   them ends the analysis inconclusive: held for a person (`holding`, rolled back after
+ *   `holdSeconds`; or `inconclusive`, held for good, with `afterHold: hold`), or rolled back at
+ *   once with `onInconclusive: rollback`.
  *   Never promote without every pass: Prometheus down or too little traffic cannot promote.
  */
 export function nextProgress(
   current: Pick<Analysis, 'passed' | 'failed' | 'inconclusive'>,
   verdict: Verdict,
-  spec: Pick<AnalysisSpec, 'intervals' | 'failAfter' | 'maxInconclusive' | 'onInconclusive'>,
+  spec: Pick<
+    AnalysisSpec,
+    'intervals' | 'failAfter' | 'maxInconclusive' | 'onInconclusive' | 'afterHold'
+  >,
   missing: readonly string[] = [],
 ): Progress {
   const counts = {
@@ -51,7 +56,13 @@ export function nextProgress(
     const last = missing.length > 0 ? `; last: ${missing.join('; ')}` : '';
     return {
       ...counts,
-      status: spec.onInconclusive === 'rollback' ? 'rolling-back' : 'inconclusive',
+      // Held: for `holdSeconds` then rolled back (`holding`), or for good (`inconclusive`).
+      status:
+        spec.onInconclusive === 'rollback'
+          ? 'rolling-back'
+          : spec.afterHold === 'hold'
+            ? 'inconclusive'
+            : 'holding',
       verdict: 'inconclusive',
       reason: `${counts.inconclusive} intervals without a verdict (more than ${spec.maxInconclusive})${last}`,
     };

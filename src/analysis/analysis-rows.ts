@@ -9,7 +9,14 @@ export type ResolvedAnalysisSpec = Omit<AnalysisSpec, 'metrics'> & {
 };
 
 export type AnalysisStatus =
-  'running' | 'promoting' | 'rolling-back' | 'promoted' | 'rolled-back' | 'inconclusive';
+  | 'running'
+  | 'promoting'
+  | 'rolling-back'
+  | 'promoted'
+  | 'rolled-back'
+  | 'inconclusive'
+  | 'holding'
+  | 'cancelled';
 
 /** Overall verdict: what the analysis decided (null while running). */
 export type AnalysisVerdict = 'pass' | 'fail' | 'inconclusive';
@@ -265,10 +272,18 @@ export async function recordAction(
   owner: string,
   id: string,
   from: AnalysisStatus,
-  outcome: { status: AnalysisStatus; result?: unknown; error?: string; finishedAt: Date | null },
+  outcome: {
+    status: AnalysisStatus;
+    result?: unknown;
+    error?: string;
+    /** A new reason (a cancellation's); the verdict's reason is kept when absent. */
+    reason?: string;
+    finishedAt: Date | null;
+  },
 ): Promise<boolean> {
   const { affectedRows } = await db.query(
-    `update analyses set status = $4, action_result = $5, action_error = $6, finished_at = $7
+    `update analyses set status = $4, action_result = $5, action_error = $6, finished_at = $7,
+            reason = coalesce($8, reason)
       where id = $1 and lease_owner = $2 and status = $3`,
     [
       id,
@@ -278,7 +293,31 @@ export async function recordAction(
       outcome.result === undefined ? null : JSON.stringify(outcome.result),
       outcome.error ?? null,
       outcome.finishedAt,
+      outcome.reason ?? null,
     ],
   );
   return affectedRows === 1;
+}
+
+/**
+ * Ends the service's analyses that are still judging (running) when their canary went another
+ * way: promoted or removed by hand, or replaced (a held canary too). They end `cancelled` with the reason and emit
+ * nothing, because the operation that ended the canary is the record of what happened. An
+ * analysis already acting on a verdict (promoting, rolling back) is left to its runner: its
+ * action finds the canary gone and ends it cancelled too (see analysis-runner.ts).
+ */
+export async function cancelAnalyses(
+  db: Queryable,
+  service: string,
+  reason: string,
+  now: Date,
+): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `update analyses set status = 'cancelled', reason = $2, finished_at = $3,
+            lease_owner = null, lease_expires_at = null
+      where service = $1 and finished_at is null and status in ('running', 'holding')
+     returning id`,
+    [service, reason, now],
+  );
+  return rows.map((row) => row.id);
 }

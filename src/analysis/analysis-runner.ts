@@ -82,6 +82,7 @@ export function createAnalysisRunner(options: AnalysisRunnerOptions): AnalysisRu
       const interval = await evaluateInterval(analysis, index, prometheus, replicaId, now);
       const progress = nextProgress(analysis, interval.verdict, analysis.spec, interval.missing);
       const terminal = progress.status === 'inconclusive';
+      const held = progress.status === 'holding';
       const recorded = await recordInterval(store, replicaId, interval, {
         id: analysis.id,
         ...progress,
@@ -104,6 +105,8 @@ export function createAnalysisRunner(options: AnalysisRunnerOptions): AnalysisRu
       );
       analysis = { ...analysis, ...progress, nextInterval: index + 1 };
       if (terminal) await finished({ ...analysis, finishedAt: now });
+      // The one notice of a hold: the person it waits for is told when it starts.
+      if (held) await finished({ ...analysis, decidedAt: now });
     }
     return analysis;
   }
@@ -135,6 +138,18 @@ export function createAnalysisRunner(options: AnalysisRunnerOptions): AnalysisRu
       return;
     }
     const now = clock();
+    if (result.gone) {
+      // Someone else ended the canary (a manual promote, a removal, a newer canary) while the
+      // verdict was pending: counting this verdict too would count one deployment twice.
+      const cancelled = await recordAction(store, replicaId, analysis.id, analysis.status, {
+        status: 'cancelled',
+        result,
+        reason: `canary gone before the ${promoting ? 'promotion' : 'rollback'}: ${result.detail}`,
+        finishedAt: now,
+      });
+      if (cancelled) logger.info({ analysisId: analysis.id }, 'analysis cancelled: canary gone');
+      return;
+    }
     const status = promoting ? 'promoted' : 'rolled-back';
     const done: Analysis = {
       ...analysis,
@@ -161,6 +176,19 @@ export function createAnalysisRunner(options: AnalysisRunnerOptions): AnalysisRu
     }
   }
 
+  /** A held canary whose `holdSeconds` are over: rolled back (recorded first, then acted on). */
+  async function endHold(analysis: Analysis): Promise<Analysis> {
+    const heldSince = analysis.decidedAt ?? analysis.startedAt;
+    if (clock().getTime() < heldSince.getTime() + analysis.spec.holdSeconds * 1000) return analysis;
+    const reason = `${analysis.reason ?? 'no verdict'}; held ${analysis.spec.holdSeconds} s, then rolled back`;
+    const moved = await recordAction(store, replicaId, analysis.id, 'holding', {
+      status: 'rolling-back',
+      reason,
+      finishedAt: null,
+    });
+    return moved ? { ...analysis, status: 'rolling-back', reason } : analysis;
+  }
+
   async function tick() {
     const now = clock();
     const claimed = await claimAnalyses(
@@ -172,7 +200,8 @@ export function createAnalysisRunner(options: AnalysisRunnerOptions): AnalysisRu
     );
     for (const claimedAnalysis of claimed) {
       try {
-        const analysis = await runIntervals(claimedAnalysis);
+        let analysis = await runIntervals(claimedAnalysis);
+        if (analysis.status === 'holding') analysis = await endHold(analysis);
         if (analysis.status === 'promoting' || analysis.status === 'rolling-back')
           await act(analysis);
       } catch (error) {

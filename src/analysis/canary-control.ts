@@ -22,6 +22,12 @@ export interface CanaryActionResult {
    * emits its own `service.upgraded`), so the verdict's CDEvent would count it twice.
    */
   recorded?: boolean;
+  /**
+   * The canary the analysis judged is not there any more: promoted or removed by hand, or
+   * replaced by another. The analysis ends `cancelled` and records nothing (the operation that
+   * ended the canary is the record).
+   */
+  gone?: boolean;
 }
 
 export interface CanaryControl {

@@ -66,6 +66,7 @@ export {
   type NotificationTarget,
 } from './schema.js';
 export {
+  cancelAnalyses,
   findAnalysis,
   listAnalyses,
   listIntervals,

@@ -88,6 +88,10 @@ export const analysisSpecSchema = z.strictObject({
   maxInconclusive: z.number().int().min(0).default(5),
   /** At an inconclusive end: leave the canary for a person (hold) or roll it back. */
   onInconclusive: z.enum(['hold', 'rollback']).default('hold'),
+  /** How long a held canary is left for a person before `afterHold` happens. */
+  holdSeconds: z.number().positive().default(3600),
+  /** After `holdSeconds`: roll the canary back, or keep holding it (until a person acts). */
+  afterHold: z.enum(['rollback', 'hold']).default('rollback'),
   /** Group weights; a group not listed weighs 1. */
   groups: z.record(z.string().min(1), z.number().positive()).default({}),
   metrics: z.array(metricSpecSchema).min(1).optional(),

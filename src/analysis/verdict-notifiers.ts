@@ -45,6 +45,7 @@ const headline: Record<string, string> = {
   promoted: 'promoted',
   'rolled-back': 'rolled back',
   inconclusive: 'inconclusive, canary held',
+  holding: 'inconclusive, canary held (then rolled back)',
 };
 
 /** A Slack incoming-webhook message: `text` for notifications, a section block for the body. */

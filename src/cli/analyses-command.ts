@@ -10,15 +10,18 @@ type Json<T> = {
 };
 type AnalysisDocument = Json<Analysis> & { intervals: Json<AnalysisInterval>[] };
 
-const FINISHED = new Set(['promoted', 'rolled-back', 'inconclusive']);
+// `holding` ends a wait too: CI is told the canary is held (exit 3), not kept for the hold.
+const FINISHED = new Set(['promoted', 'rolled-back', 'inconclusive', 'holding', 'cancelled']);
 
 /**
  * Exit codes of `cadence canary-wait` (and of `cadence canary --wait`): 0 promoted, 2 rolled
  * back after a failed canary, 3 inconclusive (held, or rolled back without a verdict) or not
- * finished before the timeout.
+ * finished before the timeout, 5 cancelled (its canary was promoted, removed or replaced by
+ * someone else: the analysis decided nothing).
  */
 export function exitCodeForAnalysis(analysis: Pick<Analysis, 'status' | 'verdict'>): number {
   if (analysis.status === 'promoted' && analysis.verdict === 'pass') return 0;
+  if (analysis.status === 'cancelled') return 5;
   if (analysis.verdict === 'fail') return 2;
   return 3;
 }
@@ -55,6 +58,21 @@ export async function waitForAnalysis(
 
 const score = (value: number | null) => (value === null ? '-' : String(Math.round(value)));
 
+/** A track's mean and sample count, `0.0123 (n=10)`; `-` without samples. */
+export function trackValue(summary: { count: number; mean: number | null }): string {
+  return summary.mean === null
+    ? '-'
+    : `${Number(summary.mean.toPrecision(3))} (n=${summary.count})`;
+}
+
+/** One judged interval, as `canary --wait` and `canary-wait` stream it. */
+export function intervalLine(interval: Json<AnalysisInterval>): string {
+  const metrics = interval.judgement.metrics
+    .map((metric) => `${metric.metric} ${metric.classification}`)
+    .join(', ');
+  return `interval ${interval.index}: ${interval.verdict}${interval.score === null ? '' : ` (score ${score(interval.score)})`}${metrics ? ` [${metrics}]` : ''}${interval.missing.length ? `: ${interval.missing.join('; ')}` : ''}`;
+}
+
 function renderAnalysis(analysis: AnalysisDocument): string {
   const head = [
     `analysis ${analysis.id}: ${analysis.service}${analysis.revision ? ` ${analysis.revision}` : ''} in ${analysis.namespace}`,
@@ -69,18 +87,25 @@ function renderAnalysis(analysis: AnalysisDocument): string {
       interval.verdict,
       score(interval.score),
       '',
+      '',
+      '',
+      '',
       interval.missing.join('; '),
     ],
+    // The values behind each judgement: each track's mean over its samples, and their ratio.
     ...interval.judgement.metrics.map((metric) => [
       '',
       '',
       '',
       '',
       metric.metric,
+      trackValue(metric.canary),
+      trackValue(metric.stable),
+      metric.ratio === null ? '-' : metric.ratio.toFixed(2),
       `${metric.classification}: ${metric.reason}`,
     ]),
   ]);
-  return `${head.join('\n')}\n\n${renderTable(['#', 'END', 'VERDICT', 'SCORE', 'METRIC', 'WHY'], rows)}`;
+  return `${head.join('\n')}\n\n${renderTable(['#', 'END', 'VERDICT', 'SCORE', 'METRIC', 'CANARY', 'STABLE', 'RATIO', 'WHY'], rows)}`;
 }
 
 export function analysesCommand(): Command {
@@ -173,10 +198,7 @@ export function canaryWaitCommand(): Command {
         timeoutMs: timeoutSeconds * 1000,
         onInterval: options.json
           ? undefined
-          : (interval) =>
-              process.stderr.write(
-                `interval ${interval.index}: ${interval.verdict}${interval.score === null ? '' : ` (score ${score(interval.score)})`}${interval.missing.length ? `: ${interval.missing.join('; ')}` : ''}\n`,
-              ),
+          : (interval) => process.stderr.write(`${intervalLine(interval)}\n`),
       });
       if (!analysis) {
         process.stderr.write(`cadence: analysis ${id} had no verdict after ${timeoutSeconds} s\n`);

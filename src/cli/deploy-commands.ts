@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { CadenceError, type ProblemCode } from '../problem/index.js';
-import { exitCodeForAnalysis, waitForAnalysis } from './analyses-command.js';
+import { exitCodeForAnalysis, intervalLine, waitForAnalysis } from './analyses-command.js';
 import { serverOption, serverUrl } from './api-client.js';
 import { renderTable } from './table.js';
 
@@ -189,7 +189,11 @@ async function waitForVerdict(flags: ClientFlags & { timeout?: string }, canary:
     throw new CadenceError('invalid-input', { field: 'timeout', detail: 'must be seconds > 0' });
   }
   const id = `canary-${canary.operationId}`;
-  const done = await waitForAnalysis(serverUrl(flags.server), id, { timeoutMs: seconds * 1000 });
+  // Each interval's judgement as it lands (stderr, so --json's stdout stays one document).
+  const done = await waitForAnalysis(serverUrl(flags.server), id, {
+    timeoutMs: seconds * 1000,
+    onInterval: (interval) => process.stderr.write(`${intervalLine(interval)}\n`),
+  });
   if (!done) {
     process.stderr.write(`cadence: analysis ${id} not decided after ${seconds} s\n`);
     process.exitCode = 3;

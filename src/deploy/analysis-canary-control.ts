@@ -21,7 +21,11 @@ export function analysisCanaryControl(deployer: Deployer): CanaryControl {
     }
     if (result.step === 'validate' && result.error.code === 'conflict') {
       // The deployer's check, inside its serialized operation: the canary was replaced or is gone.
-      return { applied: false, detail: `cancelled: canary replaced (${result.error.message})` };
+      return {
+        applied: false,
+        gone: true,
+        detail: `cancelled: canary replaced (${result.error.message})`,
+      };
     }
     throw result.error;
   };

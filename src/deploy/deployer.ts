@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import { cancelAnalyses } from '../analysis/index.js';
 import type { Intake } from '../events/index.js';
 import { redactCredentials } from '../git/index.js';
 import type { Logger } from '../log/index.js';
@@ -20,10 +21,12 @@ import {
 import type { Action } from '../auth/index.js';
 import { noopNotifier, type FailureNotifier } from './failure-notifier.js';
 import { parseImage } from './image-reference.js';
+import { commitOfTag, DEFAULT_TAG_PATTERN } from './tag-commit.js';
 import type { Cluster } from './kube-cluster.js';
 import { createManifestCache, type ManifestCache } from './manifest-cache.js';
 import {
   deploymentImages,
+  keepLiveSelectors,
   objectRef,
   parseManifests,
   rewriteManifests,
@@ -101,7 +104,13 @@ export interface Deployer {
     previous: RevisionSummary | null;
   }>;
   deploy(service: string, ref: DeployRef, actor: string): Promise<DeployResult>;
-  canary(service: string, ref: DeployRef, actor: string): Promise<DeployResult>;
+  /** `notify: false`: a failure is audited but not sent to the webhook (a retry to come). */
+  canary(
+    service: string,
+    ref: DeployRef,
+    actor: string,
+    options?: { notify?: boolean },
+  ): Promise<DeployResult>;
   /** With `expect`, only the canary named there is promoted (see CanaryExpectation). */
   promote(service: string, actor: string, expect?: CanaryExpectation): Promise<DeployResult>;
   /** With `expect`, only the canary is removed: stable is never rolled back. */
@@ -287,6 +296,19 @@ export function createDeployer(options: DeployerOptions): Deployer {
     return imageTags;
   }
 
+  /**
+   * An image-only update's tags: stable's, with every image of the service's registry at the
+   * new tag (others, such as a sidecar from Docker Hub, keep theirs).
+   */
+  function imageOnlyTags(service: string, stable: DeployedRevision, tag: string) {
+    const registry = registryOf(service);
+    const imageTags = { ...stable.imageTags };
+    for (const repository of Object.keys(imageTags)) {
+      if (!registry || parseImage(repository).host === registry.host) imageTags[repository] = tag;
+    }
+    return imageTags;
+  }
+
   /** Every image the rewritten Deployments run that is in the service's registry must exist there. */
   async function checkImages(service: string, objects: Manifest[]): Promise<string[]> {
     const images = deploymentImages(objects);
@@ -311,6 +333,17 @@ export function createDeployer(options: DeployerOptions): Deployer {
     return images;
   }
 
+  /** The rewritten objects, each live Deployment with the selector it runs with. */
+  async function withLiveSelectors(objects: Manifest[]): Promise<Manifest[]> {
+    const live = new Map<string, unknown>();
+    for (const ref of objects.map(objectRef).filter((ref) => ref.kind === 'Deployment')) {
+      const found = await cluster.read(ref);
+      const spec = found?.spec as { selector?: unknown } | undefined;
+      if (spec?.selector) live.set(`${ref.namespace}/${ref.name}`, spec.selector);
+    }
+    return keepLiveSelectors(objects, live);
+  }
+
   /** Dry-run of every change first, so a bad manifest changes nothing; then the real thing. */
   async function change(apply: Manifest[], remove: ObjectRef[]): Promise<'validate' | 'apply'> {
     await cluster.apply(apply, { dryRun: true });
@@ -327,6 +360,11 @@ export function createDeployer(options: DeployerOptions): Deployer {
     track: Track;
     predicate: 'deployed' | 'upgraded' | 'rolledback';
     images: string[];
+    /**
+     * How the operation ends the canary that ran before it (promoted, removed, replaced), for
+     * the analyses still judging that canary: they end cancelled with this reason.
+     */
+    endsCanary?: string | null | undefined;
   }
 
   /** One operation: plan (validation), change the cluster, record; failures become values. */
@@ -336,6 +374,7 @@ export function createDeployer(options: DeployerOptions): Deployer {
     actor: string,
     ref: DeployRef,
     plan: (state: ServiceState) => Promise<Plan>,
+    notify = true,
   ): Promise<DeployResult> {
     const serviceConfig = config(service);
     return serialized(service, async () => {
@@ -365,22 +404,23 @@ export function createDeployer(options: DeployerOptions): Deployer {
         });
         logger.warn({ service, operation, step, code: thrown.code }, 'deploy operation failed');
         const what = ref.commit ?? ref.tag ?? planned?.revision.version ?? '';
-        await notifier.notify({
-          text: `Cadence: ${operation} ${service}${what ? ` ${what}` : ''} failed (${step}): ${thrown.message}`,
-          blocks: [
-            {
-              type: 'section',
-              text: {
-                type: 'mrkdwn',
-                text: `*${operation} ${service}* failed at ${step === 'validate' ? 'validation (nothing changed)' : 'apply'}\n${thrown.message}`,
+        if (notify)
+          await notifier.notify({
+            text: `Cadence: ${operation} ${service}${what ? ` ${what}` : ''} failed (${step}): ${thrown.message}`,
+            blocks: [
+              {
+                type: 'section',
+                text: {
+                  type: 'mrkdwn',
+                  text: `*${operation} ${service}* failed at ${step === 'validate' ? 'validation (nothing changed)' : 'apply'}\n${thrown.message}`,
+                },
               },
-            },
-            {
-              type: 'context',
-              elements: [{ type: 'mrkdwn', text: `by ${actor}, operation ${operationId}` }],
-            },
-          ],
-        });
+              {
+                type: 'context',
+                elements: [{ type: 'mrkdwn', text: `by ${actor}, operation ${operationId}` }],
+              },
+            ],
+          });
         return { ok: false, operation, service, operationId, step, error: thrown, durationMs };
       }
       const { revision } = planned;
@@ -399,6 +439,11 @@ export function createDeployer(options: DeployerOptions): Deployer {
         startedAt,
         durationMs,
       });
+      if (planned.endsCanary) {
+        const reason = `${planned.endsCanary} by ${actor} (operation ${operationId})`;
+        const cancelled = await cancelAnalyses(store, service, reason, new Date());
+        if (cancelled.length > 0) logger.info({ service, cancelled, reason }, 'analyses cancelled');
+      }
       await options.intake.acceptDecoded(
         [
           deployCdevent({
@@ -437,8 +482,56 @@ export function createDeployer(options: DeployerOptions): Deployer {
     });
   }
 
+  /**
+   * The commit whose manifests a ref deploys, and the image tag. A git tag or a commit as
+   * given; else a registry tag that names a commit (`<branch>-<sha>` or the service's
+   * `tagPattern`) in the repository; else the tag is an image-only update (as Keel does): the
+   * stable revision's manifests with the new image tag.
+   */
+  async function resolveRef(
+    service: string,
+    ref: DeployRef,
+    state: ServiceState,
+  ): Promise<{ commit: string; tag?: string | undefined; imageOnly?: boolean }> {
+    const cache = cacheOf(service);
+    if (ref.tag === undefined) return cache.resolve(ref);
+    try {
+      return await cache.resolve(ref);
+    } catch (error) {
+      // Only "no such git tag" falls through to the registry's tags.
+      if (!(error instanceof CadenceError) || error.field !== 'tag' || error.code !== 'not-found')
+        throw error;
+    }
+    const pattern = new RegExp(config(service).tagPattern ?? DEFAULT_TAG_PATTERN);
+    const named = commitOfTag(ref.tag, pattern);
+    if (ref.commit !== undefined) {
+      if (named && !ref.commit.toLowerCase().startsWith(named) && !named.startsWith(ref.commit)) {
+        throw new CadenceError('invalid-input', {
+          field: 'tag',
+          detail: `tag ${ref.tag} names commit ${named}, not ${ref.commit}`,
+        });
+      }
+      return { ...(await cache.resolve({ commit: ref.commit })), tag: ref.tag };
+    }
+    if (named) {
+      const found = await cache.resolve({ commit: named }).catch((error: unknown) => {
+        // A sha of another repository (the app's, manifests in a GitOps one): image-only.
+        if (error instanceof CadenceError && error.code === 'not-found') return undefined;
+        throw error;
+      });
+      if (found) return { commit: found.commit, tag: ref.tag };
+    }
+    if (!state.stable) {
+      throw new CadenceError('not-found', {
+        field: 'tag',
+        detail: `tag ${ref.tag} is not in the repository and names no commit of it, and service ${service} has no stable version whose manifests could run it`,
+      });
+    }
+    return { commit: state.stable.commit, tag: ref.tag, imageOnly: true };
+  }
+
   /** Validation and rewrite of a new version for a track. */
-  async function newRevision(service: string, ref: DeployRef, track: Track) {
+  async function newRevision(service: string, ref: DeployRef, track: Track, state: ServiceState) {
     const serviceConfig = config(service);
     if (ref.commit === undefined && ref.tag === undefined) {
       throw new CadenceError('invalid-input', {
@@ -446,17 +539,21 @@ export function createDeployer(options: DeployerOptions): Deployer {
         detail: 'give a commit or a tag',
       });
     }
-    const resolved = await cacheOf(service).resolve(ref);
+    const resolved = await resolveRef(service, ref, state);
     const manifests = await manifestsAt(service, resolved.commit);
-    const imageTags = await imageTagsFor(service, manifests, resolved.commit, resolved.tag);
+    const imageTags = resolved.imageOnly
+      ? imageOnlyTags(service, state.stable!, resolved.tag!)
+      : await imageTagsFor(service, manifests, resolved.commit, resolved.tag);
     const version = resolved.tag ?? Object.values(imageTags)[0] ?? resolved.commit.slice(0, 12);
-    const objects = rewriteManifests(manifests, {
-      track,
-      version,
-      namespace: serviceConfig.namespace,
-      imageTags,
-      canaryReplicas: serviceConfig.canaryReplicas,
-    });
+    const objects = await withLiveSelectors(
+      rewriteManifests(manifests, {
+        track,
+        version,
+        namespace: serviceConfig.namespace,
+        imageTags,
+        canaryReplicas: serviceConfig.canaryReplicas,
+      }),
+    );
     const images = await checkImages(service, objects);
     const revision: DeployedRevision = {
       version,
@@ -472,13 +569,15 @@ export function createDeployer(options: DeployerOptions): Deployer {
   /** A known revision's objects again, for a track (promote, rollback to the previous stable). */
   async function again(service: string, revision: DeployedRevision, track: Track) {
     const serviceConfig = config(service);
-    const objects = rewriteManifests(await manifestsAt(service, revision.commit), {
-      track,
-      version: revision.version,
-      namespace: serviceConfig.namespace,
-      imageTags: revision.imageTags,
-      canaryReplicas: serviceConfig.canaryReplicas,
-    });
+    const objects = await withLiveSelectors(
+      rewriteManifests(await manifestsAt(service, revision.commit), {
+        track,
+        version: revision.version,
+        namespace: serviceConfig.namespace,
+        imageTags: revision.imageTags,
+        canaryReplicas: serviceConfig.canaryReplicas,
+      }),
+    );
     const images = await checkImages(service, objects);
     return {
       objects,
@@ -556,7 +655,7 @@ export function createDeployer(options: DeployerOptions): Deployer {
 
     deploy(service, ref, actor) {
       return operate('deploy', service, actor, ref, async (state) => {
-        const { objects, revision, images } = await newRevision(service, ref, 'stable');
+        const { objects, revision, images } = await newRevision(service, ref, 'stable', state);
         return {
           state,
           apply: objects,
@@ -566,20 +665,23 @@ export function createDeployer(options: DeployerOptions): Deployer {
           images,
           track: 'stable',
           predicate: state.stable ? 'upgraded' : 'deployed',
+          endsCanary:
+            state.canary &&
+            `canary ${state.canary.version} replaced by the deploy of ${revision.version}`,
           next: { stable: revision, canary: null, previous: state.stable ?? state.previous },
         };
       });
     },
 
-    async canary(service, ref, actor) {
-      const result = await operate('canary', service, actor, ref, async (state) => {
+    async canary(service, ref, actor, canaryOptions) {
+      const plan = async (state: ServiceState): Promise<Plan> => {
         if (!state.stable) {
           throw new CadenceError('conflict', {
             field: 'service',
             detail: `service ${service} has no stable version yet; deploy before a canary`,
           });
         }
-        const { objects, revision, images } = await newRevision(service, ref, 'canary');
+        const { objects, revision, images } = await newRevision(service, ref, 'canary', state);
         const applied = objects.map(objectRef);
         return {
           state,
@@ -591,9 +693,19 @@ export function createDeployer(options: DeployerOptions): Deployer {
           images,
           track: 'canary',
           predicate: state.canary ? 'upgraded' : 'deployed',
+          endsCanary:
+            state.canary && `canary ${state.canary.version} replaced by canary ${revision.version}`,
           next: { ...state, canary: revision },
         };
-      });
+      };
+      const result = await operate(
+        'canary',
+        service,
+        actor,
+        ref,
+        plan,
+        canaryOptions?.notify ?? true,
+      );
       if (result.ok && options.onCanaryApplied) {
         await options.onCanaryApplied(result).catch((error: unknown) => {
           logger.error({ error, service }, 'after canary: hook failed');
@@ -620,6 +732,7 @@ export function createDeployer(options: DeployerOptions): Deployer {
           images,
           track: 'stable',
           predicate: 'upgraded',
+          endsCanary: `canary ${revision.version} promoted`,
           next: { stable: revision, canary: null, previous: state.stable },
         };
       });
@@ -638,6 +751,7 @@ export function createDeployer(options: DeployerOptions): Deployer {
             images: [],
             track: 'canary',
             predicate: 'rolledback',
+            endsCanary: `canary ${state.canary.version} removed`,
             next: { ...state, canary: null },
           };
         }

@@ -15,6 +15,8 @@ export interface Cluster {
   apply(objects: readonly Manifest[], options: { dryRun: boolean }): Promise<void>;
   /** Deletes the objects; one already gone is fine. */
   remove(objects: readonly ObjectRef[], options: { dryRun: boolean }): Promise<void>;
+  /** The live object, undefined when it does not exist. */
+  read(ref: ObjectRef): Promise<Manifest | undefined>;
 }
 
 export const FIELD_MANAGER = CADENCE_FIELD_MANAGER;
@@ -93,6 +95,19 @@ export function createKubeCluster(config: KubeConfig): Cluster {
         } catch (error) {
           throw clusterError(error, `apply ${describe(object)}`, dryRun);
         }
+      }
+    },
+    async read(ref) {
+      const object = {
+        apiVersion: ref.apiVersion,
+        kind: ref.kind,
+        metadata: { name: ref.name, namespace: ref.namespace },
+      };
+      try {
+        return (await api.read(object)) as unknown as Manifest;
+      } catch (error) {
+        if (error instanceof ApiException && error.code === 404) return undefined;
+        throw clusterError(error, `read ${describe(object)}`, false);
       }
     },
     async remove(objects, { dryRun }) {

@@ -140,15 +140,19 @@ function rewriteDeployment(source: Manifest, options: RewriteOptions): Manifest 
   };
   const spec: Json = isObject(manifest.spec) ? manifest.spec : {};
   manifest.spec = spec;
-  if (track === 'canary') spec.replicas = options.canaryReplicas;
-  // Each track's Deployment selects only its own pods; the version is left out because a
-  // Deployment's selector cannot change once created.
-  const selector: Json = isObject(spec.selector) ? spec.selector : {};
-  spec.selector = selector;
-  selector.matchLabels = {
-    ...(isObject(selector.matchLabels) ? selector.matchLabels : {}),
-    [TRACK_LABEL]: track,
-  };
+  if (track === 'canary') {
+    spec.replicas = options.canaryReplicas;
+    // The canary is a new Deployment, so it gets a selector of its own. Stable keeps the
+    // manifest's (and, once live, the live one: see keepLiveSelectors): a Deployment's
+    // selector is immutable, so adding `track` to it would mean delete and recreate, downtime.
+    // Tracks live in the pod labels; stable's ReplicaSets select by pod-template-hash too.
+    const selector: Json = isObject(spec.selector) ? spec.selector : {};
+    spec.selector = selector;
+    selector.matchLabels = {
+      ...(isObject(selector.matchLabels) ? selector.matchLabels : {}),
+      [TRACK_LABEL]: track,
+    };
+  }
   const template: Json = isObject(spec.template) ? spec.template : {};
   spec.template = template;
   const metadata: Json = isObject(template.metadata) ? template.metadata : {};
@@ -213,6 +217,23 @@ export function rewriteManifests(
         ? rewriteService(manifest)
         : structuredClone(manifest);
     return withNamespace(rewritten, options.namespace);
+  });
+}
+
+/**
+ * Each Deployment that already runs keeps the selector it runs with (immutable in Kubernetes):
+ * a Deployment created with kubectl (`selector: {app: web}`) or by an earlier Cadence (with
+ * `track` in it) is updated in place, never recreated. `live` is the live selector by
+ * `namespace/name`; Deployments not in it keep the rewrite's.
+ */
+export function keepLiveSelectors(
+  objects: readonly Manifest[],
+  live: ReadonlyMap<string, unknown>,
+): Manifest[] {
+  return objects.map((object) => {
+    const selector = live.get(`${object.metadata.namespace ?? ''}/${object.metadata.name}`);
+    if (!isDeployment(object) || !isObject(selector) || !isObject(object.spec)) return object;
+    return { ...object, spec: { ...object.spec, selector: structuredClone(selector) } };
   });
 }
 

@@ -25,6 +25,23 @@ export const deployServiceSchema = z.strictObject({
   /** Image repositories (`127.0.0.1:5000/web`) whose tags `tags` lists; default: the manifests'. */
   images: z.array(z.string().min(1)).optional(),
   canaryReplicas: z.number().int().min(1).default(1),
+  /**
+   * How an image tag names its commit: a regular expression with a named group `sha`. A tag
+   * that is no git tag but matches deploys that commit's manifests; one that matches nothing
+   * runs the stable manifests with the new image (image-only). Default `<branch>-<sha>`.
+   */
+  tagPattern: z
+    .string()
+    .min(1)
+    .refine((source) => {
+      try {
+        new RegExp(source);
+      } catch {
+        return false;
+      }
+      return source.includes('(?<sha>');
+    }, 'must be a regular expression with a named group (?<sha>…)')
+    .optional(),
 });
 
 /** The `deployer` section of the config. */
@@ -36,7 +53,11 @@ export const deployerSettingsSchema = z.strictObject({
   cacheDir: z.string().min(1).default('./.cadence/repositories'),
   services: z
     .record(
-      z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS label'),
+      z
+        .string()
+        .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS label')
+        // `/deployer/version` is Cadence's own version (the thesis's route), not a service's.
+        .refine((name) => name !== 'version', 'version is reserved (GET /deployer/version)'),
       deployServiceSchema,
     )
     .default({}),

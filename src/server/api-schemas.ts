@@ -165,6 +165,9 @@ export const tokenListSchema = z
   .meta({ id: 'TokenList', description: 'tokens, never their secrets' });
 
 export const healthSchema = z.strictObject({ status: z.literal('ok') });
+export const cadenceVersionSchema = z
+  .strictObject({ version: z.string().describe("Cadence's own version (package.json)") })
+  .meta({ id: 'CadenceVersion' });
 export const readinessSchema = z.strictObject({
   status: z.literal('ready'),
   engine: z.enum(['pglite', 'postgres']),
@@ -389,6 +392,8 @@ const analysisFields = {
     'promoted',
     'rolled-back',
     'inconclusive',
+    'cancelled',
+    'holding',
   ]),
   verdict: z.string().nullable(),
   reason: z.string().nullable(),
@@ -413,7 +418,15 @@ export const updateSchema = z
     tag: z.string(),
     fromVersion: z.string().nullable(),
     firstSeenAt: time,
-    state: z.enum(['pending', 'approved', 'started', 'promoted', 'rolled-back', 'superseded']),
+    state: z.enum([
+      'pending',
+      'approved',
+      'started',
+      'promoted',
+      'rolled-back',
+      'superseded',
+      'failed',
+    ]),
     approvalRequired: z.boolean(),
     approvedBy: z.string().nullable(),
     approvedAt: time.nullable(),
@@ -421,6 +434,8 @@ export const updateSchema = z
     operationId: z.number().int().nullable(),
     analysisId: z.string().nullable().describe('the analysis judging its canary'),
     error: z.string().nullable().describe('why its canary could not be started (retried)'),
+    attempts: z.number().int().describe('canary starts tried'),
+    retryAt: time.nullable().describe('after a failed start: when the next may be tried'),
     finishedAt: time.nullable(),
     leadTimeSeconds: z.number().nullable().describe('first sighting of the tag → promoted'),
     leadTimeFrom: z.literal('first-seen'),

@@ -27,6 +27,7 @@ import {
   eventDetailSchema,
   eventListSchema,
   healthSchema,
+  cadenceVersionSchema,
   intakeResultSchema,
   metricSeriesSchema,
   metricsReportSchema,
@@ -459,6 +460,20 @@ export const OPERATIONS: ApiOperation[] = [
       200: { description: 'ready', schema: readinessSchema },
       503: problem('the database does not answer'),
     },
+  },
+  {
+    method: 'get',
+    path: '/version',
+    tag: 'health',
+    summary: "Cadence's own version",
+    responses: { 200: { description: 'the version', schema: cadenceVersionSchema } },
+  },
+  {
+    method: 'get',
+    path: '/deployer/version',
+    tag: 'deployer',
+    summary: "Cadence's own version, where the historical deployer answered it",
+    responses: { 200: { description: 'the version', schema: cadenceVersionSchema } },
   },
   {
     method: 'get',

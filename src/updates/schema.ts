@@ -13,6 +13,10 @@ export const updatePolicySchema = z
     /** Wait for `cadence approve ID` before starting the canary. */
     approval: z.boolean().default(false),
     intervalSeconds: z.number().int().min(1).default(300),
+    /** Canary starts tried for one tag before the update ends `failed` (one notification). */
+    maxAttempts: z.number().int().min(1).default(3),
+    /** The wait after the first failed start; doubled after each further one. */
+    retryBackoffSeconds: z.number().min(0).default(60),
   })
   .refine((value) => value.policy !== 'glob' || value.glob !== undefined, {
     path: ['glob'],

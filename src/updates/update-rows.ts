@@ -2,7 +2,7 @@ import type { Queryable } from '../store/index.js';
 
 /** Where an update is: waiting for an approval, approved, its canary started, or finished. */
 export type UpdateState =
-  'pending' | 'approved' | 'started' | 'promoted' | 'rolled-back' | 'superseded';
+  'pending' | 'approved' | 'started' | 'promoted' | 'rolled-back' | 'superseded' | 'failed';
 
 export interface Update {
   id: number;
@@ -20,6 +20,10 @@ export interface Update {
   error: string | null;
   finishedAt: Date | null;
   leadTimeSeconds: number | null;
+  /** Canary starts tried (each an audited deployer operation). */
+  attempts: number;
+  /** After a failed start: when the next may be tried. */
+  retryAt: Date | null;
 }
 
 type Row = Record<string, unknown>;
@@ -43,6 +47,8 @@ function toUpdate(row: Row): Update {
     error: (row.error as string | null) ?? null,
     finishedAt: date(row.finished_at),
     leadTimeSeconds: row.lead_time_seconds === null ? null : Number(row.lead_time_seconds),
+    attempts: Number(row.attempts ?? 0),
+    retryAt: date(row.retry_at),
   };
 }
 
@@ -143,12 +149,23 @@ export async function markStarted(
   ]);
 }
 
-/** The canary could not be started: back to approved (tried again next time), with why. */
-export async function releaseUpdate(db: Queryable, id: number, error: string): Promise<void> {
+/**
+ * The canary could not be started: back to approved, tried again from `retryAt`, with why; or,
+ * with `retryAt` null (the attempts are used up), `failed` for good.
+ */
+export async function releaseUpdate(
+  db: Queryable,
+  id: number,
+  error: string,
+  retryAt: Date | null,
+  at: Date,
+): Promise<void> {
   await db.query(
-    `update updates set state = 'approved', started_at = null, error = $2
+    `update updates set state = case when $3::timestamptz is null then 'failed' else 'approved' end,
+       started_at = null, error = $2, attempts = attempts + 1, retry_at = $3,
+       finished_at = case when $3::timestamptz is null then $4::timestamptz end
      where id = $1 and state = 'started'`,
-    [id, error],
+    [id, error, retryAt?.toISOString() ?? null, at.toISOString()],
   );
 }
 

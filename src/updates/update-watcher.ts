@@ -2,7 +2,7 @@ import type { Deployer } from '../deploy/index.js';
 import type { Logger } from '../log/index.js';
 import { CadenceError } from '../problem/index.js';
 import type { Store } from '../store/index.js';
-import { tagPolicyOf, type UpdatesSettings } from './schema.js';
+import { tagPolicyOf, type UpdatePolicySettings, type UpdatesSettings } from './schema.js';
 import { freshness, type Freshness } from './tag-policy.js';
 import {
   claimUpdate,
@@ -38,6 +38,14 @@ export interface UpdateWatcher {
   freshness(): ServiceFreshness[];
   start(): void;
   stop(): Promise<void>;
+}
+
+/** The wait before attempt `failed + 1`: the backoff, doubled after each failure. */
+export function backoffMs(
+  policy: Pick<UpdatePolicySettings, 'retryBackoffSeconds'>,
+  failed: number,
+): number {
+  return policy.retryBackoffSeconds * 1000 * 2 ** Math.max(0, failed - 1);
 }
 
 /** The actor the deployer records for canaries the watcher starts. */
@@ -108,16 +116,26 @@ export function createUpdateWatcher(options: UpdateWatcherOptions): UpdateWatche
     });
     if (inserted) logger.info({ service, tag: update.tag }, 'update seen');
     if (update.state !== 'approved') return;
+    if (update.retryAt && update.retryAt > now()) return; // backing off after a failed start
     // Only the replica whose conditional update wins starts the canary.
     if (!(await claimUpdate(store, update.id, now()))) return;
-    const result = await deployer.canary(service, { tag: update.tag }, UPDATE_ACTOR);
+    const attempt = update.attempts + 1;
+    const last = attempt >= policySettings.maxAttempts;
+    // The deployer audits every attempt; only the last failure is worth a person's attention.
+    const result = await deployer.canary(service, { tag: update.tag }, UPDATE_ACTOR, {
+      notify: last,
+    });
     if (result.ok) {
       await markStarted(store, update.id, result.operationId, `canary-${result.operationId}`);
       logger.info({ service, tag: update.tag }, 'update canary started');
-    } else {
-      await releaseUpdate(store, update.id, result.error.message);
-      logger.warn({ service, tag: update.tag, err: result.error }, 'update canary failed');
+      return;
     }
+    const retryAt = last ? null : new Date(now().getTime() + backoffMs(policySettings, attempt));
+    await releaseUpdate(store, update.id, result.error.message, retryAt, now());
+    logger.warn(
+      { service, tag: update.tag, attempt, retryAt, err: result.error },
+      last ? 'update failed: attempts used up' : 'update canary failed; retrying later',
+    );
   }
 
   async function tick({ force = false } = {}) {

@@ -25,7 +25,13 @@ import { engines, openTestStore } from '../support/engines.js';
 import { freePort } from '../support/prometheus.js';
 import { recordingControl } from '../support/recording-control.js';
 
-const spec = { intervals: 3, failAfter: 1, maxInconclusive: 2, onInconclusive: 'hold' as const };
+const spec = {
+  intervals: 3,
+  failAfter: 1,
+  maxInconclusive: 2,
+  onInconclusive: 'hold' as const,
+  afterHold: 'hold' as const,
+};
 
 describe('nextProgress', () => {
   const zero = { passed: 0, failed: 0, inconclusive: 0 };
@@ -80,6 +86,14 @@ describe('nextProgress', () => {
       assert.equal(progress.verdict, row.verdict_);
     });
   }
+  it('a hold with a time limit is `holding` (rolled back later), without one `inconclusive`', () => {
+    const over = { passed: 0, failed: 0, inconclusive: 2 };
+    assert.equal(
+      nextProgress(over, 'inconclusive', { ...spec, afterHold: 'rollback' }).status,
+      'holding',
+    );
+    assert.equal(nextProgress(over, 'inconclusive', spec).status, 'inconclusive');
+  });
   it('failAfter 2 tolerates one failing interval', () => {
     assert.equal(
       nextProgress({ passed: 0, failed: 0, inconclusive: 0 }, 'fail', { ...spec, failAfter: 2 })
@@ -284,6 +298,59 @@ for (const engine of engines) {
         'claimed at once',
       );
       await dead.stop();
+    });
+
+    it('a held canary is rolled back once its hold is over, notified once when held', async () => {
+      const control = recordingControl();
+      const notices: string[] = [];
+      const analysis = await startAnalysis(
+        store,
+        { service: 'held', analysis: { ...quick, holdSeconds: 600 } },
+        undefined,
+        new Date(Date.now() - 60_000),
+      );
+      let now = Date.now();
+      const runner = createAnalysisRunner({
+        store,
+        prometheus,
+        control,
+        logger: silentLogger,
+        now: () => new Date(now),
+        notifiers: [
+          {
+            type: 'webhook',
+            // Other tests' analyses share the store: only this one's notices count.
+            notify: (notice) =>
+              Promise.resolve(
+                void (notice.analysisId === analysis.id && notices.push(notice.status)),
+              ),
+          },
+        ],
+      });
+      await runner.tick();
+      const held = (await findAnalysis(store, analysis.id))!;
+      assert.equal(held.status, 'holding');
+      assert.equal(held.verdict, 'inconclusive');
+      assert.equal(held.finishedAt, null);
+      now += 300_000;
+      await runner.tick();
+      await runner.tick();
+      assert.equal((await findAnalysis(store, analysis.id))!.status, 'holding', 'within the hold');
+      assert.equal(control.of(analysis.id).length, 0);
+      assert.deepEqual(notices, ['holding'], 'told once, when the hold began');
+
+      now += 301_000;
+      await runner.tick();
+      const done = (await findAnalysis(store, analysis.id))!;
+      assert.equal(done.status, 'rolled-back');
+      assert.match(done.reason ?? '', /held 600 s, then rolled back/);
+      assert.deepEqual(
+        control.of(analysis.id).map((entry) => entry.action),
+        ['rollback'],
+      );
+      await runner.tick();
+      assert.equal(control.of(analysis.id).length, 1);
+      assert.deepEqual(notices, ['holding', 'rolled-back']);
     });
 
     it('a canary action that fails is asked again on the next pass', async () => {

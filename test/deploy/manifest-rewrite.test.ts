@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isUntagged, parseImage } from '../../src/deploy/image-reference.js';
 import {
+  keepLiveSelectors,
   labelValue,
   parseManifests,
   rewriteManifests,
@@ -151,10 +152,27 @@ describe('manifest rewrites', () => {
 
   const trackCases: [
     RewriteOptions['track'],
-    { name: string; replicas: number; objects: string[] },
+    { name: string; replicas: number; objects: string[]; selector: Record<string, string> },
   ][] = [
-    ['stable', { name: 'web', replicas: 3, objects: ['Deployment', 'Service', 'ConfigMap'] }],
-    ['canary', { name: 'web-canary', replicas: 2, objects: ['Deployment'] }],
+    // Stable keeps the manifest's selector (immutable once live): the track is in pod labels.
+    [
+      'stable',
+      {
+        name: 'web',
+        replicas: 3,
+        objects: ['Deployment', 'Service', 'ConfigMap'],
+        selector: { app: 'web' },
+      },
+    ],
+    [
+      'canary',
+      {
+        name: 'web-canary',
+        replicas: 2,
+        objects: ['Deployment'],
+        selector: { app: 'web', track: 'canary' },
+      },
+    ],
   ];
   for (const [track, expected] of trackCases) {
     it(`labels, selects and sets env for the ${track} track`, () => {
@@ -167,7 +185,7 @@ describe('manifest rewrites', () => {
       assert.equal(deployment!.metadata.name, expected.name);
       assert.equal(deployment!.metadata.namespace, 'production');
       assert.equal(deployment!.spec.replicas, expected.replicas);
-      assert.deepEqual(deployment!.spec.selector.matchLabels, { app: 'web', track });
+      assert.deepEqual(deployment!.spec.selector.matchLabels, expected.selector);
       assert.deepEqual(deployment!.spec.template.metadata.labels, {
         app: 'web',
         track,
@@ -200,6 +218,33 @@ describe('manifest rewrites', () => {
     const [configMap] = byKind(rewritten, 'ConfigMap');
     assert.equal(configMap!.metadata.namespace, 'elsewhere');
   });
+
+  const liveCases: { name: string; live: [string, unknown][]; selector: unknown }[] = [
+    { name: 'not live yet: the rewrite’s', live: [], selector: { matchLabels: { app: 'web' } } },
+    {
+      name: 'created by kubectl: its own',
+      live: [['production/web', { matchLabels: { app: 'web', tier: 'front' } }]],
+      selector: { matchLabels: { app: 'web', tier: 'front' } },
+    },
+    {
+      name: 'created by an earlier Cadence, track in the selector: kept',
+      live: [['production/web', { matchLabels: { app: 'web', track: 'stable' } }]],
+      selector: { matchLabels: { app: 'web', track: 'stable' } },
+    },
+    {
+      name: 'another namespace’s web is another Deployment',
+      live: [['staging/web', { matchLabels: { other: 'x' } }]],
+      selector: { matchLabels: { app: 'web' } },
+    },
+  ];
+  for (const row of liveCases) {
+    it(`keeps a live Deployment's selector: ${row.name}`, () => {
+      const kept = keepLiveSelectors(rewriteManifests(manifests, options()), new Map(row.live));
+      const [deployment] = byKind(kept, 'Deployment');
+      assert.deepEqual(deployment!.spec.selector, row.selector);
+      assert.deepEqual(byKind(kept, 'Service')[0]!.spec.selector, { app: 'web' });
+    });
+  }
 
   it('leaves its input untouched', () => {
     const before = JSON.stringify(manifests);

@@ -167,7 +167,8 @@ describe('canary analysis against a real Prometheus', () => {
     const healthy = JSON.parse(posted.body) as Analysis;
     const errors = await start('errors');
     const latency = await start('latency');
-    const quiet = await start('quiet', { maxInconclusive: 2 });
+    // Held for good (no hold time): its end is the verdict this test checks.
+    const quiet = await start('quiet', { maxInconclusive: 2, afterHold: 'hold' });
     const restarting = restartScenario();
 
     const [healthyDone, errorsDone, latencyDone, quietDone] = await Promise.all(

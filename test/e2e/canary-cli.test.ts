@@ -207,7 +207,8 @@ describe('canary analysis through cadence serve and the CLI', () => {
     const shown = await cadence(['analyses', bad, '--server', cadenceServer.url]);
     assert.equal(shown.status, 0, shown.stderr);
     assert.match(shown.stdout, /status rolled-back, verdict fail/);
-    assert.match(shown.stdout, /error-rate +high: p = /);
+    // Each track's mean and sample count behind the judgement, then why.
+    assert.match(shown.stdout, /error-rate +0\.\d+ \(n=\d+\) +0 \(n=\d+\) .*high: p = /);
 
     // Verdict notifications: the generic webhook gets the verdict, Slack a message.
     await waitUntil(() => received.length >= 4);

@@ -8,9 +8,11 @@ import {
   createDeployer,
   createDeployToken,
   createWebhookNotifier,
+  deployerSettingsSchema,
   type Deployer,
 } from '../../src/deploy/index.js';
 import { createEventWriter, createIntake } from '../../src/events/index.js';
+import { cadenceVersion } from '../../src/version/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { buildApp } from '../../src/server/index.js';
 import type { Store } from '../../src/store/index.js';
@@ -295,6 +297,34 @@ for (const engine of engines) {
       });
       assert.equal(version.json().stable.commit, fixture.commits[0]);
       assert.equal(version.json().canary.commit, second);
+    });
+
+    it("answers Cadence's version at /version and /deployer/version, never a service's", async () => {
+      for (const url of ['/version', '/deployer/version']) {
+        const response = await app.inject({ method: 'GET', url });
+        assert.equal(response.statusCode, 200, `${url}: ${response.body}`);
+        assert.deepEqual(response.json(), { version: cadenceVersion() });
+      }
+      const reserved = deployerSettingsSchema.safeParse({
+        services: { version: { repository: '/srv/git', namespace: 'production' } },
+      });
+      assert.equal(reserved.success, false);
+      assert.deepEqual(reserved.error!.issues[0]!.path, ['services', 'version']);
+    });
+
+    it("starts an API analysis in the deployer service's namespace unless one is given", async () => {
+      const start = (body: unknown) =>
+        app.inject({
+          method: 'POST',
+          url: '/api/v1/analyses',
+          headers: { 'content-type': 'application/json' },
+          payload: JSON.stringify(body),
+        });
+      const defaulted = await start({ service: 'web' });
+      assert.equal(defaulted.statusCode, 201, defaulted.body);
+      assert.equal(defaulted.json().namespace, 'production');
+      assert.equal((await start({ service: 'web', namespace: 'shop' })).json().namespace, 'shop');
+      assert.equal((await start({ service: 'unknown' })).json().namespace, 'default');
     });
 
     it('refuses a bad manifest at the dry run, changing nothing', async () => {

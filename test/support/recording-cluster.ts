@@ -76,6 +76,10 @@ export function createRecordingCluster(): RecordingCluster {
           );
       }
     },
+    read(ref) {
+      const found = objects.get(key(ref));
+      return Promise.resolve(found && structuredClone(found));
+    },
     async remove(list: readonly ObjectRef[], { dryRun }) {
       for (const ref of list) {
         calls.push({ verb: 'delete', dryRun, key: key(ref) });

@@ -7,7 +7,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createDeployer, type Deployer } from '../../src/deploy/index.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createDeployer, createWebhookNotifier, type Deployer } from '../../src/deploy/index.js';
 import { createEventWriter, createIntake } from '../../src/events/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import type { Store } from '../../src/store/index.js';
@@ -19,9 +21,14 @@ import {
   type UpdatesSettings,
   type UpdateWatcher,
 } from '../../src/updates/index.js';
-import { createDeployFixture, type DeployFixture } from '../support/deploy-fixture.js';
+import {
+  createDeployFixture,
+  webManifests,
+  type DeployFixture,
+} from '../support/deploy-fixture.js';
 import { openTestStore } from '../support/engines.js';
 import { startRegistry, type TestRegistry } from '../support/oci-registry.js';
+import { pollUntil } from '../support/poll-until.js';
 import { createRecordingCluster } from '../support/recording-cluster.js';
 
 describe('the update watcher against a real registry and deployer', () => {
@@ -152,6 +159,87 @@ describe('the update watcher against a real registry and deployer', () => {
     assert.equal(byTag.get('1.0.4'), 'started');
     assert.equal(await canaryOperations(), 3);
     assert.equal((await deployer.version('web')).canary?.tag, '1.0.4');
+  });
+
+  it('a tag whose canary cannot start is retried with backoff, then failed: one notification', async () => {
+    assert.equal((await deployer.promote('web', 'analysis')).ok, true); // 1.0.4 done
+    const posts: string[] = [];
+    const webhook = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      request.on('end', () => {
+        posts.push(body);
+        response.end();
+      });
+    });
+    await new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve));
+    const { port } = webhook.address() as AddressInfo;
+    const notifying = createDeployer({
+      store,
+      intake: createIntake({ writer: createEventWriter(store) }),
+      cluster: createRecordingCluster(),
+      settings: fixture.settings(),
+      logger: silentLogger,
+      notifier: createWebhookNotifier({ url: `http://127.0.0.1:${port}/`, logger: silentLogger }),
+    });
+    // 1.0.5: a release whose Deployment the cluster refuses (a container without a name).
+    const broken = webManifests(registry.host);
+    broken['kubernetes/web.yaml'] = broken['kubernetes/web.yaml']!.replace(
+      '- name: logger\n          image',
+      '- image',
+    );
+    const sha = fixture.repo.commit('broken web', '2026-11-28T10:00:00Z', broken);
+    fixture.repo.git(['tag', '1.0.5', sha]);
+    await registry.push('web', '1.0.5');
+    const retrying = createUpdateWatcher({
+      store,
+      deployer: notifying,
+      settings: updatesSettingsSchema.parse({
+        enabled: true,
+        services: { web: { policy: 'patch', maxAttempts: 3, retryBackoffSeconds: 60 } },
+      }),
+      logger: silentLogger,
+      now,
+    });
+    const failedCanaries = async () =>
+      (await deployer.show('web')).operations.filter(
+        (operation) =>
+          (operation as { action: string; outcome: string }).action === 'canary' &&
+          (operation as { outcome: string }).outcome === 'failure',
+      ).length;
+    const current = async () => (await listUpdates(store)).find((u) => u.tag === '1.0.5')!;
+
+    await retrying.tick({ force: true });
+    assert.equal((await current()).state, 'approved');
+    assert.equal((await current()).attempts, 1);
+    assert.match((await current()).error ?? '', /containers/);
+    // Backing off: passes before retryAt try nothing.
+    await retrying.tick({ force: true });
+    await retrying.tick({ force: true });
+    assert.equal(await failedCanaries(), 1);
+    assert.equal((await current()).retryAt?.getTime(), clock.getTime() + 60_000);
+
+    clock = new Date(clock.getTime() + 60_000);
+    await retrying.tick({ force: true });
+    assert.equal((await current()).attempts, 2);
+    assert.equal((await current()).retryAt?.getTime(), clock.getTime() + 120_000, 'doubled');
+    clock = new Date(clock.getTime() + 60_000);
+    await retrying.tick({ force: true });
+    assert.equal(await failedCanaries(), 2, 'still backing off');
+    clock = new Date(clock.getTime() + 60_000);
+    await retrying.tick({ force: true });
+    const failed = await current();
+    assert.equal(failed.state, 'failed');
+    assert.equal(failed.attempts, 3);
+    assert.ok(failed.finishedAt);
+
+    clock = new Date(clock.getTime() + 3_600_000);
+    for (let n = 0; n < 3; n++) await retrying.tick({ force: true });
+    assert.equal(await failedCanaries(), 3, 'one audit row per attempt, no more attempts');
+    await pollUntil(() => posts.length === 1, 'the notification');
+    assert.match(posts[0]!, /canary web 1\.0\.5 failed/);
+    assert.equal(posts.length, 1);
+    await new Promise((resolve) => webhook.close(resolve));
   });
 
   it('rejects a glob policy without its pattern at start-up', () => {

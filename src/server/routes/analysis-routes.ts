@@ -21,6 +21,8 @@ const STATUSES = [
   'promoted',
   'rolled-back',
   'inconclusive',
+  'cancelled',
+  'holding',
 ] as const;
 
 export const analysisListQuery = z.strictObject({
@@ -50,8 +52,11 @@ export function registerAnalysisRoutes(
     store: Store;
     analysis?: AnalysisSettings | undefined;
     onAnalysisStarted?: (() => void) | undefined;
-    /** The deployer, when enabled: an analysis started without a revision is bound to its canary. */
-    deployer?: Pick<Deployer, 'services' | 'version'> | undefined;
+    /**
+     * The deployer, when enabled: an analysis started without a revision is bound to its canary,
+     * and its services' namespaces are the analyses' defaults.
+     */
+    deployer?: Pick<Deployer, 'services' | 'version' | 'show'> | undefined;
   },
 ): void {
   app.get('/api/v1/analyses', READ, async (request) => {
@@ -67,6 +72,21 @@ export function registerAnalysisRoutes(
     }
     return { ...analysis, intervals: await listIntervals(deps.store, id) };
   });
+
+  /**
+   * A request without a namespace, for a service the deployer runs, is judged in that
+   * service's namespace (not `default`, where its pods are not): the analysis settings'
+   * own `services.<name>.namespace` still wins, as startAnalysis reads it first.
+   */
+  async function withServiceNamespace(body: unknown): Promise<unknown> {
+    const deployer = deps.deployer;
+    if (!deployer || typeof body !== 'object' || body === null || Array.isArray(body)) return body;
+    const { service, namespace } = body as { service?: unknown; namespace?: unknown };
+    if (namespace !== undefined || typeof service !== 'string') return body;
+    if (deps.analysis?.services[service]?.namespace) return body;
+    if (!deployer.services().includes(service)) return body;
+    return { ...body, namespace: (await deployer.show(service)).namespace };
+  }
 
   app.post(
     '/api/v1/analyses',
@@ -100,7 +120,7 @@ export function registerAnalysisRoutes(
       }
       const analysis = await startAnalysis(
         deps.store,
-        input,
+        await withServiceNamespace(input),
         deps.analysis ?? defaultAnalysisSettings,
       );
       deps.onAnalysisStarted?.();

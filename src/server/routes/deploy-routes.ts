@@ -5,6 +5,7 @@ import type { Deployer, DeployOperation, DeployResult } from '../../deploy/index
 import { parseMediaType } from '../../events/index.js';
 import { CadenceError } from '../../problem/index.js';
 import type { Store } from '../../store/index.js';
+import { cadenceVersion } from '../../version/index.js';
 
 /** The body of deploy and canary: `commit` and/or `tag`, form-encoded or JSON. */
 export const deployRequestSchema = z.strictObject({
@@ -106,6 +107,11 @@ export function registerDeployRoutes(
     return answer(await deployer[operation](name, caller.name));
   };
 
+  // The historical deployer's version route: Cadence's version. A static route wins over
+  // `/deployer/:name`, and no service may be named `version` (refused in the config).
+  app.get('/deployer/version', { config: { auth: { action: 'public' } } }, async () => ({
+    version: cadenceVersion(),
+  }));
   for (const prefix of ['/api/v1/services', '/deployer']) {
     // The deployer's reads always needed a token, whatever server.auth.read says.
     const reading = {

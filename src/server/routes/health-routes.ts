@@ -1,3 +1,4 @@
+import { cadenceVersion } from '../../version/index.js';
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../../store/index.js';
 
@@ -6,6 +7,8 @@ const PUBLIC = { config: { auth: { action: 'public' } } } as const;
 export function registerHealthRoutes(app: FastifyInstance, store: Store): void {
   // Liveness: the process answers.
   app.get('/healthz', PUBLIC, async () => ({ status: 'ok' }));
+  // Public like /healthz: which Cadence answers, for operators and the thesis's clients.
+  app.get('/version', PUBLIC, async () => ({ version: cadenceVersion() }));
   // Readiness: the database answers too.
   app.get('/readyz', PUBLIC, async (_request, reply) => {
     try {
