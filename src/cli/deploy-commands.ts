@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { CadenceError, type ProblemCode } from '../problem/index.js';
+import { CadenceError } from '../problem/index.js';
 import { exitCodeForAnalysis, waitForAnalysis } from './analyses-command.js';
-import { serverOption, serverUrl } from './api-client.js';
+import { request, serverOption, serverUrl } from './api-client.js';
 import { renderTable } from './table.js';
 
 /** `~/.config/cadence/credentials.yaml`: a default token and tokens per server URL. */
@@ -46,15 +46,6 @@ function authorization(token: string | undefined): Record<string, string> {
     : { authorization: `Bearer ${token}` };
 }
 
-const codeOf: Record<number, ProblemCode> = {
-  401: 'unauthorized',
-  403: 'forbidden',
-  404: 'not-found',
-  409: 'conflict',
-  415: 'unsupported-media-type',
-  503: 'unavailable',
-};
-
 export interface ClientFlags {
   server?: string;
   token?: string;
@@ -68,32 +59,10 @@ export async function call<T>(
   body?: Record<string, string>,
 ): Promise<T> {
   const server = serverUrl(flags.server);
-  let response: Response;
-  try {
-    response = await fetch(`${server}${path}`, {
-      method,
-      headers: {
-        accept: 'application/json',
-        ...authorization(tokenFor(server, flags.token)),
-        ...(body ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-  } catch (error) {
-    throw new CadenceError('unavailable', {
-      field: 'server',
-      detail: `cannot reach the Cadence server at ${server} (${String((error as Error).cause ?? (error as Error).message)}); pass --server`,
-    });
-  }
-  const answer = (await response.json().catch(() => ({}))) as Record<string, unknown>;
-  if (!response.ok) {
-    throw new CadenceError(codeOf[response.status] ?? 'invalid-input', {
-      field: typeof answer.field === 'string' ? answer.field : 'server',
-      detail:
-        typeof answer.detail === 'string' ? answer.detail : `server answered ${response.status}`,
-    });
-  }
-  return answer as T;
+  return request<T>(server, method, path, {
+    headers: authorization(tokenFor(server, flags.token)),
+    body,
+  });
 }
 
 export const print = (flags: ClientFlags, value: unknown, text: () => string) =>

@@ -1,7 +1,12 @@
 import { Command, Option } from 'commander';
-import { CadenceError } from '../problem/index.js';
 import type { Rollout } from '../rollouts/index.js';
-import { getJson, serverOption, serverUrl } from './api-client.js';
+import {
+  getJson,
+  problemFromResponse,
+  serverOption,
+  serverUrl,
+  unreachable,
+} from './api-client.js';
 import { renderTable } from './table.js';
 
 const BAR_WIDTH = 24;
@@ -54,17 +59,10 @@ async function* rolloutStream(server: string, query: string): AsyncGenerator<Rol
       headers: { accept: 'text/event-stream' },
     });
   } catch (error) {
-    throw new CadenceError('unavailable', {
-      field: 'server',
-      detail: `cannot reach the Cadence server at ${server} (${(error as Error).cause ?? (error as Error).message}); start it with 'cadence serve' or pass --server`,
-    });
+    throw unreachable(server, error);
   }
   if (!response.ok || !response.body) {
-    const body = (await response.json().catch(() => ({}))) as Record<string, unknown>;
-    throw new CadenceError('invalid-input', {
-      field: typeof body.field === 'string' ? body.field : 'server',
-      detail: typeof body.detail === 'string' ? body.detail : `server answered ${response.status}`,
-    });
+    throw problemFromResponse(response.status, await response.json().catch(() => ({})));
   }
   const decoder = new TextDecoder();
   let buffer = '';
