@@ -168,27 +168,6 @@ async function waitForVerdict(flags: ClientFlags & { timeout?: string }, canary:
   process.exitCode = exitCodeForAnalysis(done);
 }
 
-/** Bash completion: commands, then service names from `cadence ls --names`. */
-export function bashCompletion(): string {
-  return `# cadence bash completion: source <(cadence completion bash)
-_cadence() {
-  local cur="\${COMP_WORDS[COMP_CWORD]}"
-  if [[ \${COMP_CWORD} -eq 1 ]]; then
-    COMPREPLY=($(compgen -W "serve events metrics git sql token ls show tags deploy canary promote rollback version completion" -- "$cur"))
-    return
-  fi
-  case "\${COMP_WORDS[1]}" in
-    show|tags|deploy|canary|promote|rollback|version)
-      if [[ \${COMP_CWORD} -eq 2 ]]; then
-        COMPREPLY=($(compgen -W "$(cadence ls --names 2>/dev/null)" -- "$cur"))
-      fi
-      ;;
-  esac
-}
-complete -F _cadence cadence
-`;
-}
-
 /** The deployer verbs: thin calls to the server's `/api/v1/services` API. */
 export function deployCommands(): Command[] {
   const ls = withClientOptions(new Command('ls').description('list the deployer services'))
@@ -282,17 +261,6 @@ export function deployCommands(): Command[] {
         `stable: ${describeRevision(running.stable)}\ncanary: ${describeRevision(running.canary)}`,
     );
   });
-  const completion = new Command('completion')
-    .description('print a shell completion script (bash)')
-    .argument('[shell]', 'bash', 'bash')
-    .action((shell: string) => {
-      if (shell !== 'bash')
-        throw new CadenceError('invalid-input', {
-          field: 'shell',
-          detail: `no completion for ${shell}; bash is supported`,
-        });
-      process.stdout.write(bashCompletion());
-    });
   return [
     ls,
     show,
@@ -302,6 +270,5 @@ export function deployCommands(): Command[] {
     operationCommand('promote', "make the canary's version stable and remove the canary"),
     operationCommand('rollback', 'remove the canary, or return stable to the previous version'),
     version,
-    completion,
   ];
 }

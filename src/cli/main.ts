@@ -7,6 +7,7 @@ import { CadenceError } from '../problem/index.js';
 import { cadenceVersion } from '../version/index.js';
 import { analysesCommand, canaryWaitCommand } from './analyses-command.js';
 import { EXIT_CODES, exitCodeForProblem } from './api-client.js';
+import { completionCommand } from './completion.js';
 import { deployCommands } from './deploy-commands.js';
 import { eventsCommand } from './events-command.js';
 import { gitCommand } from './git-command.js';
@@ -32,6 +33,7 @@ const program = new Command('cadence')
   .addCommand(tokenCommand());
 for (const command of deployCommands()) program.addCommand(command);
 for (const command of updateCommands()) program.addCommand(command);
+program.addCommand(completionCommand(() => program));
 
 // Commander's own errors (unknown option, missing argument) are usage errors: exit 2, not 1.
 // Set on every command, since addCommand'ed commands do not inherit it.
