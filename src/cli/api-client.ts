@@ -1,5 +1,11 @@
+/**
+ * The CLI's one HTTP client: every command that talks to a running server goes through
+ * `request` (or `getJson`), so an HTTP status becomes the same error, and the same exit code,
+ * whichever command met it.
+ */
 import { Option } from 'commander';
-import { CadenceError } from '../problem/index.js';
+import { CadenceError, type ProblemCode } from '../problem/index.js';
+import { cadenceVersion } from '../version/index.js';
 
 /** `--server`, shared by every command that talks to a running server. */
 export const serverOption = () =>
@@ -13,23 +19,107 @@ export function serverUrl(flag: string | undefined): string {
   return (flag ?? process.env.CADENCE_SERVER ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
 }
 
-/** GET a JSON document from the server; a problem+json answer becomes a CadenceError. */
-export async function getJson<T>(server: string, path: string): Promise<T> {
+/**
+ * The problem code for a server's HTTP status (the inverse of problemStatus for what a client
+ * can meet); any other 4xx is the request's fault, any other 5xx the server's.
+ *
+ * @example problemCodeForStatus(401) // 'unauthorized'
+ */
+export function problemCodeForStatus(status: number): ProblemCode {
+  const known: Record<number, ProblemCode> = {
+    400: 'invalid-input',
+    401: 'unauthorized',
+    403: 'forbidden',
+    404: 'not-found',
+    409: 'conflict',
+    413: 'payload-too-large',
+    415: 'unsupported-media-type',
+    422: 'invalid-input',
+  };
+  return known[status] ?? (status >= 500 ? 'unavailable' : 'invalid-input');
+}
+
+/**
+ * The CLI's exit codes (README, "Exit codes"): 0 ok, 1 failure (a refused value, a conflict, an
+ * unreachable server), 2 usage (commander: an unknown option, a missing argument), 3
+ * inconclusive (an analysis without a verdict), 4 not found, 5 unauthorized or forbidden.
+ * canary-wait and deploy --wait keep their own 2 for "rolled back" (analyses-command.ts).
+ */
+export const EXIT_CODES = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  inconclusive: 3,
+  notFound: 4,
+  unauthorized: 5,
+} as const;
+
+/** @example exitCodeForProblem('not-found') // 4 */
+export function exitCodeForProblem(code: ProblemCode): number {
+  switch (code) {
+    case 'not-found':
+      return EXIT_CODES.notFound;
+    case 'unauthorized':
+    case 'forbidden':
+      return EXIT_CODES.unauthorized;
+    case 'invalid-input':
+    case 'payload-too-large':
+    case 'unsupported-media-type':
+    case 'unavailable':
+    case 'conflict':
+    case 'config-invalid':
+      return EXIT_CODES.failure;
+  }
+}
+
+/** A non-2xx answer as a CadenceError, keeping the problem's field and detail. */
+export function problemFromResponse(status: number, body: unknown): CadenceError {
+  const problem = (typeof body === 'object' && body !== null ? body : {}) as Record<
+    string,
+    unknown
+  >;
+  return new CadenceError(problemCodeForStatus(status), {
+    field: typeof problem.field === 'string' ? problem.field : 'server',
+    detail: typeof problem.detail === 'string' ? problem.detail : `server answered ${status}`,
+  });
+}
+
+export function unreachable(server: string, error: unknown): CadenceError {
+  const reason = String((error as Error).cause ?? (error as Error).message);
+  return new CadenceError('unavailable', {
+    field: 'server',
+    detail: `cannot reach the Cadence server at ${server} (${reason}); start it with 'cadence serve' or pass --server`,
+  });
+}
+
+/** Sends one request; a JSON body back, or the answer's problem as a CadenceError. */
+export async function request<T>(
+  server: string,
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  path: string,
+  options: { headers?: Record<string, string>; body?: unknown } = {},
+): Promise<T> {
   let response: Response;
   try {
-    response = await fetch(`${server}${path}`, { headers: { accept: 'application/json' } });
+    response = await fetch(`${server}${path}`, {
+      method,
+      headers: {
+        accept: 'application/json',
+        'user-agent': `cadence-cli/${cadenceVersion()}`,
+        ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...options.headers,
+      },
+      ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+    });
   } catch (error) {
-    throw new CadenceError('unavailable', {
-      field: 'server',
-      detail: `cannot reach the Cadence server at ${server} (${(error as Error).cause ?? (error as Error).message}); start it with 'cadence serve' or pass --server`,
-    });
+    throw unreachable(server, error);
   }
-  const body = (await response.json().catch(() => ({}))) as Record<string, unknown>;
-  if (!response.ok) {
-    throw new CadenceError(response.status === 404 ? 'not-found' : 'invalid-input', {
-      field: typeof body.field === 'string' ? body.field : 'server',
-      detail: typeof body.detail === 'string' ? body.detail : `server answered ${response.status}`,
-    });
-  }
+  const body = (await response.json().catch(() => ({}))) as unknown;
+  if (!response.ok) throw problemFromResponse(response.status, body);
   return body as T;
+}
+
+/** GET a JSON document from the server; a problem+json answer becomes a CadenceError. */
+export function getJson<T>(server: string, path: string): Promise<T> {
+  return request<T>(server, 'GET', path);
 }

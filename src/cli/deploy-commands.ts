@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { CadenceError, type ProblemCode } from '../problem/index.js';
+import { CadenceError } from '../problem/index.js';
 import { exitCodeForAnalysis, intervalLine, waitForAnalysis } from './analyses-command.js';
-import { serverOption, serverUrl } from './api-client.js';
+import { request, serverOption, serverUrl } from './api-client.js';
 import { renderTable } from './table.js';
 
 /** `~/.config/cadence/credentials.yaml`: a default token and tokens per server URL. */
@@ -46,15 +46,6 @@ function authorization(token: string | undefined): Record<string, string> {
     : { authorization: `Bearer ${token}` };
 }
 
-const codeOf: Record<number, ProblemCode> = {
-  401: 'unauthorized',
-  403: 'forbidden',
-  404: 'not-found',
-  409: 'conflict',
-  415: 'unsupported-media-type',
-  503: 'unavailable',
-};
-
 export interface ClientFlags {
   server?: string;
   token?: string;
@@ -68,32 +59,10 @@ export async function call<T>(
   body?: Record<string, string>,
 ): Promise<T> {
   const server = serverUrl(flags.server);
-  let response: Response;
-  try {
-    response = await fetch(`${server}${path}`, {
-      method,
-      headers: {
-        accept: 'application/json',
-        ...authorization(tokenFor(server, flags.token)),
-        ...(body ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-  } catch (error) {
-    throw new CadenceError('unavailable', {
-      field: 'server',
-      detail: `cannot reach the Cadence server at ${server} (${String((error as Error).cause ?? (error as Error).message)}); pass --server`,
-    });
-  }
-  const answer = (await response.json().catch(() => ({}))) as Record<string, unknown>;
-  if (!response.ok) {
-    throw new CadenceError(codeOf[response.status] ?? 'invalid-input', {
-      field: typeof answer.field === 'string' ? answer.field : 'server',
-      detail:
-        typeof answer.detail === 'string' ? answer.detail : `server answered ${response.status}`,
-    });
-  }
-  return answer as T;
+  return request<T>(server, method, path, {
+    headers: authorization(tokenFor(server, flags.token)),
+    body,
+  });
 }
 
 export const print = (flags: ClientFlags, value: unknown, text: () => string) =>
@@ -203,27 +172,6 @@ async function waitForVerdict(flags: ClientFlags & { timeout?: string }, canary:
   process.exitCode = exitCodeForAnalysis(done);
 }
 
-/** Bash completion: commands, then service names from `cadence ls --names`. */
-export function bashCompletion(): string {
-  return `# cadence bash completion: source <(cadence completion bash)
-_cadence() {
-  local cur="\${COMP_WORDS[COMP_CWORD]}"
-  if [[ \${COMP_CWORD} -eq 1 ]]; then
-    COMPREPLY=($(compgen -W "serve events metrics git sql token ls show tags deploy canary promote rollback version completion" -- "$cur"))
-    return
-  fi
-  case "\${COMP_WORDS[1]}" in
-    show|tags|deploy|canary|promote|rollback|version)
-      if [[ \${COMP_CWORD} -eq 2 ]]; then
-        COMPREPLY=($(compgen -W "$(cadence ls --names 2>/dev/null)" -- "$cur"))
-      fi
-      ;;
-  esac
-}
-complete -F _cadence cadence
-`;
-}
-
 /** The deployer verbs: thin calls to the server's `/api/v1/services` API. */
 export function deployCommands(): Command[] {
   const ls = withClientOptions(new Command('ls').description('list the deployer services'))
@@ -317,17 +265,6 @@ export function deployCommands(): Command[] {
         `stable: ${describeRevision(running.stable)}\ncanary: ${describeRevision(running.canary)}`,
     );
   });
-  const completion = new Command('completion')
-    .description('print a shell completion script (bash)')
-    .argument('[shell]', 'bash', 'bash')
-    .action((shell: string) => {
-      if (shell !== 'bash')
-        throw new CadenceError('invalid-input', {
-          field: 'shell',
-          detail: `no completion for ${shell}; bash is supported`,
-        });
-      process.stdout.write(bashCompletion());
-    });
   return [
     ls,
     show,
@@ -337,6 +274,5 @@ export function deployCommands(): Command[] {
     operationCommand('promote', "make the canary's version stable and remove the canary"),
     operationCommand('rollback', 'remove the canary, or return stable to the previous version'),
     version,
-    completion,
   ];
 }

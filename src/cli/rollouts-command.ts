@@ -1,7 +1,13 @@
 import { Command, Option } from 'commander';
-import { CadenceError } from '../problem/index.js';
+import type { CadenceError } from '../problem/index.js';
 import type { Rollout } from '../rollouts/index.js';
-import { getJson, serverOption, serverUrl } from './api-client.js';
+import {
+  getJson,
+  problemFromResponse,
+  serverOption,
+  serverUrl,
+  unreachable,
+} from './api-client.js';
 import { renderTable } from './table.js';
 
 const BAR_WIDTH = 24;
@@ -72,18 +78,19 @@ async function* rolloutStream(
   query: string,
   cursor: { lastEventId?: string },
 ): AsyncGenerator<StreamEvent> {
-  const response = await fetch(`${server}/api/v1/rollouts/stream${query}`, {
-    headers: {
-      accept: 'text/event-stream',
-      ...(cursor.lastEventId ? { 'last-event-id': cursor.lastEventId } : {}),
-    },
-  });
-  if (!response.ok || !response.body) {
-    const body = (await response.json().catch(() => ({}))) as Record<string, unknown>;
-    const problem = new CadenceError(response.status === 503 ? 'unavailable' : 'invalid-input', {
-      field: typeof body.field === 'string' ? body.field : 'server',
-      detail: typeof body.detail === 'string' ? body.detail : `server answered ${response.status}`,
+  let response: Response;
+  try {
+    response = await fetch(`${server}/api/v1/rollouts/stream${query}`, {
+      headers: {
+        accept: 'text/event-stream',
+        ...(cursor.lastEventId ? { 'last-event-id': cursor.lastEventId } : {}),
+      },
     });
+  } catch (error) {
+    throw unreachable(server, error);
+  }
+  if (!response.ok || !response.body) {
+    const problem = problemFromResponse(response.status, await response.json().catch(() => ({})));
     // A full server may have room later; a bad filter never will.
     if (response.status === 503) throw problem;
     throw new StreamRefused(problem);

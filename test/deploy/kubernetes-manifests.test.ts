@@ -15,6 +15,13 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { loadConfig } from '../../src/config/index.js';
+import {
+  grantedPermissions,
+  requiredPermissions,
+  sorted,
+  type Rule,
+} from '../support/kube-permissions.js';
+import { kubectlBinary } from '../support/tools.js';
 
 const dir = fileURLToPath(new URL('../../deploy/kubernetes/', import.meta.url));
 
@@ -23,11 +30,6 @@ interface Manifest {
   kind: string;
   metadata: { name: string; namespace?: string; labels?: Record<string, string> };
   [key: string]: unknown;
-}
-interface Rule {
-  apiGroups: string[];
-  resources: string[];
-  verbs: string[];
 }
 interface Binding extends Manifest {
   roleRef: { kind: string; name: string };
@@ -81,11 +83,6 @@ const one = <T extends Manifest>(kind: string, name?: string): T => {
   return found[0]!;
 };
 
-const allows = (rules: Rule[], group: string, resource: string, verb: string) =>
-  rules.some(
-    (r) => r.apiGroups.includes(group) && r.resources.includes(resource) && r.verbs.includes(verb),
-  );
-
 describe('the Kubernetes manifests', () => {
   it('parse, and the kustomization lists every manifest but the secret example', () => {
     assert.deepEqual(
@@ -99,6 +96,7 @@ describe('the Kubernetes manifests', () => {
       'ConfigMap',
       'Deployment',
       'Namespace',
+      'PodDisruptionBudget',
       'Role',
       'RoleBinding',
       'Service',
@@ -107,7 +105,7 @@ describe('the Kubernetes manifests', () => {
   });
 
   it('render with the real kubectl kustomize', () => {
-    const rendered = execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8' });
+    const rendered = execFileSync(kubectlBinary(), ['kustomize', dir], { encoding: 'utf8' });
     const documents = parseAllDocuments(rendered);
     const kinds = (Array.isArray(documents) ? documents : [documents]).map(
       (d) => (d.toJS() as Manifest).kind,
@@ -146,21 +144,38 @@ describe('the Kubernetes manifests', () => {
       if (binding.kind === 'RoleBinding')
         assert.equal(role.metadata.namespace, binding.metadata.namespace);
     }
+    // Exactly what the code calls (test/support/kube-permissions.ts reads src/): watching
+    // cluster-wide, deploying in the target namespace, and nothing else.
     const watch = one<Manifest & { rules: Rule[] }>('ClusterRole').rules;
-    for (const verb of ['get', 'list', 'watch'])
-      assert.ok(allows(watch, 'apps', 'deployments', verb));
-    assert.ok(!allows(watch, 'apps', 'deployments', 'patch'), 'watching never writes');
+    assert.deepEqual(sorted(grantedPermissions(watch)), sorted(requiredPermissions(['watch'])));
     const deploy = one<Manifest & { rules: Rule[] }>('Role').rules;
-    for (const [group, resource] of [
-      ['apps', 'deployments'],
-      ['', 'services'],
-      ['', 'configmaps'],
-    ] as const) {
-      // Server-side apply is a PATCH; an old canary is deleted.
-      for (const verb of ['get', 'patch', 'delete']) {
-        assert.ok(allows(deploy, group, resource, verb), `${verb} ${resource}`);
-      }
+    const deployOnly = requiredPermissions(['deploy']);
+    assert.deepEqual(sorted(grantedPermissions(deploy)), sorted(deployOnly));
+  });
+
+  it('run under Pod Security "restricted", with a disruption budget for the replicas', () => {
+    const deployment = one<Deployment>('Deployment');
+    const pod = deployment.spec.template.spec as unknown as {
+      securityContext: Record<string, unknown>;
+      containers: { securityContext: Record<string, unknown> }[];
+    };
+    assert.deepEqual(pod.securityContext.seccompProfile, { type: 'RuntimeDefault' });
+    assert.equal(pod.securityContext.runAsNonRoot, true);
+    for (const container of pod.containers) {
+      assert.equal(container.securityContext.allowPrivilegeEscalation, false);
+      assert.equal(container.securityContext.readOnlyRootFilesystem, true);
+      assert.deepEqual(container.securityContext.capabilities, { drop: ['ALL'] });
     }
+    const replicas = (deployment.spec as unknown as { replicas: number }).replicas;
+    assert.ok(replicas > 1);
+    const pdb = one<Manifest & { spec: { selector: { matchLabels: Record<string, string> } } }>(
+      'PodDisruptionBudget',
+    );
+    assert.deepEqual(pdb.spec.selector.matchLabels, deployment.spec.selector.matchLabels);
+    const annotations = (
+      deployment.spec.template.metadata as unknown as { annotations: Record<string, string> }
+    ).annotations;
+    assert.equal(annotations['prometheus.io/scrape'], 'true');
   });
 
   it('serve on the container port, probe /readyz and /healthz, and read DATABASE_URL from a Secret', () => {

@@ -340,7 +340,7 @@ describe('deployer journey: cadence serve + git + docker-registry + Kubernetes A
 
   it('refuses a token for another service (403)', async () => {
     const result = await cli(['deploy', 'web', '--commit', first], other);
-    assert.equal(result.status, 1);
+    assert.equal(result.status, 5, 'forbidden exits 5 (src/cli/api-client.ts EXIT_CODES)');
     assert.match(result.stderr, /token other may not deploy web/);
     const response = await fetch(`${cadence.url}/api/v1/services/web/deploy`, {
       method: 'POST',

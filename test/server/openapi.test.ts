@@ -5,7 +5,7 @@
  * document, or a route without an entry, fails here.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -134,6 +134,15 @@ describe('OpenAPI document', () => {
     await dispose();
     vendoring.fixture.remove();
     rmSync(mirrorDir, { recursive: true, force: true });
+  });
+
+  it('carries the version npm installed (package.json), whatever the package is named', () => {
+    const pkg = JSON.parse(
+      readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+    ) as {
+      version: string;
+    };
+    assert.equal((document as unknown as { info: { version: string } }).info.version, pkg.version);
   });
 
   it('documents every route the app registers, and only those', () => {

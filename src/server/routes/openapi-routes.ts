@@ -1,22 +1,6 @@
-import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
+import { cadenceVersion } from '../../version/index.js';
 import { openApiDocument, operationKey } from '../openapi.js';
-
-// package.json sits at the package root: above src/server/routes, and above dist/src/server/routes.
-function packageVersion(): string {
-  for (const up of ['../../../package.json', '../../../../package.json']) {
-    try {
-      const json = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as {
-        name?: string;
-        version?: string;
-      };
-      if (json.name === 'cadence' && json.version) return json.version;
-    } catch {
-      // not at this level
-    }
-  }
-  return '0.0.0';
-}
 
 /**
  * `GET /openapi.json`: the API's OpenAPI 3.1 document, built once at the first request, when
@@ -29,7 +13,7 @@ export function registerOpenApiRoutes(
   let document: ReturnType<typeof openApiDocument> | undefined;
   app.get('/openapi.json', { config: { auth: { action: 'public' } } }, async () => {
     document ??= openApiDocument(
-      packageVersion(),
+      cadenceVersion(),
       undefined,
       new Map(routes().map((route) => [operationKey(route.method, route.url), route.action])),
     );

@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { kubectlBinary } from '../tools.js';
 
-/** The real kubectl against a kubeconfig; `kubectl` from PATH (scripts/install-test-deps.sh). */
+/** The real kubectl against a kubeconfig: the tests' kubectl (test/support/tools.ts). */
 export interface KubectlResult {
   status: number | null;
   stdout: string;
@@ -9,7 +10,9 @@ export interface KubectlResult {
 
 /** The client's minor version: kubectl < 1.27 has no server-side field validation check. */
 function kubectlMinor(): number {
-  const result = spawnSync('kubectl', ['version', '--client', '-o', 'json'], { encoding: 'utf8' });
+  const result = spawnSync(kubectlBinary(), ['version', '--client', '-o', 'json'], {
+    encoding: 'utf8',
+  });
   try {
     return Number(
       (
@@ -39,7 +42,7 @@ export function kubectl(
   input?: string,
 ): Promise<KubectlResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn('kubectl', ['--kubeconfig', kubeconfig, ...args], {
+    const child = spawn(kubectlBinary(), ['--kubeconfig', kubeconfig, ...args], {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, KUBECONFIG: kubeconfig, HOME: process.env.HOME ?? '/tmp' },
     });
@@ -55,7 +58,7 @@ export function kubectl(
 
 /** Starts `kubectl … -w` and collects its output lines until stopped. */
 export function kubectlWatch(kubeconfig: string, args: string[]) {
-  const child = spawn('kubectl', ['--kubeconfig', kubeconfig, ...args], {
+  const child = spawn(kubectlBinary(), ['--kubeconfig', kubeconfig, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, KUBECONFIG: kubeconfig },
   });
