@@ -322,8 +322,7 @@ for (const engine of engines) {
       watching.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
       try {
         await eventually(
-          async () =>
-            /shop\/web revision=1 phase=complete/.test(output) ? true : undefined,
+          async () => (/shop\/web revision=1 phase=complete/.test(output) ? true : undefined),
           'watch started',
         );
         kube.controller.pause();
