@@ -3,9 +3,51 @@
  * `request` (or `getJson`), so an HTTP status becomes the same error, and the same exit code,
  * whichever command met it.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { Option } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
 import { CadenceError, type ProblemCode } from '../problem/index.js';
 import { cadenceVersion } from '../version/index.js';
+
+/** `~/.config/cadence/credentials.yaml`: a default token and tokens per server URL. */
+const credentialsSchema = z.looseObject({
+  token: z.string().min(1).optional(),
+  servers: z.record(z.string(), z.looseObject({ token: z.string().min(1) })).optional(),
+});
+
+function credentialsPath(): string {
+  return (
+    process.env.CADENCE_CREDENTIALS ??
+    join(process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'cadence', 'credentials.yaml')
+  );
+}
+
+/** The token: --token, else CADENCE_TOKEN, else the credentials file (this server's, or its default). */
+export function tokenFor(server: string, flag: string | undefined): string | undefined {
+  if (flag) return flag;
+  if (process.env.CADENCE_TOKEN) return process.env.CADENCE_TOKEN;
+  const path = credentialsPath();
+  if (!existsSync(path)) return undefined;
+  const parsed = credentialsSchema.safeParse(parseYaml(readFileSync(path, 'utf8')));
+  if (!parsed.success) {
+    throw new CadenceError('invalid-input', {
+      field: 'credentials',
+      detail: `${path} must hold token: NAME:SECRET and/or servers: {URL: {token: NAME:SECRET}}`,
+    });
+  }
+  return parsed.data.servers?.[server]?.token ?? parsed.data.token;
+}
+
+/** `NAME:SECRET` goes as HTTP Basic, a bare secret as Bearer. */
+export function authorization(token: string | undefined): Record<string, string> {
+  if (!token) return {};
+  return token.includes(':')
+    ? { authorization: `Basic ${Buffer.from(token).toString('base64')}` }
+    : { authorization: `Bearer ${token}` };
+}
 
 /** `--server`, shared by every command that talks to a running server. */
 export const serverOption = () =>
@@ -107,6 +149,8 @@ export async function request<T>(
         accept: 'application/json',
         'user-agent': `cadence-cli/${cadenceVersion()}`,
         ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
+        // Reads and intake may require a token too (server.auth): the same one the deployer uses.
+        ...authorization(tokenFor(server, undefined)),
         ...options.headers,
       },
       ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),

@@ -1,50 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { Command } from 'commander';
-import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
 import { CadenceError } from '../problem/index.js';
 import { exitCodeForAnalysis, intervalLine, waitForAnalysis } from './analyses-command.js';
-import { request, serverOption, serverUrl } from './api-client.js';
+import { authorization, request, serverOption, serverUrl, tokenFor } from './api-client.js';
 import { renderTable } from './table.js';
-
-/** `~/.config/cadence/credentials.yaml`: a default token and tokens per server URL. */
-const credentialsSchema = z.looseObject({
-  token: z.string().min(1).optional(),
-  servers: z.record(z.string(), z.looseObject({ token: z.string().min(1) })).optional(),
-});
-
-export function credentialsPath(): string {
-  return (
-    process.env.CADENCE_CREDENTIALS ??
-    join(process.env.XDG_CONFIG_HOME ?? join(homedir(), '.config'), 'cadence', 'credentials.yaml')
-  );
-}
-
-/** The token: --token, else CADENCE_TOKEN, else the credentials file (this server's, or its default). */
-function tokenFor(server: string, flag: string | undefined): string | undefined {
-  if (flag) return flag;
-  if (process.env.CADENCE_TOKEN) return process.env.CADENCE_TOKEN;
-  const path = credentialsPath();
-  if (!existsSync(path)) return undefined;
-  const parsed = credentialsSchema.safeParse(parseYaml(readFileSync(path, 'utf8')));
-  if (!parsed.success) {
-    throw new CadenceError('invalid-input', {
-      field: 'credentials',
-      detail: `${path} must hold token: NAME:SECRET and/or servers: {URL: {token: NAME:SECRET}}`,
-    });
-  }
-  return parsed.data.servers?.[server]?.token ?? parsed.data.token;
-}
-
-/** `NAME:SECRET` goes as HTTP Basic, a bare secret as Bearer. */
-function authorization(token: string | undefined): Record<string, string> {
-  if (!token) return {};
-  return token.includes(':')
-    ? { authorization: `Basic ${Buffer.from(token).toString('base64')}` }
-    : { authorization: `Bearer ${token}` };
-}
 
 export interface ClientFlags {
   server?: string;

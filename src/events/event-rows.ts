@@ -137,20 +137,24 @@ export interface EventFilter {
   /** Only events with seq greater than this (paging forward). */
   afterSeq?: number | undefined;
   limit: number;
+  /** `newest`: the last `limit` events (still returned oldest first), e.g. where a tail starts. */
+  from?: 'oldest' | 'newest' | undefined;
 }
 
 /** Events in intake order, newest last. */
 export async function listEvents(db: Queryable, filter: EventFilter): Promise<StoredEvent[]> {
+  const newest = filter.from === 'newest';
   const { rows } = await db.query<EventRow>(
     `select * from events
      where ($1::text is null or type = $1)
        and ($2::text is null or source = $2)
        and seq > $3
-     order by seq
+     order by seq ${newest ? 'desc' : 'asc'}
      limit $4`,
     [filter.type ?? null, filter.source ?? null, filter.afterSeq ?? 0, filter.limit],
   );
-  return rows.map(toStoredEvent);
+  const events = rows.map(toStoredEvent);
+  return newest ? events.reverse() : events;
 }
 
 /** One event by its intake sequence number, or by (source, id). */

@@ -201,6 +201,11 @@ export const cadenceReportSchema = z
     head: z.string().nullable(),
     importedAt: time.nullable(),
     rules: z.enum(['stored', 'given']),
+    shallowBoundaries: z
+      .array(z.string())
+      .describe(
+        'boundary commits of a shallow import (--allow-shallow); empty for a whole history',
+      ),
     asOf: time,
     environments: z.array(z.string()),
     production: z.string(),
@@ -214,7 +219,12 @@ export const cadenceReportSchema = z
     ),
     pending: z.array(z.strictObject({ package: z.string(), cause: commitAt, ageDays: z.number() })),
     leadTimeByMonth: z.array(
-      z.strictObject({ month: z.string(), ...daySummary, deciles: z.array(z.number()) }),
+      z.strictObject({
+        month: z.string(),
+        ...daySummary,
+        percentileDeciles: z.array(z.number()).describe("Cadence's p10…p90 (percentile_cont)"),
+        ntileVariability: z.array(z.number()).describe("the blog's ntile(10) group averages"),
+      }),
     ),
     currentMonth: z.strictObject({ month: z.string(), ...daySummary }),
     lastThreeMonths: z.strictObject({ from: z.string(), to: z.string(), ...daySummary }),
@@ -222,6 +232,7 @@ export const cadenceReportSchema = z
       z.strictObject({
         month: z.string(),
         deploys: z.number().int(),
+        pairedDeploys: z.number().int().describe('deploys that shipped a cause (the blog)'),
         packages: z.record(z.string(), z.number().int()),
       }),
     ),
@@ -234,15 +245,28 @@ export const cadenceReportSchema = z
         monthly: z.array(z.strictObject({ bucket: z.string(), ...daySummary })),
       }),
     ),
+    intervals: z.array(
+      z.strictObject({
+        environment: z.string(),
+        commit: z.string(),
+        at: time,
+        previousCommit: z.string(),
+        previousAt: time,
+        minutes: z.number(),
+      }),
+    ),
     promotion: z.array(
       z.strictObject({
         from: z.string(),
         to: z.string(),
+        intervalRatio: z.number().nullable().describe("the author's prod / non-prod intervals"),
+        fromIntervals: z.number().int(),
+        toIntervals: z.number().int(),
         deploys: z.number().int(),
         promoted: z.number().int(),
         superseded: z.number().int(),
         waiting: z.number().int(),
-        rate: z.number().nullable(),
+        share: z.number().nullable().describe("Cadence's promoted / (promoted + superseded)"),
       }),
     ),
     unattributedFiles: z.number().int(),

@@ -16,7 +16,12 @@ describe('kube settings and kubeconfig', () => {
 
   it('is off by default, with all namespaces', () => {
     const config = loadConfig({ env: {} });
-    assert.deepEqual(config.kube, { namespaces: [], watch: false });
+    assert.deepEqual(config.kube, {
+      namespaces: [],
+      watch: false,
+      lateCompletionGraceSeconds: 3600,
+      rolloutStreams: 100,
+    });
   });
 
   it('refuses an unknown key in the kube section', () => {

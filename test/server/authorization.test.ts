@@ -157,9 +157,11 @@ for (const engine of engines) {
       const publicOnes = operations.filter((operation) => operation.action === 'public');
       assert.deepEqual(publicOnes.map((operation) => operation.path).sort(), [
         '/',
+        '/deployer/version',
         '/healthz',
         '/openapi.json',
         '/readyz',
+        '/version',
       ]);
     });
 

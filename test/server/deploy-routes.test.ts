@@ -313,11 +313,16 @@ for (const engine of engines) {
     });
 
     it("starts an API analysis in the deployer service's namespace unless one is given", async () => {
+      const { secret: canary } = await createDeployToken(store, {
+        name: 'analyst',
+        services: ['*'],
+        actions: ['canary'],
+      });
       const start = (body: unknown) =>
         app.inject({
           method: 'POST',
           url: '/api/v1/analyses',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', authorization: basic('analyst', canary) },
           payload: JSON.stringify(body),
         });
       const defaulted = await start({ service: 'web' });

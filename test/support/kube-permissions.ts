@@ -34,7 +34,8 @@ export const DEPLOY_KINDS: ResourceKind[] = [
  * Every @kubernetes/client-node call Cadence makes, and what it needs. `watch`: the rollout
  * watcher; `deploy`: the deployer. Server-side apply is a PATCH that Kubernetes authorizes as
  * `create` too when the object is new (kubernetes.io/docs/reference/using-api/api-concepts/
- * #patch-and-apply); only canary Deployments are ever deleted (deployer.ts: `state.canary.objects`).
+ * #patch-and-apply); only canary Deployments are ever deleted (deployer.ts: `state.canary.objects`), and only
+ * Deployments are read (deployer.ts: `withLiveSelectors`).
  */
 export const CLIENT_CALLS: Record<
   string,
@@ -45,6 +46,8 @@ export const CLIENT_CALLS: Record<
     role: 'watch',
     needs: () => ['apps/deployments:list'],
   },
+  // Reference-mode ApiServerSource events name a Deployment: Cadence reads it to see the rollout.
+  'AppsV1Api.readNamespacedDeployment': { role: 'watch', needs: () => ['apps/deployments:get'] },
   makeInformer: { role: 'watch', needs: () => ['apps/deployments:list', 'apps/deployments:watch'] },
   'KubernetesObjectApi.patch': {
     role: 'deploy',
@@ -55,6 +58,8 @@ export const CLIENT_CALLS: Record<
       ]),
   },
   'KubernetesObjectApi.delete': { role: 'deploy', needs: () => ['apps/deployments:delete'] },
+  // The deployer reads a live Deployment's selector (immutable) before rewriting it.
+  'KubernetesObjectApi.read': { role: 'deploy', needs: () => ['apps/deployments:get'] },
 };
 
 function sourceFiles(dir: string): string[] {

@@ -32,6 +32,8 @@ export const eventListQuery = z.strictObject({
   source: z.string().min(1).optional(),
   after: z.coerce.number().int().min(0).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
+  /** `newest`: the last `limit` matching events, oldest first (where `cadence events tail` starts). */
+  from: z.enum(['oldest', 'newest']).default('oldest'),
 });
 
 export const cdeventListQuery = z.strictObject({
@@ -73,6 +75,7 @@ export function registerEventRoutes(
       source: query.source,
       afterSeq: query.after,
       limit: query.limit,
+      from: query.from,
     });
     return { events };
   });

@@ -69,20 +69,22 @@ seccompProfile:
 {{- end -}}
 
 {{/*
-Rules: reading Deployments (the rollout watcher lists, then watches them); deploying is
+Rules: reading Deployments (the rollout watcher lists, then watches them; a reference-mode
+ApiServerSource event is resolved with a get); deploying is
 server-side apply, which Kubernetes authorizes as patch, and as create when the object is new;
-only canary Deployments are ever deleted.
+only canary Deployments are ever deleted; a live Deployment is read (get) for its immutable
+selector before it is rewritten.
 */}}
 {{- define "cadence.watchRules" -}}
 - apiGroups: ['apps']
   resources: ['deployments']
-  verbs: ['list', 'watch']
+  verbs: ['get', 'list', 'watch']
 {{- end -}}
 
 {{- define "cadence.deployRules" -}}
 {{- range .Values.rbac.deployKinds }}
 - apiGroups: [{{ .apiGroup | quote }}]
   resources: [{{ .resource | quote }}]
-  verbs: ['create', 'patch'{{ if and (eq .apiGroup "apps") (eq .resource "deployments") }}, 'delete'{{ end }}]
+  verbs: [{{ if and (eq .apiGroup "apps") (eq .resource "deployments") }}'get', {{ end }}'create', 'patch'{{ if and (eq .apiGroup "apps") (eq .resource "deployments") }}, 'delete'{{ end }}]
 {{- end }}
 {{- end -}}
