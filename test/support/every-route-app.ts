@@ -1,0 +1,80 @@
+/**
+ * The real app with every route registered — the deployer's (over a repository, with a recording
+ * cluster: no cluster is reached) and the continuous updates' (a watcher that never ticks) — for
+ * the tests that walk the whole OpenAPI document, and the document's operations as a list.
+ */
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { createDeployer, deployerSettingsSchema } from '../../src/deploy/index.js';
+import type { Router } from '../../src/events/index.js';
+import { silentLogger } from '../../src/log/index.js';
+import type { Store } from '../../src/store/index.js';
+import { createUpdateWatcher, updatesSettingsSchema } from '../../src/updates/index.js';
+import { testApp } from './app.js';
+import { createRecordingCluster } from './recording-cluster.js';
+
+export function everyRouteApp(
+  store: Store,
+  options: {
+    /** The deployed service `web`'s repository (namespace `shop`). */
+    repository: string;
+    /** Where the deployer keeps its clones. */
+    cacheDir: string;
+    /** Whether the deployer and updates routes accept anyone (`--insecure-dev`). */
+    insecureDev: boolean;
+    auth?: NonNullable<Parameters<typeof testApp>[1]>['auth'];
+    sources?: NonNullable<Parameters<typeof testApp>[1]>['sources'];
+  },
+): { app: FastifyInstance; router: Router } {
+  const { insecureDev } = options;
+  return testApp(store, {
+    ...(options.auth ? { auth: options.auth } : {}),
+    ...(options.sources ? { sources: options.sources } : {}),
+    deployer: (intake) => ({
+      deployer: createDeployer({
+        store,
+        intake,
+        cluster: createRecordingCluster(),
+        logger: silentLogger,
+        settings: deployerSettingsSchema.parse({
+          enabled: true,
+          cacheDir: join(options.cacheDir, 'deployer'),
+          services: { web: { repository: options.repository, namespace: 'shop' } },
+        }),
+      }),
+      insecureDev,
+    }),
+    // No policies: the routes answer from an empty table and a watcher that never ticks.
+    updates: (deployer) => ({
+      watcher: createUpdateWatcher({
+        store,
+        deployer,
+        settings: updatesSettingsSchema.parse({ enabled: true }),
+        logger: silentLogger,
+      }),
+      insecureDev,
+    }),
+  });
+}
+
+export interface DocumentOperation {
+  /** Upper case, as HTTP sends it. */
+  method: string;
+  /** The document's path, `{name}` parameters and all. */
+  path: string;
+  /** The auth action the operation declares (`x-cadence-action`); `(none)` when it declares none. */
+  action: string;
+}
+
+/** Every operation of an OpenAPI document. */
+export function documentOperations(document: {
+  paths: Record<string, Record<string, object>>;
+}): DocumentOperation[] {
+  return Object.entries(document.paths).flatMap(([path, methods]) =>
+    Object.entries(methods).map(([method, operation]) => ({
+      method: method.toUpperCase(),
+      path,
+      action: (operation as { 'x-cadence-action'?: string })['x-cadence-action'] ?? '(none)',
+    })),
+  );
+}
