@@ -5,7 +5,12 @@ import type { Intake } from '../events/index.js';
 import { redactCredentials } from '../git/index.js';
 import type { Logger } from '../log/index.js';
 import { CadenceError } from '../problem/index.js';
-import { createRegistryClient, tagForCommit, type RegistryClient } from '../registry/index.js';
+import {
+  createRegistryClient,
+  parseImage,
+  tagForCommit,
+  type RegistryClient,
+} from '../registry/index.js';
 import type { Store } from '../store/index.js';
 import { deployCdevent } from './deploy-cdevent.js';
 import {
@@ -20,7 +25,6 @@ import {
 } from './deploy-rows.js';
 import type { Action } from '../auth/index.js';
 import { noopNotifier, type FailureNotifier } from './failure-notifier.js';
-import { parseImage } from './image-reference.js';
 import { commitOfTag, DEFAULT_TAG_PATTERN } from './tag-commit.js';
 import type { Cluster } from './kube-cluster.js';
 import { createManifestCache, type ManifestCache } from './manifest-cache.js';
