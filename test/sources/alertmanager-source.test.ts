@@ -428,7 +428,7 @@ sourceContract({
     ]),
   },
   valid: () => json(fixture('firing')),
-  unauthorised: [
+  unauthorised: () => [
     { name: 'no token', ...json(fixture('firing'), {}), status: 401, field: 'authorization' },
     {
       name: 'a wrong token',
@@ -437,7 +437,7 @@ sourceContract({
       field: 'authorization',
     },
   ],
-  shapeErrors: [
+  shapeErrors: () => [
     { name: 'version 3', ...json({ ...fixture('firing'), version: '3' }), field: 'version' },
     {
       name: 'a fingerprint that is a number',
@@ -446,12 +446,12 @@ sourceContract({
     },
     { name: 'a body that is not JSON', ...json('['), field: 'body' },
   ],
-  unmapped: {
+  unmapped: () => ({
     // Another group (a new notification): the same group and fingerprints would be a re-send.
     ...json({
       ...editAlert(fixture('firing'), 1, { labels: { alertname: 'Watchdog' } }),
       groupKey: '{}:{alertname="Watchdog"}',
     }),
     note: /1 of 2 alerts name no service/,
-  },
+  }),
 });

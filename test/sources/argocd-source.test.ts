@@ -449,7 +449,7 @@ sourceContract({
   source: 'argocd',
   app: { webhookReceivers: builtinWebhookReceivers({ argocd: { token: 'argo-s3cret' } }) },
   valid: () => json(fixture('app-sync-succeeded')),
-  unauthorised: [
+  unauthorised: () => [
     {
       name: 'no token',
       ...json(fixture('app-sync-succeeded'), {}),
@@ -463,7 +463,7 @@ sourceContract({
       field: 'authorization',
     },
   ],
-  shapeErrors: [
+  shapeErrors: () => [
     {
       name: 'no healthStatus',
       ...json({ ...fixture('app-sync-succeeded'), healthStatus: undefined }),
@@ -476,5 +476,5 @@ sourceContract({
     },
     { name: 'a body that is not JSON', ...json('{'), field: 'body' },
   ],
-  unmapped: { ...json(fixture('app-health-degraded')), note: /Degraded after a sync/ },
+  unmapped: () => ({ ...json(fixture('app-health-degraded')), note: /Degraded after a sync/ }),
 });

@@ -806,7 +806,7 @@ sourceContract({
     sources: { github: settings({ secret: SECRET }) },
   },
   valid: () => http(delivery('push', pushToMaster())),
-  unauthorised: [
+  unauthorised: () => [
     {
       name: 'no signature',
       ...http(delivery('push', pushToMaster()), null),
@@ -820,7 +820,7 @@ sourceContract({
       field: 'x-hub-signature-256',
     },
   ],
-  shapeErrors: [
+  shapeErrors: () => [
     { name: 'a body that is not JSON', ...http(delivery('push', '{"ref": ')), field: 'body' },
     {
       name: 'a push whose after is not a sha',
@@ -833,10 +833,10 @@ sourceContract({
       field: 'x-github-delivery',
     },
   ],
-  unmapped: {
+  unmapped: () => ({
     ...http(
       delivery('push', changed(pushToMaster(), { ref: 'refs/heads/feature' }), {}, 'feature-1'),
     ),
     note: /not to the default branch/,
-  },
+  }),
 });

@@ -624,7 +624,7 @@ sourceContract({
     sources: { gitlab: settings({ token: TOKEN }) },
   },
   valid: () => http(delivery('Deployment Hook', fixture('deployment'))),
-  unauthorised: [
+  unauthorised: () => [
     {
       name: 'no token',
       ...http(delivery('Deployment Hook', fixture('deployment')), null),
@@ -638,7 +638,7 @@ sourceContract({
       field: 'x-gitlab-token',
     },
   ],
-  shapeErrors: [
+  shapeErrors: () => [
     { name: 'a body that is not JSON', ...http(delivery('Push Hook', '{"ref": ')), field: 'body' },
     {
       name: 'a deployment without environment',
@@ -653,12 +653,12 @@ sourceContract({
       field: 'x-gitlab-event',
     },
   ],
-  unmapped: {
+  unmapped: () => ({
     ...http(
       delivery('Push Hook', changed(fixture('push'), { ref: 'refs/heads/feature' }), {
         'x-gitlab-event-uuid': 'feature-1',
       }),
     ),
     note: /not to the default branch/,
-  },
+  }),
 });

@@ -1,6 +1,7 @@
 /**
- * The contract every webhook source keeps, run by each source's test file with its own fixture,
- * on every engine, through the real app (`POST /webhooks/{source}`) and its router:
+ * The contract every source keeps, run by each source's test file with its own fixture, on every
+ * engine, through the real app and its router: `POST /webhooks/{source}` for the producers with
+ * their own webhook format, `POST /events` for the CloudEvents ones (Tekton, ApiServerSource).
  * - auth: a missing or wrong secret or token is refused (401/403 problem+json naming the field);
  * - shape errors: 4xx problem+json naming the field, nothing stored;
  * - idempotency: the same delivery twice is stored once and counted once (the same CDEvents);
@@ -9,6 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
+import { createToken } from '../../src/auth/index.js';
 import type { Router } from '../../src/events/index.js';
 import type { Store } from '../../src/store/index.js';
 import { routeAll, testApp } from '../support/app.js';
@@ -21,18 +23,22 @@ export interface Delivery {
 }
 
 export interface SourceContractFixture {
-  /** The source's name: deliveries go to `POST /webhooks/{source}`. */
+  /** The source's name (its transformer's). */
   source: string;
-  /** The app's receivers and source settings (a secret or token configured). */
+  /** Where deliveries go; `/webhooks/{source}` when absent. */
+  path?: string;
+  /** The app's receivers, source settings (a secret or token configured) and `server.auth`. */
   app: NonNullable<Parameters<typeof testApp>[1]>;
+  /** Runs once the store is open (e.g. to mint the tokens the deliveries carry). */
+  setUp?: (store: Store) => Promise<void>;
   /** A valid delivery the transformer maps into at least one CDEvent, properly authorised. */
   valid: () => Delivery;
   /** The valid delivery with its secret or token missing or wrong, each refused naming `field`. */
-  unauthorised: (Delivery & { name: string; status: 401 | 403; field: string })[];
+  unauthorised: () => (Delivery & { name: string; status: 401 | 403; field: string })[];
   /** Authorised deliveries of the wrong shape, each refused with a 4xx naming `field`. */
-  shapeErrors: (Delivery & { name: string; field: string })[];
+  shapeErrors: () => (Delivery & { name: string; field: string })[];
   /** An authorised delivery the source accepts but cannot fully map, and what its note says. */
-  unmapped: Delivery & { note: RegExp };
+  unmapped: () => Delivery & { note: RegExp };
 }
 
 export function sourceContract(fixture: SourceContractFixture): void {
@@ -46,6 +52,7 @@ export function sourceContract(fixture: SourceContractFixture): void {
       before(async () => {
         ({ store, dispose } = await openTestStore(engine));
         ({ app, router } = testApp(store, fixture.app));
+        await fixture.setUp?.(store);
       });
       after(async () => {
         await app.close();
@@ -55,7 +62,7 @@ export function sourceContract(fixture: SourceContractFixture): void {
       const post = (delivery: Delivery) =>
         app.inject({
           method: 'POST',
-          url: `/webhooks/${fixture.source}`,
+          url: fixture.path ?? `/webhooks/${fixture.source}`,
           headers: delivery.headers,
           payload: delivery.body,
         });
@@ -77,16 +84,18 @@ export function sourceContract(fixture: SourceContractFixture): void {
       };
 
       it('refuses a missing or wrong secret with 401/403 problem+json naming the field, storing nothing', async () => {
-        assert.ok(fixture.unauthorised.length > 0, 'the fixture has unauthorised deliveries');
-        for (const { name, status, field, ...delivery } of fixture.unauthorised) {
+        const unauthorised = fixture.unauthorised();
+        assert.ok(unauthorised.length > 0, 'the fixture has unauthorised deliveries');
+        for (const { name, status, field, ...delivery } of unauthorised) {
           refused(await post(delivery), status, field, name);
         }
         assert.equal(await count('events'), 0);
       });
 
       it('refuses a delivery of the wrong shape with 4xx problem+json naming the field, storing nothing', async () => {
-        assert.ok(fixture.shapeErrors.length > 0, 'the fixture has shape errors');
-        for (const { name, field, ...delivery } of fixture.shapeErrors) {
+        const shapeErrors = fixture.shapeErrors();
+        assert.ok(shapeErrors.length > 0, 'the fixture has shape errors');
+        for (const { name, field, ...delivery } of shapeErrors) {
           const response = await post(delivery);
           assert.ok(response.statusCode >= 400 && response.statusCode < 500, name);
           refused(response, response.statusCode, field, name);
@@ -110,14 +119,43 @@ export function sourceContract(fixture: SourceContractFixture): void {
       });
 
       it('says on the stored event what the transformer could not map', async () => {
-        const response = await post(fixture.unmapped);
+        const { note, ...delivery } = fixture.unmapped();
+        const response = await post(delivery);
         assert.equal(response.statusCode, 202, response.body);
         await routeAll(router);
         const { rows } = await store.query<{ route_note: string | null }>(
           'select route_note from events order by seq desc limit 1',
         );
-        assert.match(rows[0]?.route_note ?? '', fixture.unmapped.note);
+        assert.match(rows[0]?.route_note ?? '', note);
       });
     });
   }
+}
+
+/**
+ * For the CloudEvents producers (no secret of their own): `server.auth.ingest` on, an ingest
+ * token for this source and one for another, as `Authorization` headers once `setUp` ran.
+ */
+export function ingestTokens(source: string) {
+  const headers = { mine: {} as Record<string, string>, other: {} as Record<string, string> };
+  return {
+    auth: { read: false, ingest: true },
+    headers,
+    async setUp(store: Store) {
+      const mine = await createToken(store, {
+        name: `${source}-ci`,
+        services: ['*'],
+        actions: ['ingest'],
+        sources: [source],
+      });
+      const other = await createToken(store, {
+        name: 'another-producer',
+        services: ['*'],
+        actions: ['ingest'],
+        sources: ['github'],
+      });
+      headers.mine = { authorization: `Bearer ${mine.name}:${mine.secret}` };
+      headers.other = { authorization: `Bearer ${other.name}:${other.secret}` };
+    },
+  };
 }
