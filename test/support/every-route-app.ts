@@ -5,11 +5,27 @@
  */
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { createDeployer, deployerSettingsSchema } from '../../src/deploy/index.js';
-import type { Router } from '../../src/events/index.js';
+import {
+  createDeployer,
+  deployerSettingsSchema,
+  type Deployer,
+  type DeployerSettings,
+} from '../../src/deploy/index.js';
+import {
+  createEventWriter,
+  createIntake,
+  type Intake,
+  type Router,
+} from '../../src/events/index.js';
 import { silentLogger } from '../../src/log/index.js';
+import { buildApp } from '../../src/server/index.js';
+import type { WebhookReceiver } from '../../src/sources/index.js';
 import type { Store } from '../../src/store/index.js';
-import { createUpdateWatcher, updatesSettingsSchema } from '../../src/updates/index.js';
+import {
+  createUpdateWatcher,
+  updatesSettingsSchema,
+  type UpdateWatcher,
+} from '../../src/updates/index.js';
 import { testApp } from './app.js';
 import { createRecordingCluster } from './recording-cluster.js';
 
@@ -77,4 +93,42 @@ export function documentOperations(document: {
       action: (operation as { 'x-cadence-action'?: string })['x-cadence-action'] ?? '(none)',
     })),
   );
+}
+
+/**
+ * The app with the deployer over a deploy fixture's `settings` (a recording cluster) and the
+ * continuous updates of `web` (policy minor, approval needed; the watcher never ticks by itself).
+ */
+export function deployerAndUpdatesApp(
+  store: Store,
+  settings: DeployerSettings,
+  options: { insecureDev: boolean; webhookReceivers?: ReadonlyMap<string, WebhookReceiver> },
+): { app: FastifyInstance; intake: Intake; deployer: Deployer; watcher: UpdateWatcher } {
+  const intake = createIntake({ writer: createEventWriter(store) });
+  const deployer = createDeployer({
+    store,
+    intake,
+    cluster: createRecordingCluster(),
+    settings,
+    logger: silentLogger,
+  });
+  const watcher = createUpdateWatcher({
+    store,
+    deployer,
+    settings: updatesSettingsSchema.parse({
+      enabled: true,
+      services: { web: { policy: 'minor', approval: true } },
+    }),
+    logger: silentLogger,
+  });
+  const app = buildApp({
+    store,
+    intake,
+    logger: silentLogger,
+    bodyLimitBytes: 1024 * 1024,
+    ...(options.webhookReceivers ? { webhookReceivers: options.webhookReceivers } : {}),
+    deployer: { deployer, insecureDev: options.insecureDev },
+    updates: { watcher, insecureDev: options.insecureDev },
+  });
+  return { app, intake, deployer, watcher };
 }
