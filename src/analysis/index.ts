@@ -59,12 +59,7 @@ export {
   type PrometheusOutcome,
   type PromPoint,
 } from './prometheus-client.js';
-export {
-  analysisSettingsSchema,
-  notificationTargetSchema,
-  type AnalysisSettings,
-  type NotificationTarget,
-} from './schema.js';
+export { analysisSettingsSchema, type AnalysisSettings } from './schema.js';
 export {
   cancelAnalyses,
   findAnalysis,
@@ -99,10 +94,3 @@ export {
   type AnalysisRunnerOptions,
 } from './analysis-runner.js';
 export { verdictCloudEvent, ANALYSIS_SOURCE } from './verdict-cdevent.js';
-export {
-  createVerdictNotifiers,
-  slackMessage,
-  verdictNotice,
-  type VerdictNotice,
-  type VerdictNotifier,
-} from './verdict-notifiers.js';

@@ -37,12 +37,6 @@ export {
 } from '../auth/index.js';
 export { createKubeCluster, FIELD_MANAGER, type Cluster } from './kube-cluster.js';
 export {
-  createWebhookNotifier,
-  noopNotifier,
-  type FailureNotifier,
-  type Notification,
-} from './failure-notifier.js';
-export {
   parseManifests,
   rewriteManifests,
   untaggedImages,

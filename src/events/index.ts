@@ -9,6 +9,8 @@ export type { CloudEvent } from './cloud-event.js';
 export { isRfc3339 } from './cloud-event.js';
 export {
   decodeHttpMessage,
+  parseJson,
+  parseJsonObject,
   parseMediaType,
   type HttpMessage,
   type HttpMode,

@@ -322,7 +322,10 @@ for (const engine of engines) {
             // Other tests' analyses share the store: only this one's notices count.
             notify: (notice) =>
               Promise.resolve(
-                void (notice.analysisId === analysis.id && notices.push(notice.status)),
+                void (
+                  notice.facts?.analysisId === analysis.id &&
+                  notices.push(String(notice.facts.status))
+                ),
               ),
           },
         ],

@@ -7,13 +7,13 @@ import type { FastifyInstance } from 'fastify';
 import {
   createDeployer,
   createDeployToken,
-  createWebhookNotifier,
   deployerSettingsSchema,
   type Deployer,
 } from '../../src/deploy/index.js';
 import { createEventWriter, createIntake } from '../../src/events/index.js';
 import { cadenceVersion } from '../../src/version/index.js';
 import { silentLogger } from '../../src/log/index.js';
+import { createNotifier } from '../../src/notify/index.js';
 import { buildApp } from '../../src/server/index.js';
 import type { Store } from '../../src/store/index.js';
 import { routeAll, testApp } from '../support/app.js';
@@ -66,10 +66,13 @@ for (const engine of engines) {
         cluster,
         settings: fixture.settings(),
         logger: silentLogger,
-        notifier: createWebhookNotifier({
-          url: `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/hook`,
-          logger: silentLogger,
-        }),
+        notifier: createNotifier(
+          {
+            type: 'slack',
+            url: `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/hook`,
+          },
+          silentLogger,
+        ),
       });
       app = buildApp({
         store,
