@@ -6,9 +6,4 @@
  */
 export type { Notice, Notifier } from './notifier.js';
 export { noopNotifier } from './noop-notifier.js';
-export {
-  createNotifier,
-  createNotifiers,
-  notificationTargetSchema,
-  type NotificationTarget,
-} from './notifier-registry.js';
+export { createNotifier, createNotifiers, notificationTargetSchema } from './notifier-registry.js';

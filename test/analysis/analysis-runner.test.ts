@@ -13,11 +13,11 @@ import {
   createPrometheusClient,
   findAnalysis,
   listIntervals,
-  nextProgress,
   startAnalysis,
-  type AnalysisSpecInput,
-  type PrometheusClient,
 } from '../../src/analysis/index.js';
+import { nextProgress } from '../../src/analysis/analysis-progress.js';
+import { type AnalysisSpecInput } from '../../src/analysis/schema.js';
+import { type PrometheusClient } from '../../src/analysis/prometheus-client.js';
 import { silentLogger } from '../../src/log/index.js';
 import { CadenceError } from '../../src/problem/index.js';
 import { openStore, type Store } from '../../src/store/index.js';

@@ -4,17 +4,13 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import {
-  createDeployer,
-  createDeployToken,
-  deployerSettingsSchema,
-  type Deployer,
-} from '../../src/deploy/index.js';
+import { createDeployer, deployerSettingsSchema, type Deployer } from '../../src/deploy/index.js';
+import { createToken as createDeployToken } from '../../src/auth/index.js';
 import { createEventWriter, createIntake } from '../../src/events/index.js';
 import { cadenceVersion } from '../../src/version/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { createNotifier } from '../../src/notify/index.js';
-import { buildApp } from '../../src/server/index.js';
+import { buildApp } from '../../src/server/app.js';
 import type { Store } from '../../src/store/index.js';
 import { routeAll, testApp } from '../support/app.js';
 import { createDeployFixture, type DeployFixture } from '../support/deploy-fixture.js';

@@ -19,9 +19,9 @@ import {
   createUpdateWatcher,
   listUpdates,
   updatesSettingsSchema,
-  type UpdatesSettings,
   type UpdateWatcher,
 } from '../../src/updates/index.js';
+import { type UpdatesSettings } from '../../src/updates/schema.js';
 import {
   createDeployFixture,
   webManifests,
