@@ -14,13 +14,13 @@ import {
   createAnalysisRunner,
   createPrometheusClient,
   findAnalysis,
-  intervalWindow,
   listIntervals,
   startAnalysis,
   type Analysis,
   type AnalysisRunner,
-  type AnalysisSpecInput,
 } from '../../src/analysis/index.js';
+import { intervalWindow } from '../../src/analysis/evaluate-interval.js';
+import { type AnalysisSpecInput } from '../../src/analysis/schema.js';
 import { createEventWriter, createIntake } from '../../src/events/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { openStore, type Store } from '../../src/store/index.js';

@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { FastifyInstance } from 'fastify';
 import { importRepository } from '../../src/git/index.js';
-import { routesOf } from '../../src/server/index.js';
+import { routesOf } from '../../src/server/app.js';
 import type { Store } from '../../src/store/index.js';
 import { routeAll } from '../support/app.js';
 import { openTestStore } from '../support/engines.js';

@@ -12,12 +12,12 @@ import {
   type StoredEvent,
 } from '../../src/events/index.js';
 import { CadenceError } from '../../src/problem/index.js';
+import { githubSettingsSchema } from '../../src/sources/index.js';
 import {
   createGithubReceiver,
   createGithubSource,
-  githubSettingsSchema,
   type GithubSettings,
-} from '../../src/sources/index.js';
+} from '../../src/sources/github-source.js';
 import type { Store } from '../../src/store/index.js';
 import { routeAll, testApp } from '../support/app.js';
 import { openTestStore } from '../support/engines.js';

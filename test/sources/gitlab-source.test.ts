@@ -3,13 +3,13 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { validateCdevent, type CloudEvent, type StoredEvent } from '../../src/events/index.js';
 import { CadenceError } from '../../src/problem/index.js';
+import { gitlabSettingsSchema } from '../../src/sources/index.js';
 import {
   createGitlabReceiver,
   createGitlabSource,
-  gitlabSettingsSchema,
   parseGitlabTime,
   type GitlabSettings,
-} from '../../src/sources/index.js';
+} from '../../src/sources/gitlab-source.js';
 import { sourceContract } from './source-contract.js';
 
 type Json = Record<string, unknown>;

@@ -6,12 +6,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  createDeployer,
-  deployerSettingsSchema,
-  type Deployer,
-  type DeployerSettings,
-} from '../../src/deploy/index.js';
+import { createDeployer, deployerSettingsSchema, type Deployer } from '../../src/deploy/index.js';
+import { type DeployerSettings } from '../../src/deploy/schema.js';
 import { createEventWriter, createIntake } from '../../src/events/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import type { Store } from '../../src/store/index.js';

@@ -5,12 +5,8 @@
  */
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import {
-  createDeployer,
-  deployerSettingsSchema,
-  type Deployer,
-  type DeployerSettings,
-} from '../../src/deploy/index.js';
+import { createDeployer, deployerSettingsSchema, type Deployer } from '../../src/deploy/index.js';
+import type { DeployerSettings } from '../../src/deploy/schema.js';
 import {
   createEventWriter,
   createIntake,
@@ -18,7 +14,7 @@ import {
   type Router,
 } from '../../src/events/index.js';
 import { silentLogger } from '../../src/log/index.js';
-import { buildApp } from '../../src/server/index.js';
+import { buildApp } from '../../src/server/app.js';
 import type { WebhookReceiver } from '../../src/sources/index.js';
 import type { Store } from '../../src/store/index.js';
 import {
