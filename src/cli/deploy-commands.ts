@@ -256,7 +256,7 @@ export function deployCommands(): Command[] {
     print(flags, listed, () =>
       [
         renderTable(
-          ['', 'VERSION', 'COMMIT', 'TAG', 'SINCE'],
+          ['', 'VERSION', 'COMMIT', 'TAG', 'DEPLOYED'],
           [
             ...(listed.stable ? [row('stable', listed.stable)] : []),
             ...(listed.canary ? [row('canary', listed.canary)] : []),

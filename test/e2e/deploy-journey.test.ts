@@ -430,7 +430,7 @@ describe('deployer journey: cadence serve + git + docker-registry + Kubernetes A
     const version = (sha: string) => `main-${sha.slice(0, 7)}`;
     assert.match(
       listed.stdout,
-      new RegExp(`^\\s+VERSION\\s+COMMIT\\s+TAG\\s+SINCE\nstable\\s+${version(third)}`),
+      new RegExp(`^\\s+VERSION\\s+COMMIT\\s+TAG\\s+DEPLOYED\nstable\\s+${version(third)}`),
     );
     for (const kept of [first, second]) {
       assert.match(
