@@ -5,7 +5,7 @@ import type { DeployedRevision } from '../../src/deploy/deploy-rows.js';
 import { readServiceState } from '../../src/deploy/deploy-rows.js';
 import { findKept, keepReplaced } from '../../src/deploy/kept-versions.js';
 import { CadenceError } from '../../src/problem/index.js';
-import { applyMigrations, listMigrations } from '../../src/store/index.js';
+import { applyMigrations, listMigrations } from '../../src/store/migrations.js';
 import { engines, openTestStore } from '../support/engines.js';
 
 const revision = (version: string, commit = `${version.replace(/\W/g, '')}00`.padEnd(40, 'a')) =>
