@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { FastifyInstance } from 'fastify';
 import { importRepository } from '../../src/git/index.js';
+import { builtinWebhookReceivers } from '../../src/sources/index.js';
 import { routesOf } from '../../src/server/app.js';
 import type { Store } from '../../src/store/index.js';
 import { routeAll } from '../support/app.js';
@@ -147,6 +148,13 @@ describe('OpenAPI document', () => {
     const refs = [...JSON.stringify(document).matchAll(/"\$ref":"#\/components\/schemas\/(\w+)"/g)];
     assert.ok(refs.length > 0);
     for (const [, name] of refs) assert.ok(document.components.schemas[name!], `${name} resolves`);
+  });
+
+  it('lists the webhook sources the source registry has, not a list kept by hand', () => {
+    const parameters = document.paths['/webhooks/{source}']?.post?.parameters as
+      { name: string; schema?: { enum?: string[] } }[] | undefined;
+    const source = parameters?.find((parameter) => parameter.name === 'source');
+    assert.deepEqual(source?.schema?.enum, [...builtinWebhookReceivers().keys()]);
   });
 
   /** Checks a real response against the document's schema for its path, method and status. */
