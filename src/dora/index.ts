@@ -45,6 +45,8 @@ export { refreshDeliveries } from './delivery-rows.js';
 export { defaultDoraSettings, type DoraSettings } from './settings.js';
 export { classify, tierOf, TIER_BANDS, REPORT_YEARS, type Tier, type ReportYear } from './tiers.js';
 export { projectFacts } from './projector.js';
+export { createBackgroundProjector, type BackgroundProjector } from './background-projector.js';
+export { readFreshness, type Freshness } from './freshness.js';
 export {
   metricsReport,
   metricsPerStream,

@@ -21,6 +21,8 @@ export interface RouterOptions {
    * which has one connection, halve its throughput); a short wait batches them.
    */
   settleMs?: number;
+  /** Called after each committed batch that routed events (the projector's cue). */
+  onRouted?: (count: number) => void;
 }
 
 export interface Router {
@@ -153,6 +155,7 @@ export function createRouter(options: RouterOptions): Router {
       let claimed = 0;
       try {
         claimed = await routeBatch();
+        if (claimed > 0) options.onRouted?.(claimed);
       } catch (error) {
         options.logger.error({ err: error }, 'routing batch failed; will retry');
       }

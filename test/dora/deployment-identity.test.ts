@@ -15,11 +15,10 @@ import {
   type DeploymentFact,
 } from '../../src/dora/index.js';
 import { emptyInputs } from '../../src/dora/metrics.js';
-import type { Router } from '../../src/events/index.js';
 import { rolloutCdevent } from '../../src/rollouts/index.js';
 import { clusterRevision } from '../../src/sources/index.js';
 import type { Store } from '../../src/store/index.js';
-import { routeAll, structured, testApp } from '../support/app.js';
+import { structured, testApp } from '../support/app.js';
 import { engines, openTestStore } from '../support/engines.js';
 
 const SHA = '3f2a9c1d5e6b7a8c9d0e1f2a3b4c5d6e7f8a9b0c';
@@ -222,7 +221,7 @@ for (const engine of engines) {
     let store: Store;
     let dispose: () => Promise<void>;
     let app: FastifyInstance;
-    let router: Router;
+    let settle: () => Promise<void>;
     const post = async (
       url: string,
       body: unknown,
@@ -252,7 +251,7 @@ for (const engine of engines) {
 
     before(async () => {
       ({ store, dispose } = await openTestStore(engine));
-      ({ app, router } = testApp(store));
+      ({ app, settle } = testApp(store));
     });
     after(async () => {
       await app.close();
@@ -315,7 +314,7 @@ for (const engine of engines) {
           'https://10.96.0.1:443',
         ),
       );
-      await routeAll(router);
+      await settle();
       const list = await deployments('shop');
       assert.equal(list.length, 1, JSON.stringify(list));
       assert.equal(list[0]!.evidence.length, 2);
@@ -363,7 +362,7 @@ for (const engine of engines) {
         ),
         structured,
       );
-      await routeAll(router);
+      await settle();
       const [web] = await deployments('web');
       assert.equal(web!.revision, SHA.slice(0, 7));
       assert.deepEqual(
@@ -398,7 +397,7 @@ for (const engine of engines) {
         ),
         structured,
       );
-      await routeAll(router);
+      await settle();
       assert.deepEqual(await deployments('legacy'), []);
       const streams = (await app.inject({ url: '/api/v1/streams' })).json().services as {
         service: string;
@@ -430,7 +429,7 @@ for (const engine of engines) {
         },
         customData: { cadence: { environmentGiven: false } },
       });
-      await routeAll(router);
+      await settle();
       const response = await app.inject({
         url: '/api/v1/incidents?environment=default&from=2026-03-01&to=2026-03-08',
       });

@@ -1,7 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { defaults } from '../../src/config/index.js';
 import type { Deployer } from '../../src/deploy/index.js';
-import type { DoraSettings } from '../../src/dora/index.js';
+import {
+  defaultDoraSettings,
+  refreshDeliveries,
+  type DoraSettings,
+} from '../../src/dora/index.js';
 import {
   compileRoutingTable,
   createEventWriter,
@@ -19,7 +23,11 @@ import {
 } from '../../src/sources/index.js';
 import type { Store } from '../../src/store/index.js';
 
-/** The real HTTP app over a store, with its router (not started: tests call routeBatch()). */
+/**
+ * The real HTTP app over a store, with its router (not started: tests call routeBatch()) and
+ * `settle()`, which routes everything and runs the projector's pass to completion: metrics reads
+ * only read, so a test waits for the projection by this condition before reading.
+ */
 export function testApp(
   store: Store,
   options: {
@@ -41,7 +49,12 @@ export function testApp(
     /** Most rollouts streams open at once; the default when absent. */
     rolloutStreams?: number;
   } = {},
-): { app: FastifyInstance; router: Router } {
+): {
+  app: FastifyInstance;
+  router: Router;
+  /** Routes until nothing is left, then projects (with these rules, else the app's). */
+  settle: (rules?: DoraSettings) => Promise<void>;
+} {
   const transformers = builtinTransformers(options.sources ? { settings: options.sources } : {});
   const table = compileRoutingTable(
     defaults.routes.map((route) => ({ ...route, transformers: [...route.transformers] })),
@@ -69,7 +82,11 @@ export function testApp(
     ...(deployer && options.updates ? { updates: options.updates(deployer.deployer) } : {}),
     ...(options.rolloutStreams ? { rolloutStreams: options.rolloutStreams } : {}),
   });
-  return { app, router };
+  const settle = async (rules?: DoraSettings) => {
+    await routeAll(router);
+    await refreshDeliveries(store, rules ?? options.dora ?? defaultDoraSettings);
+  };
+  return { app, router, settle };
 }
 
 /** Routes until nothing is left. */
