@@ -110,6 +110,7 @@ export function exitCodeForProblem(code: ProblemCode): number {
     case 'unavailable':
     case 'conflict':
     case 'config-invalid':
+    case 'backlogged':
       return EXIT_CODES.failure;
   }
 }

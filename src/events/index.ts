@@ -31,6 +31,7 @@ export {
   type IntakeResult,
 } from './intake.js';
 export { createEventWriter, type EventWriter } from './event-writer.js';
+export { createBacklogGate, type BacklogGate } from './backlog-gate.js';
 export {
   INTERNAL_DOOR,
   insertEvents,

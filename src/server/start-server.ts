@@ -23,6 +23,7 @@ import {
 import {
   compileRoutingTable,
   createEventWriter,
+  createBacklogGate,
   createIntake,
   createRouter,
   type Router,
@@ -190,18 +191,23 @@ export async function startServer(
     store,
     table,
     transformers,
-    onRouted: () => projector.kick(),
+    onRouted: () => {
+      projector.kick();
+      void backlog.refresh().catch(() => undefined);
+    },
     logger: logger.child({ module: 'router' }),
     batchSize: config.router.batchSize,
     pollIntervalMs: config.router.pollIntervalMs,
     settleMs: config.router.settleMs,
   });
   const writer = createEventWriter(store);
+  const backlog = createBacklogGate({ db: store, maxBacklog: config.router.maxBacklog });
   // The intake checks each event's producer against the same routing table the router uses.
   const intake = createIntake({
     writer,
     onStored: () => router.kick(),
     admission: { table, secured },
+    backlog,
   });
   // A canary the deployer applies starts its analysis (when one can run); the analysis's
   // verdict comes back through the deployer. Each needs the other, so the hook reads this later.
