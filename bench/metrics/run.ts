@@ -159,14 +159,17 @@ async function afterNewDeployments(
   }
   read.sort((a, b) => a - b);
   catchUp.sort((a, b) => a - b);
-  console.error(`  read after ${NEW} new deployments: ${read.map((ms) => ms.toFixed(0)).join(' ')} ms`);
+  console.error(
+    `  read after ${NEW} new deployments: ${read.map((ms) => ms.toFixed(0)).join(' ')} ms`,
+  );
   if (catchUp.length) {
     console.error(`  projector catch-up: ${catchUp.map((ms) => ms.toFixed(0)).join(' ')} ms`);
   }
   return { read, catchUp };
 }
-/** Set where reads no longer project: the work the background projector does after new facts. */
-const projectInBackground: ((store: Store) => Promise<unknown>) | undefined = undefined;
+/** Reads no longer project: this is the work the background projector does after new facts. */
+const projectInBackground: ((store: Store) => Promise<unknown>) | undefined = (store) =>
+  refreshDeliveries(store, defaultDoraSettings);
 
 const median = (samples: number[]) => samples[Math.floor(samples.length / 2)]!;
 
