@@ -26,8 +26,14 @@ export function createBackgroundProjector(options: {
   logger: Logger;
   /** How often to look for work when nobody kicks. */
   pollIntervalMs?: number;
+  /**
+   * Least time between passes under load. On PGlite (one connection shared with the intake)
+   * back-to-back passes would starve the intake; the default leaves it room there.
+   */
+  minGapMs?: number;
 }): BackgroundProjector {
   const pollIntervalMs = options.pollIntervalMs ?? 1000;
+  const minGapMs = options.minGapMs ?? (options.store.engine === 'pglite' ? 250 : 0);
   let running = false;
   let loop: Promise<void> | undefined;
   let wake: (() => void) | undefined;
@@ -46,6 +52,9 @@ export function createBackgroundProjector(options: {
         options.logger.error({ err: error }, 'projection pass failed; will retry');
       }
       for (const done of answering) done();
+      if (running && minGapMs > 0 && waiting.length === 0) {
+        await new Promise((resolve) => setTimeout(resolve, minGapMs));
+      }
       if (!running || kicked || waiting.length > 0) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, pollIntervalMs);

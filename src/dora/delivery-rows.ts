@@ -33,7 +33,8 @@ export async function refreshDeliveries(
   settings: DoraSettings,
   streamsPerTransaction = 20,
 ): Promise<number> {
-  await projectFacts(store);
+  // PGlite has one connection: shorter transactions let the intake's writes in between.
+  await projectFacts(store, store.engine === 'pglite' ? 500 : 5000);
   await store.transaction(async (tx) => {
     await markAllStaleWhenRulesChanged(tx, settings);
     await expandStaleRepositories(tx, settings);
