@@ -16,7 +16,7 @@ import {
 } from '../../src/dora/index.js';
 import { emptyInputs } from '../../src/dora/metrics.js';
 import { rolloutCdevent } from '../../src/rollouts/index.js';
-import { clusterRevision } from '../../src/sources/index.js';
+import { clusterRevision } from '../../src/events/cdevents/deployment-facts.js';
 import type { Store } from '../../src/store/index.js';
 import { structured, testApp } from '../support/app.js';
 import { engines, openTestStore } from '../support/engines.js';
