@@ -2,8 +2,8 @@ import { CadenceError } from '../problem/index.js';
 import type { Queryable } from '../store/index.js';
 
 export interface BacklogGate {
-  /** Throws a 429 problem naming the backlog when the router is too far behind. */
-  admit(): void;
+  /** Rejects with a 429 problem naming the backlog when the router is too far behind. */
+  admit(): Promise<void>;
   /** The last count of unrouted events (the router refreshes it after each batch). */
   refresh(): Promise<number>;
 }
@@ -11,8 +11,8 @@ export interface BacklogGate {
 /**
  * Back-pressure for the intake: when more than `maxBacklog` events wait to be routed, new
  * requests are refused with 429 and Retry-After instead of letting routing lag grow without
- * bound. The count is read at most every `refreshMs` (it is a count over the unrouted index),
- * so admitting a request costs nothing; between reads it can be a little stale either way.
+ * bound. The count is read at most every `refreshMs` (a count over the unrouted index; requests
+ * arriving meanwhile share the one read), so it is at most that stale either way.
  */
 export function createBacklogGate(options: {
   db: Queryable;
@@ -38,11 +38,8 @@ export function createBacklogGate(options: {
   }
 
   return {
-    admit() {
-      if (Date.now() - readAt > refreshMs) {
-        // Refreshed in the background: the request is judged by the last count.
-        refresh().catch(() => undefined);
-      }
+    async admit() {
+      if (Date.now() - readAt > refreshMs) await refresh();
       if (unrouted <= options.maxBacklog) return;
       throw new CadenceError('backlogged', {
         field: 'backlog',

@@ -150,13 +150,13 @@ export function createIntake(options: {
 
   return {
     async acceptCloudEvents(message, caller) {
-      options.backlog?.admit();
+      await options.backlog?.admit();
       const { mode, events } = decodeHttpMessage(message);
       withIndexPrefix(events, (event, at) => checkCdeventPayload(event, at));
       return store(mode, events, admitAll('/events', events, caller));
     },
     async acceptCdevents(message, caller) {
-      options.backlog?.admit();
+      await options.backlog?.admit();
       const hasCloudEventHeaders = message.headers['ce-specversion'] !== undefined;
       const contentType = String(message.headers['content-type'] ?? '').toLowerCase();
       if (hasCloudEventHeaders || contentType.includes('cloudevents')) {
