@@ -193,7 +193,12 @@ for (const engine of engines) {
           await settle();
           const report = await metricsReport(store, { ...window, bucket: 'week' }, settings);
           // Settled: nothing is pending, and the read says so.
-          assert.deepEqual(report.freshness.pending, { events: 0, cdevents: 0, streams: 0, days: 0 });
+          assert.deepEqual(report.freshness.pending, {
+            events: 0,
+            cdevents: 0,
+            streams: 0,
+            days: 0,
+          });
           assert.equal(report.freshness.lagSeconds, 0);
           reports.push({ ...report, freshness: undefined });
           if (order !== scenario) {

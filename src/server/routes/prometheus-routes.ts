@@ -146,10 +146,11 @@ export function registerPrometheusRoutes(
 
   async function refresh(filter: { service?: string; environment?: string }): Promise<void> {
     const to = new Date();
-    const streams = await metricsPerStream(
-      deps.store,
-      { from: new Date(to.getTime() - WINDOW_DAYS * DAY), to, ...filter },
-    );
+    const streams = await metricsPerStream(deps.store, {
+      from: new Date(to.getTime() - WINDOW_DAYS * DAY),
+      to,
+      ...filter,
+    });
     for (const g of [
       deployments,
       perDay,
