@@ -6,7 +6,9 @@
  *   npm run bench:metrics [-- --deployments 1000000 --runs 5 --only postgres]
  *
  * Each deployment comes with the change it delivers (one commit) and every 50th with an
- * incident, so the rules have real work to do. PostgreSQL: BENCH_DATABASE_URL, else
+ * incident, so the rules have real work to do. "Read after new deploys" adds `--new` deployments
+ * to one busy stream per run and times the next overview read; reads no longer project, so the
+ * background projector's catch-up for them is timed on its own (never inside a read). PostgreSQL: BENCH_DATABASE_URL, else
  * TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres (a throwaway database).
  */
 import { randomBytes } from 'node:crypto';
