@@ -42,9 +42,16 @@ async function markStale(
   ];
   if (streams.length > 0) {
     await tx.query(
+      // An update, not `do nothing`: a stream another replica is rewriting right now (from a
+      // snapshot without these facts) keeps its mark locked until it commits and deletes it;
+      // waiting for that and then inserting a fresh mark is what keeps these facts from being
+      // lost. Key order keeps two projectors from locking marks crosswise.
       `insert into dora_stale_streams (environment, service, since)
-       select distinct *, $3::timestamptz from unnest($1::text[], $2::text[])
-       on conflict do nothing`,
+       select distinct environment, service, $3::timestamptz
+       from unnest($1::text[], $2::text[]) as s(environment, service)
+       order by environment, service
+       on conflict (environment, service)
+       do update set since = least(dora_stale_streams.since, excluded.since)`,
       [column(streams, (s) => s.environment), column(streams, (s) => s.service), since],
     );
   }
@@ -54,7 +61,9 @@ async function markStale(
       `insert into dora_stale_streams (environment, service, since)
        select distinct environment, service, $2::timestamptz from deployments
        where cdevent_id = any($1::text[])
-       on conflict do nothing`,
+       order by environment, service
+       on conflict (environment, service)
+       do update set since = least(dora_stale_streams.since, excluded.since)`,
       [named, since],
     );
   }
