@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { changedDays, ROLLUP_STATEMENTS, type RollupRow } from '../../src/dora/daily-rollups.js';
-import { createBackgroundProjector, metricsReport, readFreshness } from '../../src/dora/index.js';
+import { createBackgroundProjector, metricsReport } from '../../src/dora/index.js';
+import { readFreshness } from '../../src/dora/freshness.js';
 import { silentLogger } from '../../src/log/index.js';
 import { freshnessNote } from '../../src/cli/metrics-command.js';
 import { testApp } from '../support/app.js';

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { countEvents } from '../../src/events/index.js';
+import { countEvents } from '../../src/events/event-rows.js';
 import { routeAll, sampleEvent, structured, testApp } from '../support/app.js';
 import { openTestStore } from '../support/engines.js';
 
