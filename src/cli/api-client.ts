@@ -77,6 +77,7 @@ export function problemCodeForStatus(status: number): ProblemCode {
     413: 'payload-too-large',
     415: 'unsupported-media-type',
     422: 'invalid-input',
+    429: 'backlogged',
   };
   return known[status] ?? (status >= 500 ? 'unavailable' : 'invalid-input');
 }
@@ -110,6 +111,7 @@ export function exitCodeForProblem(code: ProblemCode): number {
     case 'unavailable':
     case 'conflict':
     case 'config-invalid':
+    case 'backlogged':
       return EXIT_CODES.failure;
   }
 }

@@ -3,6 +3,25 @@ import type { Distribution, MetricsReport, Rate } from '../dora/index.js';
 import { getJson, serverOption, serverUrl } from './api-client.js';
 import { renderTable } from './table.js';
 
+/**
+ * A line saying how far behind the numbers are, when anything is still on its way (nothing
+ * when everything received is counted). An older server's report has no freshness.
+ */
+export function freshnessNote(report: Pick<MetricsReport, 'freshness'>): string | undefined {
+  const freshness = report.freshness as MetricsReport['freshness'] | undefined;
+  if (!freshness) return undefined;
+  const { pending } = freshness;
+  const parts = [
+    pending.events > 0 ? `${pending.events} events not yet routed` : '',
+    pending.cdevents > 0 ? `${pending.cdevents} CDEvents not yet projected` : '',
+    pending.streams > 0 ? `${pending.streams} streams` : '',
+    pending.days > 0 ? `${pending.days} days` : '',
+  ].filter(Boolean);
+  if (parts.length === 0) return undefined;
+  const lag = Math.round(freshness.lagSeconds * 10) / 10;
+  return `as of ${freshness.asOf} (${lag}s behind): ${parts.join(', ')} still being counted`;
+}
+
 /** Seconds as the largest sensible unit: 45m, 19.5h, 3.2d. */
 export function formatDuration(seconds: number | null): string {
   if (seconds === null) return '-';
@@ -124,6 +143,8 @@ export function metricsCommand(): Command {
         }
         const empty = emptyScopeHint(report);
         if (empty) text += `\n\n${empty}`;
+        const behind = freshnessNote(report);
+        if (behind) text += `\n\n${behind}`;
         process.stdout.write(`${text}\n`);
       },
     );

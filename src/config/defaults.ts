@@ -36,6 +36,12 @@ export const defaults = {
     pollIntervalMs: 500,
     /** Wait after an intake write before routing, so events are routed in batches. */
     settleMs: 50,
+    /**
+     * Events waiting to be routed above which POST /events and /cdevents answer 429 with
+     * Retry-After (back-pressure instead of unbounded lag). Cadence's own events and webhooks
+     * are never refused.
+     */
+    maxBacklog: 100_000,
   },
   dora: {
     /** The environment metrics are computed for unless a query names another. */

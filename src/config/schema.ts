@@ -57,6 +57,7 @@ export const configSchema = z.strictObject({
       batchSize: z.number().int().positive().max(10_000).default(defaults.router.batchSize),
       pollIntervalMs: z.number().int().positive().default(defaults.router.pollIntervalMs),
       settleMs: z.number().int().min(0).max(10_000).default(defaults.router.settleMs),
+      maxBacklog: z.number().int().positive().default(defaults.router.maxBacklog),
     })
     .prefault({}),
   dora: z

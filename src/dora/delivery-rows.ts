@@ -1,5 +1,11 @@
 import type { Queryable, Store } from '../store/index.js';
-import { markStaleDays, refreshDailyRollups, utcDay, type StaleDay } from './daily-rollups.js';
+import {
+  changedDays,
+  markStaleDays,
+  refreshDailyRollups,
+  type RollupRow,
+  type StaleDay,
+} from './daily-rollups.js';
 import { linkDeliveries, repositoryName, type Delivery } from './delivery.js';
 import { column, loadStreamFacts } from './fact-rows.js';
 import { projectFacts } from './projector.js';
@@ -8,6 +14,11 @@ import { configuredRepositories, rulesDigest, rulesFrom, type DoraSettings } fro
 interface Stream {
   environment: string;
   service: string;
+}
+
+/** A claimed stale stream: since when its oldest unprojected event was received. */
+interface StaleStream extends Stream {
+  since: Date;
 }
 
 /**
@@ -22,7 +33,8 @@ export async function refreshDeliveries(
   settings: DoraSettings,
   streamsPerTransaction = 20,
 ): Promise<number> {
-  await projectFacts(store);
+  // PGlite has one connection: shorter transactions let the intake's writes in between.
+  await projectFacts(store, store.engine === 'pglite' ? 500 : 5000);
   await store.transaction(async (tx) => {
     await markAllStaleWhenRulesChanged(tx, settings);
     await expandStaleRepositories(tx, settings);
@@ -31,13 +43,16 @@ export async function refreshDeliveries(
   let total = 0;
   for (;;) {
     const done = await store.transaction(async (tx) => {
-      const { rows } = await tx.query<Stream>(
-        `select environment, service from dora_stale_streams
+      const { rows } = await tx.query<StaleStream>(
+        `select environment, service, since from dora_stale_streams
          order by environment, service limit $1 for update skip locked`,
         [streamsPerTransaction],
       );
       const touched: StaleDay[] = [];
-      for (const stream of rows) touched.push(...(await rewriteStream(tx, stream, settings)));
+      for (const stream of rows) {
+        const days = await rewriteStream(tx, stream, settings);
+        touched.push(...days.map((day) => ({ ...day, since: new Date(stream.since) })));
+      }
       await markStaleDays(tx, touched);
       await tx.query(
         `delete from dora_stale_streams
@@ -72,8 +87,8 @@ async function markAllStaleWhenRulesChanged(tx: Queryable, settings: DoraSetting
 
 /** A new change in a repository makes every stream deploying from it stale. */
 async function expandStaleRepositories(tx: Queryable, settings: DoraSettings) {
-  const { rows: moved } = await tx.query<{ repository: string }>(
-    `delete from dora_stale_repositories returning repository`,
+  const { rows: moved } = await tx.query<{ repository: string; since: Date }>(
+    `delete from dora_stale_repositories returning repository, since`,
   );
   // Checked here rather than in SQL: with nothing moved, the planner would still scan every
   // deployment to evaluate the condition (most reads have nothing moved).
@@ -83,13 +98,19 @@ async function expandStaleRepositories(tx: Queryable, settings: DoraSettings) {
     repositories.includes(c.repository),
   );
   // Streams without a repository of their own read the change repository named like them.
+  const since = new Date(Math.min(...moved.map((row) => new Date(row.since).getTime())));
   await tx.query(
-    `insert into dora_stale_streams (environment, service)
-     select distinct d.environment, d.service from deployments d
+    `insert into dora_stale_streams (environment, service, since)
+     select distinct d.environment, d.service, $4::timestamptz from deployments d
      where d.repository = any($1::text[]) or d.service = any($2::text[])
         or d.service = any($3::text[])
      on conflict do nothing`,
-    [repositories, column(configured, (c) => c.service), repositories.map(repositoryName)],
+    [
+      repositories,
+      column(configured, (c) => c.service),
+      repositories.map(repositoryName),
+      since.toISOString(),
+    ],
   );
 }
 
@@ -165,23 +186,67 @@ async function rewriteStream(
     facts.incidents,
     rulesFrom(settings),
   ).filter((d) => d.environment === stream.environment && d.service === stream.service);
-  await tx.query(`delete from dora_delivered_commits where environment = $1 and service = $2`, [
-    stream.environment,
-    stream.service,
-  ]);
-  const { rows: oldDays } = await tx.query<{ day: string }>(
-    `with gone as (delete from dora_deliveries where environment = $1 and service = $2
-                   returning deployed_at)
-     select distinct (deployed_at at time zone 'UTC')::date::text as day from gone`,
+  // Only the days whose rollup inputs changed are marked: a new deployment usually changes its
+  // own day (and the day of a deployment it restored), not every day the stream deployed.
+  const { rows: oldCommits } = await tx.query<{
+    deployment_seq: string;
+    sha: string;
+    lead_time_seconds: number;
+    deployed_at: Date;
+  }>(
+    `delete from dora_delivered_commits where environment = $1 and service = $2
+     returning deployment_seq, sha, lead_time_seconds, deployed_at`,
+    [stream.environment, stream.service],
+  );
+  const { rows: oldDeliveries } = await tx.query<{
+    deployment_seq: string;
+    kind: string;
+    outcome: string;
+    deployed_at: Date;
+    failed: boolean;
+    rework: boolean;
+    restored_at: Date | null;
+  }>(
+    `delete from dora_deliveries where environment = $1 and service = $2
+     returning deployment_seq, kind, outcome, deployed_at, failed, rework, restored_at`,
     [stream.environment, stream.service],
   );
   if (deliveries.length > 0) await insertDeliveries(tx, deliveries);
-  // Commits are rolled up on their deployment's day, so the deliveries' days cover them too.
-  const days = new Set([
-    ...oldDays.map((r) => r.day),
-    ...deliveries.map((d) => utcDay(d.deployedAt)),
+  const before: RollupRow[] = [
+    ...oldDeliveries.map((r) => ({
+      deliverySeq: Number(r.deployment_seq),
+      deployedAt: new Date(r.deployed_at),
+      kind: r.kind,
+      outcome: r.outcome,
+      failed: r.failed,
+      rework: r.rework,
+      restoredAt: r.restored_at ? new Date(r.restored_at) : undefined,
+    })),
+    ...oldCommits.map((r) => ({
+      deliverySeq: Number(r.deployment_seq),
+      deployedAt: new Date(r.deployed_at),
+      sha: r.sha,
+      leadTimeSeconds: Number(r.lead_time_seconds),
+    })),
+  ];
+  const after: RollupRow[] = deliveries.flatMap((d) => [
+    {
+      deliverySeq: d.seq,
+      deployedAt: d.deployedAt,
+      kind: d.kind,
+      outcome: d.outcome,
+      failed: d.failed,
+      rework: d.rework,
+      restoredAt: d.restoredAt,
+    },
+    ...d.commits.map((c) => ({
+      deliverySeq: d.seq,
+      deployedAt: d.deployedAt,
+      sha: c.sha,
+      leadTimeSeconds: c.leadTimeSeconds,
+    })),
   ]);
-  return [...days].map((day) => ({ environment: stream.environment, day }));
+  return changedDays(before, after).map((day) => ({ environment: stream.environment, day }));
 }
 
 async function insertDeliveries(tx: Queryable, deliveries: Delivery[]) {

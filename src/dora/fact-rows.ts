@@ -4,8 +4,15 @@ import type { ChangeFact, DeploymentFact, Fact, IncidentFact } from './facts.js'
 /** One column of rows, for `unnest($1::type[], …)` inserts. */
 export const column = <T, V>(items: T[], get: (item: T) => V) => items.map(get);
 
-/** Stores projected facts; each statement is idempotent (a replayed CDEvent changes nothing). */
-export async function insertFacts(tx: Queryable, facts: Fact[]): Promise<void> {
+/**
+ * Stores projected facts; each statement is idempotent (a replayed CDEvent changes nothing).
+ * `since`: when the oldest event behind the facts was received (what freshness reports).
+ */
+export async function insertFacts(
+  tx: Queryable,
+  facts: Fact[],
+  since: Date = new Date(),
+): Promise<void> {
   const deployments = facts.flatMap((f) => (f.kind === 'deployment' ? [f.fact] : []));
   const changes = facts.flatMap((f) => (f.kind === 'change' ? [f.fact] : []));
   const incidents = facts.flatMap((f) => (f.kind === 'incident' ? [f.fact] : []));
@@ -13,7 +20,7 @@ export async function insertFacts(tx: Queryable, facts: Fact[]): Promise<void> {
   if (changes.length > 0) await insertChanges(tx, changes);
   // Incident updates for one key must apply in order (detected, then resolved, or reversed).
   for (const incident of incidents) await upsertIncident(tx, incident);
-  await markStale(tx, deployments, changes, incidents);
+  await markStale(tx, deployments, changes, incidents, since.toISOString());
 }
 
 /**
@@ -25,6 +32,7 @@ async function markStale(
   deployments: DeploymentFact[],
   changes: ChangeFact[],
   incidents: IncidentFact[],
+  since: string,
 ): Promise<void> {
   const streams = [
     ...deployments,
@@ -34,26 +42,36 @@ async function markStale(
   ];
   if (streams.length > 0) {
     await tx.query(
-      `insert into dora_stale_streams (environment, service)
-       select distinct * from unnest($1::text[], $2::text[])
-       on conflict do nothing`,
-      [column(streams, (s) => s.environment), column(streams, (s) => s.service)],
+      // An update, not `do nothing`: a stream another replica is rewriting right now (from a
+      // snapshot without these facts) keeps its mark locked until it commits and deletes it;
+      // waiting for that and then inserting a fresh mark is what keeps these facts from being
+      // lost. Key order keeps two projectors from locking marks crosswise.
+      `insert into dora_stale_streams (environment, service, since)
+       select distinct environment, service, $3::timestamptz
+       from unnest($1::text[], $2::text[]) as s(environment, service)
+       order by environment, service
+       on conflict (environment, service)
+       do update set since = least(dora_stale_streams.since, excluded.since)`,
+      [column(streams, (s) => s.environment), column(streams, (s) => s.service), since],
     );
   }
   const named = incidents.flatMap((i) => (i.causeDeployment ? [i.causeDeployment] : []));
   if (named.length > 0) {
     await tx.query(
-      `insert into dora_stale_streams (environment, service)
-       select distinct environment, service from deployments where cdevent_id = any($1::text[])
-       on conflict do nothing`,
-      [named],
+      `insert into dora_stale_streams (environment, service, since)
+       select distinct environment, service, $2::timestamptz from deployments
+       where cdevent_id = any($1::text[])
+       order by environment, service
+       on conflict (environment, service)
+       do update set since = least(dora_stale_streams.since, excluded.since)`,
+      [named, since],
     );
   }
   if (changes.length > 0) {
     await tx.query(
-      `insert into dora_stale_repositories (repository)
-       select distinct * from unnest($1::text[]) on conflict do nothing`,
-      [column(changes, (c) => c.repository)],
+      `insert into dora_stale_repositories (repository, since)
+       select distinct *, $2::timestamptz from unnest($1::text[]) on conflict do nothing`,
+      [column(changes, (c) => c.repository), since],
     );
   }
 }

@@ -93,6 +93,13 @@ const intake = {
   413: problem('over the body limit'),
   415: problem('not a media type this endpoint accepts'),
 };
+/** /events and /cdevents: producers there are told to back off when the router is behind. */
+const producerIntake = {
+  ...intake,
+  429: problem(
+    'the router is behind (more than router.maxBacklog events unrouted): nothing stored; retry after the Retry-After header (field: backlog)',
+  ),
+};
 
 const unauthorized = problem('no token, or a token that is not valid');
 const forbidden = problem("the token's scope does not cover this service or action");
@@ -202,7 +209,7 @@ export const OPERATIONS: ApiOperation[] = [
         '*/*',
       ],
     },
-    responses: intake,
+    responses: producerIntake,
   },
   {
     method: 'post',
@@ -213,7 +220,7 @@ export const OPERATIONS: ApiOperation[] = [
       description: 'a CDEvent',
       contentTypes: ['application/json', 'application/cloudevents+json'],
     },
-    responses: intake,
+    responses: producerIntake,
   },
   {
     method: 'post',

@@ -27,6 +27,7 @@ const titles: Record<ProblemCode, string> = {
   conflict: 'Conflict',
   'config-invalid': 'Configuration invalid',
   unavailable: 'Service unavailable',
+  backlogged: 'Too many requests',
 };
 
 // Fastify's own request errors (body parsing, limits) mapped onto Cadence's codes.
@@ -93,6 +94,9 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
   }
   const body = toProblem(problem);
   if (body.status >= 500) request.log.error({ err: error }, 'request failed');
+  if (problem.retryAfterSeconds !== undefined) {
+    void reply.header('retry-after', String(problem.retryAfterSeconds));
+  }
   return reply.code(body.status).type('application/problem+json').send(body);
 }
 

@@ -21,10 +21,12 @@ import {
 import {
   compileRoutingTable,
   createEventWriter,
+  createBacklogGate,
   createIntake,
   createRouter,
   type Router,
 } from '../events/index.js';
+import { createBackgroundProjector, type BackgroundProjector } from '../dora/index.js';
 import { loadKubeConfig } from '../kube/index.js';
 import type { Logger } from '../log/index.js';
 import { createNotifier, createNotifiers } from '../notify/index.js';
@@ -67,6 +69,8 @@ export interface RunningServer {
   app: FastifyInstance;
   store: Store;
   router: Router;
+  /** Projects routed CDEvents into the metrics' rows in the background; `settle()` waits for it. */
+  projector: BackgroundProjector;
   /** The canary analysis runner, when a Prometheus is configured. */
   analysisRunner: AnalysisRunner | undefined;
   /** The address it listens on, e.g. http://127.0.0.1:8080. */
@@ -177,21 +181,35 @@ export async function startServer(
   });
   const table = compileRoutingTable(config.routes, transformers.keys());
   const secured = securedSources(config.sources);
+  // Metrics reads only read: the rules' results are projected here, in the background, after
+  // each routed batch (and on a timer, for what other replicas routed).
+  const projector = createBackgroundProjector({
+    store,
+    settings: config.dora,
+    logger: logger.child({ module: 'projector' }),
+    pollIntervalMs: Math.max(config.router.pollIntervalMs, 1000),
+  });
   const router = createRouter({
     store,
     table,
     transformers,
+    onRouted: () => {
+      projector.kick();
+      void backlog.refresh().catch(() => undefined);
+    },
     logger: logger.child({ module: 'router' }),
     batchSize: config.router.batchSize,
     pollIntervalMs: config.router.pollIntervalMs,
     settleMs: config.router.settleMs,
   });
   const writer = createEventWriter(store);
+  const backlog = createBacklogGate({ db: store, maxBacklog: config.router.maxBacklog });
   // The intake checks each event's producer against the same routing table the router uses.
   const intake = createIntake({
     writer,
     onStored: () => router.kick(),
     admission: { table, secured },
+    backlog,
   });
   // A canary the deployer applies starts its analysis (when one can run); the analysis's
   // verdict comes back through the deployer. Each needs the other, so the hook reads this later.
@@ -299,7 +317,10 @@ export async function startServer(
     await store.close();
     throw error;
   }
-  if (config.router.enabled) router.start();
+  if (config.router.enabled) {
+    router.start();
+    projector.start();
+  }
   let watcher: RolloutWatcher | undefined;
   if (kubeConfig) {
     watcher = createRolloutWatcher({
@@ -330,6 +351,7 @@ export async function startServer(
     app,
     store,
     router,
+    projector,
     analysisRunner,
     url: `http://${host}:${port}`,
     close() {
@@ -339,6 +361,7 @@ export async function startServer(
         await analysisRunner?.stop();
         await updateWatcher?.stop();
         await router.stop();
+        await projector.stop();
         await writer.drain();
         await store.close();
       })();

@@ -15,7 +15,6 @@ import { importRepository } from '../../src/git/index.js';
 import { builtinWebhookReceivers } from '../../src/sources/index.js';
 import { routesOf } from '../../src/server/app.js';
 import type { Store } from '../../src/store/index.js';
-import { routeAll } from '../support/app.js';
 import { openTestStore } from '../support/engines.js';
 import { buildVendoringRepo, VENDORING_RULES } from '../support/git-fixture.js';
 import { documentOperations, everyRouteApp } from '../support/every-route-app.js';
@@ -95,7 +94,7 @@ describe('OpenAPI document', () => {
       });
       assert.equal(response.statusCode, 202, response.body);
     }
-    await routeAll(built.router);
+    await built.settle();
     await importRepository(store, {
       source: vendoring.fixture.dir,
       name: 'vendoring',

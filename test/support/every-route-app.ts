@@ -7,12 +7,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { createDeployer, deployerSettingsSchema, type Deployer } from '../../src/deploy/index.js';
 import type { DeployerSettings } from '../../src/deploy/schema.js';
-import {
-  createEventWriter,
-  createIntake,
-  type Intake,
-  type Router,
-} from '../../src/events/index.js';
+import { createEventWriter, createIntake, type Intake } from '../../src/events/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { buildApp } from '../../src/server/app.js';
 import type { WebhookReceiver } from '../../src/sources/index.js';
@@ -37,7 +32,7 @@ export function everyRouteApp(
     auth?: NonNullable<Parameters<typeof testApp>[1]>['auth'];
     sources?: NonNullable<Parameters<typeof testApp>[1]>['sources'];
   },
-): { app: FastifyInstance; router: Router } {
+): ReturnType<typeof testApp> {
   const { insecureDev } = options;
   return testApp(store, {
     ...(options.auth ? { auth: options.auth } : {}),
