@@ -197,7 +197,11 @@ for (const engine of engines) {
     it('gives the same numbers from the API, the CLI, /metrics and the dashboard', async () => {
       const scope = `environment=default&from=${since}`;
       const api = (await (await get(`/api/v1/metrics?${scope}`)).json()) as {
-        overall: { deployments: number; leadTime: { median: number | null } };
+        overall: {
+          deployments: number;
+          leadTime: { count: number; median: number | null };
+          changeFailureRate: { numerator: number; denominator: number };
+        };
       };
       assert.equal(api.overall.deployments, 3);
 
@@ -241,6 +245,16 @@ for (const engine of engines) {
         .locator('..')
         .innerText();
       assert.match(card, new RegExp(`\\b${api.overall.deployments} deployments\\b`));
+      // The lead time and failure cards count the same commits and attempts as the API.
+      const details = (id: string) =>
+        page.locator(`[data-value="${id}"]`).locator('..').locator('.details').innerText();
+      assert.equal(api.overall.leadTime.count, 1, 'the pushed commit');
+      assert.match(await details('lead-time'), /\bmedian of 1 commits\b/);
+      const { numerator, denominator } = api.overall.changeFailureRate;
+      assert.match(
+        await details('change-failure-rate'),
+        new RegExp(`\\b${numerator} of ${denominator} attempts failed\\b`),
+      );
       await page.close();
     });
 
