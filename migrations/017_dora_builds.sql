@@ -13,6 +13,9 @@ create table artifacts (
   change_key text
 );
 create index artifacts_digest on artifacts (digest);
+-- A new change (by key or repository) finds the builds, hence the deployments, it can change.
+create index artifacts_change_key on artifacts (change_key) where change_key is not null;
+create index artifacts_repository on artifacts (repository) where repository is not null;
 
 -- The digest a deployment's image is pinned to, for finding its build.
 alter table deployments add column digest text;
