@@ -5,6 +5,7 @@
  * projector and the store) on both engines. Also the identity window as configuration.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { buildRevision, withBuildRevisions } from '../../src/dora/build-revision.js';
@@ -23,6 +24,7 @@ import type { Store } from '../../src/store/index.js';
 import { routeAll, structured, testApp } from '../support/app.js';
 import { engines, openTestStore } from '../support/engines.js';
 
+type Json = Record<string, unknown>;
 const SHA = '5d8e2f4a6b8c0d1e3f5a7b9c1d3e5f7a9b1c3d5e';
 const OTHER = '0a1b2c3d4e5f60718293a4b5c6d7e8f901234567';
 const DIGEST = `sha256:${'4f'.repeat(32)}`;
@@ -310,10 +312,10 @@ for (const engine of engines) {
       assert.equal(response.statusCode, 202, response.body);
     };
     const json = { 'content-type': 'application/json' };
-    const push = (id: string, sha: string, timestamp: string) => ({
+    const push = (id: string, sha: string, timestamp: string, name = 'api') => ({
       specversion: '1.0',
       id,
-      source: 'https://github.com/acme/api',
+      source: `https://github.com/acme/${name}`,
       type: 'com.github.push',
       time: timestamp,
       datacontenttype: 'application/json',
@@ -324,9 +326,9 @@ for (const engine of engines) {
         head_commit: { id: sha, timestamp },
         commits: [{ id: sha, timestamp }],
         repository: {
-          full_name: 'acme/api',
-          name: 'api',
-          html_url: 'https://github.com/acme/api',
+          full_name: `acme/${name}`,
+          name,
+          html_url: `https://github.com/acme/${name}`,
           default_branch: 'main',
         },
       },
@@ -380,6 +382,46 @@ for (const engine of engines) {
         [[SHA, 3 * 3600]],
       );
       assert.match(api!.notes.join(), /the build of sha256:a1a1/);
+    });
+
+    it('a Tekton run that pushed the image by digest is the build', async () => {
+      const digest = `sha256:${'d4'.repeat(32)}`;
+      const commit = '7c1e9a3b5d7f9e1c3a5b7d9f1e3c5a7b9d1f3e5c';
+      // Tekton's own CloudEvent (a recorded fixture), with the results Tekton Chains reads.
+      const run = JSON.parse(
+        readFileSync(
+          new URL('../sources/fixtures/tekton/pipelinerun-build-successful.json', import.meta.url),
+          'utf8',
+        ),
+      ) as { id: string; data: { pipelineRun: { spec: { params: Json[] }; status: Json } } };
+      const pipelineRun = run.data.pipelineRun;
+      pipelineRun.spec.params = pipelineRun.spec.params.map((p) =>
+        p.name === 'git-revision' ? { name: 'git-revision', value: commit } : p,
+      );
+      pipelineRun.status.pipelineResults = [
+        { name: 'IMAGE_URL', value: 'registry.example.com/acme/web' },
+        { name: 'IMAGE_DIGEST', value: digest },
+      ];
+      await post('/events', push('p3', commit, '2026-03-07T06:00:00Z', 'web'), structured);
+      await post('/events', run, structured);
+      await post(
+        '/events',
+        apiserverUpdate(
+          'a3',
+          'web',
+          `registry.example.com/acme/web@${digest}`,
+          2,
+          '2026-03-07T09:00:00Z',
+        ),
+        structured,
+      );
+      await routeAll(router);
+      const [web] = await deployments('web');
+      assert.equal(web!.revision, commit);
+      assert.deepEqual(
+        web!.commits.map((c) => [c.sha, c.leadTimeSeconds]),
+        [[commit, 3 * 3600]],
+      );
     });
 
     it('the build reported after the deployment: the deployment is recomputed', async () => {
