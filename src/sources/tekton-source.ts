@@ -2,21 +2,18 @@ import picomatch from 'picomatch';
 import { z } from 'zod';
 import {
   isRfc3339,
-  type StoredEvent,
-  type Transformer,
-  type TransformOutcome,
-} from '../events/index.js';
-import {
   cdeventEnvelope,
   deployedArtifactId,
   deploymentFacts,
-  eventTime,
   gitRepositoryPath,
-  nothing,
+  imageToPurl,
+  type StoredEvent,
+  type Transformer,
+  type TransformOutcome,
   type CdeventSubject,
   type EmittedKind,
-} from './cdevent-envelope.js';
-import { imageToPurl } from './cdevent-id.js';
+} from '../events/index.js';
+import { eventTime, nothing } from './cdevent-envelope.js';
 import { describeIssue } from './webhook-receiver.js';
 
 /**
