@@ -17,7 +17,8 @@ import {
   type ChangeFact,
   type DeploymentFact,
 } from '../../src/dora/facts.js';
-import { defaultDoraSettings, linkDeliveries } from '../../src/dora/index.js';
+import { linkDeliveries } from '../../src/dora/delivery.js';
+import { defaultDoraSettings } from '../../src/dora/index.js';
 import { rulesFrom } from '../../src/dora/settings.js';
 import type { Router } from '../../src/events/index.js';
 import type { Store } from '../../src/store/index.js';
