@@ -12,6 +12,27 @@ const bootstrapScript = fileURLToPath(
   new URL(`./pglite-bootstrap${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
 );
 
+const WITH_VALUE = new Set(['--import', '--loader', '--experimental-loader', '--require', '-r']);
+
+/**
+ * The node flags that load code (tsx when the sources run directly), without the rest: a test
+ * runner's flags, or `-e CODE`, would make the child run something else than the bootstrap.
+ *
+ * @example loaderFlags(['--import', 'tsx', '-e', 'code']) // ['--import', 'tsx']
+ */
+export function loaderFlags(execArgv: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const flag = execArgv[i]!;
+    if (WITH_VALUE.has(flag) && i + 1 < execArgv.length) {
+      kept.push(flag, execArgv[++i]!);
+    } else if ([...WITH_VALUE].some((name) => flag.startsWith(`${name}=`))) {
+      kept.push(flag);
+    }
+  }
+  return kept;
+}
+
 /** Whether `dir` already holds a PostgreSQL cluster (initdb writes PG_VERSION). */
 export function isInitialized(dir: string): boolean {
   return existsSync(join(dir, 'PG_VERSION'));
@@ -27,8 +48,7 @@ export async function bootstrapPgliteDir(dir: string): Promise<void> {
   if (isInitialized(dir)) return;
   const staging = `${dir}.bootstrap-${process.pid}`;
   rmSync(staging, { recursive: true, force: true });
-  // The node flags that load this code (tsx in development), not those of a test runner.
-  const flags = process.execArgv.filter((flag) => !flag.startsWith('--test'));
+  const flags = loaderFlags(process.execArgv);
   try {
     await run(process.execPath, [...flags, bootstrapScript, staging], {
       maxBuffer: 16 * 1024 * 1024,

@@ -9,3 +9,4 @@
 export type { Store, Queryable, StoreEngine, QueryResult } from './store.js';
 export { openStore, type StoreOptions } from './open-store.js';
 export { applyMigrations, listMigrations, type Migration } from './migrations.js';
+export { liveHolder, type LockHolder } from './data-dir-lock.js';
