@@ -232,9 +232,7 @@ for (const engine of engines) {
           const response = await call(open, operation);
           const what = `${operation.method} ${operation.path} (${operation.action})`;
           // The deployer's reads and read-only SQL ask for a read token even with reads open.
-          const deployerRead = /^\/(api\/v1\/services|deployer|api\/v1\/sql$)/.test(
-            operation.path,
-          );
+          const deployerRead = /^\/(api\/v1\/services|deployer|api\/v1\/sql$)/.test(operation.path);
           if (
             operation.action === 'public' ||
             ((operation.action === 'read' || operation.action === 'ingest') && !deployerRead)
