@@ -1,0 +1,44 @@
+import { CadenceError } from '../problem/index.js';
+import { newRevision } from './deploy-validation.js';
+import { objectRef, type ObjectRef } from './manifest-rewrite.js';
+import type { DeployContext, DeployRef, OperationPlanner } from './operation-plan.js';
+
+const sameRef = (a: ObjectRef, b: ObjectRef) =>
+  a.kind === b.kind &&
+  a.name === b.name &&
+  a.namespace === b.namespace &&
+  a.apiVersion === b.apiVersion;
+
+/**
+ * A canary: a new version on the canary track beside stable; a canary already running is
+ * replaced (its objects the new one does not reuse are removed).
+ */
+export function planCanary(
+  context: DeployContext,
+  service: string,
+  ref: DeployRef,
+): OperationPlanner {
+  return async (state) => {
+    if (!state.stable) {
+      throw new CadenceError('conflict', {
+        field: 'service',
+        detail: `service ${service} has no stable version yet; deploy before a canary`,
+      });
+    }
+    const { objects, revision, images } = await newRevision(context, service, ref, 'canary', state);
+    const applied = objects.map(objectRef);
+    return {
+      apply: objects,
+      remove: (state.canary?.objects ?? []).filter(
+        (old) => !applied.some((ref) => sameRef(ref, old)),
+      ),
+      revision,
+      images,
+      track: 'canary',
+      predicate: state.canary ? 'upgraded' : 'deployed',
+      endsCanary:
+        state.canary && `canary ${state.canary.version} replaced by canary ${revision.version}`,
+      next: { ...state, canary: revision },
+    };
+  };
+}
