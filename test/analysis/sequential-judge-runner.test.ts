@@ -15,8 +15,8 @@ import {
   listIntervals,
   startAnalysis,
   type AnalysisRunner,
-  type AnalysisSpecInput,
 } from '../../src/analysis/index.js';
+import { type AnalysisSpecInput } from '../../src/analysis/schema.js';
 import { CadenceError } from '../../src/problem/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { openStore, type Store } from '../../src/store/index.js';

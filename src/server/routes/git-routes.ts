@@ -1,6 +1,7 @@
 import { PassThrough } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { parseJson } from '../../events/index.js';
 import { importRepository, reportRepository, runReadOnlySql } from '../../git/index.js';
 import { CadenceError } from '../../problem/index.js';
 import type { Store } from '../../store/index.js';
@@ -8,13 +9,7 @@ import { toProblem } from '../problem-handler.js';
 
 /** A JSON request body parsed with `schema`; a bad one is a 400 naming the field. */
 export function parseJsonBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
-  const text = Buffer.isBuffer(body) ? body.toString('utf8') : '';
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new CadenceError('invalid-input', { field: 'body', detail: 'the body is not JSON' });
-  }
+  const value = parseJson(Buffer.isBuffer(body) ? body : Buffer.alloc(0), 'body');
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
