@@ -46,6 +46,8 @@ import { metricsQuery, streamFilter } from './routes/metrics-routes.js';
 import { rolloutFilterQuery, rolloutStreamQuery } from './routes/rollout-routes.js';
 import { timelineQuery } from './routes/timeline-routes.js';
 import { updateListQuery } from './routes/update-routes.js';
+import { webhookSourceNames } from '../sources/index.js';
+import { BUCKETS } from '../statistics/index.js';
 
 type Method = 'get' | 'post' | 'put' | 'delete';
 
@@ -210,7 +212,7 @@ export const OPERATIONS: ApiOperation[] = [
     path: '/webhooks/{source}',
     tag: 'events',
     summary: "A producer's own webhook payload, checked (signature, token) and stored",
-    params: { source: z.enum(['github', 'gitlab', 'alertmanager', 'argocd']) },
+    params: { source: z.enum(webhookSourceNames()) },
     body: { description: "the producer's payload", contentTypes: ['application/json'] },
     responses: {
       ...intake,
@@ -277,7 +279,7 @@ export const OPERATIONS: ApiOperation[] = [
     tag: 'metrics',
     summary:
       'Successful deployments per service and bucket (seed-compatible; every environment unless one is asked for)',
-    params: { bucket: z.enum(['day', 'week', 'month', 'year']) },
+    params: { bucket: z.enum(BUCKETS) },
     query: streamFilter,
     responses: { 200: { description: 'counts', schema: deployFrequencySchema }, 400: badQuery },
   },
