@@ -25,6 +25,8 @@ export const deployServiceSchema = z.strictObject({
   /** Image repositories (`127.0.0.1:5000/web`) whose tags `tags` lists; default: the manifests'. */
   images: z.array(z.string().min(1)).optional(),
   canaryReplicas: z.number().int().min(1).default(1),
+  /** How many previous stable versions are kept for `rollback --to` (newest first). */
+  keepVersions: z.number().int().min(1).max(100).default(5),
   /**
    * How an image tag names its commit: a regular expression with a named group `sha`. A tag
    * that is no git tag but matches deploys that commit's manifests; one that matches nothing

@@ -533,9 +533,15 @@ export const deployerServiceListSchema = z.strictObject({
   services: z.array(z.strictObject(deployerServiceFields).meta({ id: 'DeployerService' })),
 });
 
+/** The kept previous stable versions, newest first: what `rollback` may return `to`. */
+const previousVersions = z
+  .array(revisionSummary.unwrap())
+  .describe('the kept previous stable versions, newest first (rollback `to` takes any)');
+
 export const deployerServiceSchema = z.strictObject({
   ...deployerServiceFields,
   previous: revisionSummary,
+  previousVersions,
   operations: z.array(z.unknown()).describe('the last operations, newest first'),
 });
 
@@ -549,6 +555,7 @@ export const deployerVersionSchema = z.strictObject({
   stable: revisionSummary,
   canary: revisionSummary,
   previous: revisionSummary,
+  previousVersions,
 });
 
 const objectRef = z.strictObject({

@@ -40,7 +40,7 @@ import {
 } from './api-schemas.js';
 import { analysisListQuery } from './routes/analysis-routes.js';
 import { cadenceReportQuery } from './routes/cadence-routes.js';
-import { deployRequestSchema } from './routes/deploy-routes.js';
+import { deployRequestSchema, rollbackRequestSchema } from './routes/deploy-routes.js';
 import { cdeventListQuery, eventListQuery } from './routes/event-routes.js';
 import { metricsQuery, streamFilter } from './routes/metrics-routes.js';
 import { rolloutFilterQuery, rolloutStreamQuery } from './routes/rollout-routes.js';
@@ -111,7 +111,7 @@ function deployerOperations(): ApiOperation[] {
     ['', 'Services the token may read, with their stable and canary versions'],
     ['/{name}', 'One service: configuration, versions, recent operations'],
     ['/{name}/tags', "Image tags in the registry for the service's images"],
-    ['/{name}/version', 'Stable, canary and previous versions'],
+    ['/{name}/version', 'Stable, canary and the kept previous versions (newest first)'],
   ] as const;
   const readSchemas = {
     '': deployerServiceListSchema,
@@ -123,7 +123,10 @@ function deployerOperations(): ApiOperation[] {
     ['deploy', 'Deploy stable at a commit or tag (a canary of another version is removed)'],
     ['canary', 'Start a canary at a commit or tag beside stable'],
     ['promote', "Make the canary's version stable and remove the canary"],
-    ['rollback', 'Remove the canary, or return stable to the previous version'],
+    [
+      'rollback',
+      'Remove the canary, or return stable to the previous version (or `to` any kept version)',
+    ],
   ] as const;
   for (const prefix of ['/api/v1/services', '/deployer']) {
     for (const [suffix, summary] of reads) {
@@ -148,6 +151,7 @@ function deployerOperations(): ApiOperation[] {
         : []),
     ];
     for (const [path, summary] of paths) {
+      const rollback = path.endsWith('/rollback');
       for (const method of ['post', 'put'] as const) {
         operations.push({
           method,
@@ -155,9 +159,11 @@ function deployerOperations(): ApiOperation[] {
           tag: 'deployer',
           summary,
           params: name,
-          query: deployRequestSchema,
+          query: rollback ? rollbackRequestSchema : deployRequestSchema,
           body: {
-            description: '`commit` and/or `tag` (deploy, canary); the body wins over the query',
+            description: rollback
+              ? '`to`: a kept previous version (version, tag or commit; see `/version`); the body wins over the query'
+              : '`commit` and/or `tag` (deploy, canary); the body wins over the query',
             contentTypes: ['application/x-www-form-urlencoded', 'application/json'],
           },
           responses: {
@@ -167,7 +173,11 @@ function deployerOperations(): ApiOperation[] {
             ),
             401: unauthorized,
             403: forbidden,
-            404: problem('no such service, or the commit or tag is not in the repository'),
+            404: problem(
+              rollback
+                ? 'no such service, or `to` names no kept version (the kept ones are listed)'
+                : 'no such service, or the commit or tag is not in the repository',
+            ),
             409: problem('not possible now (no stable yet, no canary to promote, …)'),
             415: problem('neither form-encoded nor JSON'),
             503: problem('the cluster or the registry did not answer'),
