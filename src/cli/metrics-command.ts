@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import type { Distribution, MetricsReport, Rate } from '../dora/index.js';
-import { getJson, serverOption, serverUrl } from './api-client.js';
+import { getJson, serverOption } from './api-client.js';
+import { apiServer } from './store-target.js';
 import { renderTable } from './table.js';
 
 /**
@@ -84,6 +85,10 @@ export function metricsCommand(): Command {
   return new Command('metrics')
     .description('the DORA metrics over a window (default: the last 90 days, production)')
     .addOption(serverOption())
+    .option(
+      '--data-dir <dir>',
+      'without --server: the server holding this embedded store directory (env CADENCE_DATA_DIR)',
+    )
     .option('--service <name>', 'one service')
     .option('--environment <name>', 'environment (default: the configured one, production)')
     .option('--team <name>', 'the services of one team')
@@ -106,6 +111,7 @@ export function metricsCommand(): Command {
     .action(
       async (options: {
         server?: string;
+        dataDir?: string;
         service?: string;
         environment?: string;
         team?: string;
@@ -120,9 +126,11 @@ export function metricsCommand(): Command {
           const value = options[key];
           if (value) query.set(key, value);
         }
+        const server = apiServer(options);
         const report = await getJson<MetricsReport>(
-          serverUrl(options.server),
+          server.url,
           `/api/v1/metrics?${query}`,
+          server.headers,
         );
         if (options.json) {
           process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

@@ -49,6 +49,11 @@ export const defaults = {
     /** An incident is attributed to the last deployment before it within this many hours. */
     attributionWindowHours: 24,
     /**
+     * Reports of one rollout by different reporters (watcher, ApiServerSource, deployer, Argo CD,
+     * GitHub) at most this many seconds apart are one deployment.
+     */
+    identityWindowSeconds: 3600,
+    /**
      * Above this many deploy attempts in a window over every service, metrics are read from the
      * daily rollups: exact counts, medians and p90 within 1 %.
      */

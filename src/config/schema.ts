@@ -64,6 +64,13 @@ export const configSchema = z.strictObject({
     .strictObject({
       environment: z.string().min(1).default(defaults.dora.environment),
       attributionWindowHours: z.number().positive().default(defaults.dora.attributionWindowHours),
+      // Reports of one rollout arrive minutes apart; a day at most keeps separate deploys apart.
+      identityWindowSeconds: z
+        .number()
+        .int()
+        .positive()
+        .max(86_400)
+        .default(defaults.dora.identityWindowSeconds),
       exactLimit: z.number().int().min(0).default(defaults.dora.exactLimit),
       services: z
         .record(

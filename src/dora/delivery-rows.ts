@@ -104,6 +104,7 @@ async function expandStaleRepositories(tx: Queryable, settings: DoraSettings) {
      select distinct d.environment, d.service, $4::timestamptz from deployments d
      where d.repository = any($1::text[]) or d.service = any($2::text[])
         or d.service = any($3::text[])
+        or d.digest in (select a.digest from artifacts a where a.repository = any($1::text[]))
      on conflict do nothing`,
     [
       repositories,
@@ -116,26 +117,30 @@ async function expandStaleRepositories(tx: Queryable, settings: DoraSettings) {
 
 /**
  * Incidents whose producer named no environment take their service's only environment (the
- * one it deploys to), else the default; re-resolved as deployments arrive, and the streams an
- * incident moves between are recomputed.
+ * one it deploys to), else the producer's default (Alertmanager's `defaultEnvironment`), else
+ * `dora.environment`; re-resolved as deployments arrive, and the streams an incident moves
+ * between are recomputed.
  */
 async function resolveIncidentEnvironments(tx: Queryable, settings: DoraSettings) {
   const { rows } = await tx.query<{ service: string | null; old: string; environment: string }>(
-    `with resolved as (
-       select i.incident_key, i.service, i.environment as old,
-              coalesce((select min(d.environment) from deployments d where d.service = i.service
-                        having count(distinct d.environment) = 1), $1) as environment
+    `with candidates as (
+       select i.incident_key, i.service, i.environment as old, i.environment_from as old_from,
+              i.default_environment,
+              (select min(d.environment) from deployments d where d.service = i.service
+               having count(distinct d.environment) = 1) as only_environment
        from incidents i where i.environment_from <> 'label'
+     ),
+     resolved as (
+       select incident_key, service, old, old_from,
+              coalesce(only_environment, default_environment, $1) as environment,
+              case when only_environment is null then 'default' else 'service' end as source
+       from candidates
      ),
      moved as (
        update incidents i
-       set environment = r.environment,
-           environment_from = case when r.environment = $1 and not exists (
-                                      select 1 from deployments d
-                                      where d.service = r.service and d.environment = $1)
-                                   then 'default' else 'service' end
+       set environment = r.environment, environment_from = r.source
        from resolved r
-       where i.incident_key = r.incident_key and r.environment <> r.old
+       where i.incident_key = r.incident_key and (r.environment <> r.old or r.source <> r.old_from)
        returning r.service, r.old, r.environment
      )
      select * from moved`,
@@ -163,9 +168,16 @@ async function rewriteStream(
   stream: Stream,
   settings: DoraSettings,
 ): Promise<StaleDay[]> {
+  // The deployments' own repositories, and those of the builds of the digests they run.
   const { rows } = await tx.query<{ repository: string }>(
     `select distinct repository from deployments
-     where environment = $1 and service = $2 and repository is not null`,
+     where environment = $1 and service = $2 and repository is not null
+     union
+     select distinct coalesce(a.repository, c.repository) from artifacts a
+     left join changes c on c.change_key = a.change_key
+     where a.digest in (select digest from deployments
+                        where environment = $1 and service = $2 and digest is not null)
+       and coalesce(a.repository, c.repository) is not null`,
     [stream.environment, stream.service],
   );
   const configured = settings.services[stream.service]?.repository;
@@ -185,6 +197,7 @@ async function rewriteStream(
     facts.changes,
     facts.incidents,
     rulesFrom(settings),
+    facts.artifacts,
   ).filter((d) => d.environment === stream.environment && d.service === stream.service);
   // Only the days whose rollup inputs changed are marked: a new deployment usually changes its
   // own day (and the day of a deployment it restored), not every day the stream deployed.

@@ -203,6 +203,9 @@ export const repositoryListSchema = z.strictObject({
       importedAt: time.nullable(),
       commitCount: z.number().int(),
       hasRules: z.boolean(),
+      rulesYaml: z.string().nullable(),
+      shallowBoundaries: z.array(z.string()),
+      repositoryPath: z.string().nullable(),
     }),
   ),
 });
@@ -597,3 +600,12 @@ export const deployResultSchema = z
     durationMs: z.number(),
   })
   .meta({ id: 'DeployResult', description: 'what was applied and removed' });
+
+/** `POST /api/v1/tokens`: the secret, shown this once. */
+export const tokenCreatedSchema = z.strictObject({ name: z.string(), secret: z.string() });
+
+/** `POST /api/v1/sql`: column names in order (repeats kept) and each row's values. */
+export const sqlResultSchema = z.strictObject({
+  columns: z.array(z.string()),
+  rows: z.array(z.array(z.unknown())),
+});

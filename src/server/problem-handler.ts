@@ -48,7 +48,7 @@ function isDataException(error: unknown): boolean {
   return typeof code === 'string' && /^22[0-9A-Z]{3}$/.test(code) && typeof severity === 'string';
 }
 
-function toProblem(error: CadenceError): ProblemBody {
+export function toProblem(error: CadenceError): ProblemBody {
   const status = problemStatus[error.code];
   const body: ProblemBody = {
     type: `urn:cadence:problem:${error.code}`,

@@ -41,6 +41,8 @@ import {
 import { openStore, type Store } from '../store/index.js';
 import { createUpdateWatcher, type UpdateWatcher } from '../updates/index.js';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { newLocalCredential, writeDiscovery } from '../discovery/index.js';
 import { buildApp } from './app.js';
 import { capConnections, openFileLimit } from './connection-cap.js';
 
@@ -292,8 +294,14 @@ export async function startServer(
       logger: logger.child({ module: 'updates' }),
     });
   }
+  // The embedded store is this process's alone: CLI commands on the same directory come through
+  // the API, finding it (and a credential good from loopback only) in the discovery file.
+  const embeddedDir = config.store.databaseUrl ? undefined : config.store.dataDir;
+  const localCredential = embeddedDir ? newLocalCredential() : undefined;
   const app = buildApp({
     store,
+    ...(localCredential ? { localCredential } : {}),
+    gitMirrorDir: join(config.store.dataDir, 'git-mirrors'),
     intake,
     logger,
     bodyLimitBytes: config.server.bodyLimitBytes,
@@ -342,6 +350,15 @@ export async function startServer(
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.server.port;
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
+  // A wildcard address is reached on loopback by a CLI on this machine.
+  const localHost = { '0.0.0.0': '127.0.0.1', '::': '[::1]', '[::]': '[::1]' }[host] ?? host;
+  const removeDiscovery =
+    embeddedDir && localCredential
+      ? writeDiscovery(embeddedDir, {
+          url: `http://${localHost}:${port}`,
+          credential: localCredential,
+        })
+      : undefined;
   logger.info({ url: `http://${host}:${port}`, engine: store.engine }, 'cadence listening');
   const open = openSurfaces(config);
   if (open) logger.warn({ open: open.list }, open.message);
@@ -356,6 +373,7 @@ export async function startServer(
     url: `http://${host}:${port}`,
     close() {
       closing ??= (async () => {
+        removeDiscovery?.();
         await app.close();
         await watcher?.stop();
         await analysisRunner?.stop();
