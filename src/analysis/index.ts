@@ -92,6 +92,7 @@ export {
   type CanaryControl,
   type CanaryRequest,
   type CanaryActionResult,
+  type StepGate,
 } from './canary-control.js';
 export {
   createAnalysisRunner,

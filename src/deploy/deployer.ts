@@ -36,6 +36,7 @@ import {
   type Track,
 } from './manifest-rewrite.js';
 import type { DeployerSettings, DeployServiceSettings } from './schema.js';
+import { trafficObjectsFor } from './traffic-objects.js';
 
 /** The operations that change a cluster. */
 export type DeployOperation = Extract<Action, 'deploy' | 'canary' | 'promote' | 'rollback'>;
@@ -115,6 +116,13 @@ export interface Deployer {
   promote(service: string, actor: string, expect?: CanaryExpectation): Promise<DeployResult>;
   /** With `expect`, only the canary is removed: stable is never rolled back. */
   rollback(service: string, actor: string, expect?: CanaryExpectation): Promise<DeployResult>;
+  /**
+   * Traffic steps: the canary's weight in the service's HTTPRoute, serialized with the
+   * operations; refused (a `conflict`) when the expected canary is not the one running.
+   */
+  shiftCanary(service: string, weight: number, expect: CanaryExpectation): Promise<void>;
+  /** The service's config (its traffic strategy, namespace). */
+  settingsOf(service: string): DeployServiceSettings;
 }
 
 /**
@@ -586,6 +594,10 @@ export function createDeployer(options: DeployerOptions): Deployer {
     };
   }
 
+  /** The traffic objects of a service with a strategy at its first step or without the canary. */
+  const traffic = (service: string, at: 'first' | 'none') =>
+    trafficObjectsFor(cluster, config(service), service, at);
+
   const revisionOf = (service: string, state: ServiceState) => ({
     service,
     stable: summary(state.stable),
@@ -658,7 +670,7 @@ export function createDeployer(options: DeployerOptions): Deployer {
         const { objects, revision, images } = await newRevision(service, ref, 'stable', state);
         return {
           state,
-          apply: objects,
+          apply: [...objects, ...(state.canary ? (await traffic(service, 'none')).apply : [])],
           // A deploy replaces the canary too: never more than two versions.
           remove: state.canary?.objects ?? [],
           revision,
@@ -681,7 +693,15 @@ export function createDeployer(options: DeployerOptions): Deployer {
             detail: `service ${service} has no stable version yet; deploy before a canary`,
           });
         }
-        const { objects, revision, images } = await newRevision(service, ref, 'canary', state);
+        const created = await newRevision(service, ref, 'canary', state);
+        const { images } = created;
+        // With traffic steps: the track Services and the route at the first step's weight.
+        const routed = await traffic(service, 'first');
+        const objects = [...created.objects, ...routed.apply];
+        const revision = {
+          ...created.revision,
+          objects: [...created.revision.objects, ...routed.canaryObjects],
+        };
         const applied = objects.map(objectRef);
         return {
           state,
@@ -714,6 +734,18 @@ export function createDeployer(options: DeployerOptions): Deployer {
       return result;
     },
 
+    settingsOf: config,
+
+    shiftCanary(service, weight, expect) {
+      return serialized(service, async () => {
+        const state = await readServiceState(store, service);
+        checkCanary(service, state.canary, expect);
+        const { apply } = await trafficObjectsFor(cluster, config(service), service, weight);
+        await cluster.apply(apply, { dryRun: false });
+        logger.info({ service, weight, version: state.canary?.version }, 'canary weight set');
+      });
+    },
+
     promote(service, actor, expect) {
       return operate('promote', service, actor, {}, async (state) => {
         checkCanary(service, state.canary, expect);
@@ -726,7 +758,8 @@ export function createDeployer(options: DeployerOptions): Deployer {
         const { objects, revision, images } = await again(service, state.canary, 'stable');
         return {
           state,
-          apply: objects,
+          // The route without the canary before the canary goes.
+          apply: [...objects, ...(await traffic(service, 'none')).apply],
           remove: state.canary.objects,
           revision,
           images,
@@ -745,7 +778,8 @@ export function createDeployer(options: DeployerOptions): Deployer {
           // The canary goes; stable is untouched.
           return {
             state,
-            apply: [],
+            // Weight 0 (the route without the canary) is applied before the canary is removed.
+            apply: (await traffic(service, 'none')).apply,
             remove: state.canary.objects,
             revision: state.canary,
             images: [],

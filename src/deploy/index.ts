@@ -8,6 +8,7 @@
  * canary analysis calls.
  */
 export { analysisCanaryControl } from './analysis-canary-control.js';
+export { createTrafficSteps, type StepsReport, type TrafficSteps } from './traffic-steps.js';
 export {
   createDeployer,
   type CanaryExpectation,

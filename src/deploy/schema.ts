@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { trafficStrategySchema } from '../traffic/index.js';
 
 /** A registry the service's images live in; credentials are sent only to it. */
 const registrySchema = z.union([
@@ -25,6 +26,11 @@ export const deployServiceSchema = z.strictObject({
   /** Image repositories (`127.0.0.1:5000/web`) whose tags `tags` lists; default: the manifests'. */
   images: z.array(z.string().min(1)).optional(),
   canaryReplicas: z.number().int().min(1).default(1),
+  /**
+   * Traffic steps through a Gateway API HTTPRoute (docs/deployer.md); without it a canary's
+   * share of traffic is its share of the replicas.
+   */
+  strategy: trafficStrategySchema.optional(),
   /**
    * How an image tag names its commit: a regular expression with a named group `sha`. A tag
    * that is no git tag but matches deploys that commit's manifests; one that matches nothing

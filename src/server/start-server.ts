@@ -11,6 +11,7 @@ import {
 import type { CadenceConfig } from '../config/index.js';
 import {
   analysisCanaryControl,
+  createTrafficSteps,
   countDeployTokens,
   createDeployer,
   createKubeCluster,
@@ -209,7 +210,10 @@ export async function startServer(
     throw error;
   }
   const canaryControl =
-    options.canaryControl ?? (deployer ? analysisCanaryControl(deployer) : noCanaryControl);
+    options.canaryControl ??
+    (deployer
+      ? analysisCanaryControl(deployer, createTrafficSteps({ store, deployer }))
+      : noCanaryControl);
   const analysisRunner =
     config.analysis.enabled && config.analysis.prometheusUrl
       ? createAnalysisRunner({
