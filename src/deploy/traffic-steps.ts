@@ -105,7 +105,14 @@ export function createTrafficSteps(options: { store: Store; deployer: Deployer }
       if (!strategy) return { promote: true, detail: 'no traffic steps' };
       const { canary } = await deployer.version(request.service);
       // No canary, or another one: the promotion that follows finds it gone and cancels.
-      if (!canary || (request.revision && canary.version !== request.revision)) {
+      const wanted = request.revision;
+      const same =
+        canary &&
+        (!wanted ||
+          canary.version === wanted ||
+          canary.tag === wanted ||
+          canary.commit.startsWith(wanted));
+      if (!canary || !same) {
         return { promote: true, detail: 'canary gone' };
       }
       const state = await stepsFor(store, request.service, canary.version, new Date(canary.at));
