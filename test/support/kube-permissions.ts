@@ -36,8 +36,8 @@ export const DEPLOY_KINDS: ResourceKind[] = [
  * Every @kubernetes/client-node call Cadence makes, and what it needs. `watch`: the rollout
  * watcher; `deploy`: the deployer. Server-side apply is a PATCH that Kubernetes authorizes as
  * `create` too when the object is new (kubernetes.io/docs/reference/using-api/api-concepts/
- * #patch-and-apply); only canary Deployments are ever deleted (deployer.ts: `state.canary.objects`), and only
- * Deployments are read (deployer.ts: `withLiveSelectors`).
+ * #patch-and-apply); only canary Deployments are ever deleted (canary-operation.ts, promote-rollback.ts: `state.canary.objects`), and only
+ * Deployments are read (deploy-validation.ts: `withLiveSelectors`).
  */
 export const CLIENT_CALLS: Record<
   string,

@@ -1,0 +1,30 @@
+import { newRevision } from './deploy-validation.js';
+import type { DeployContext, DeployRef, OperationPlanner } from './operation-plan.js';
+import { trafficObjectsFor } from './traffic-objects.js';
+
+/** A deploy: a new stable version, replacing the canary too (never more than two versions). */
+export function planDeploy(
+  context: DeployContext,
+  service: string,
+  ref: DeployRef,
+): OperationPlanner {
+  return async (state) => {
+    const { objects, revision, images } = await newRevision(context, service, ref, 'stable', state);
+    // With traffic steps, the route without the canary before the canary goes.
+    const routed = state.canary
+      ? (await trafficObjectsFor(context.cluster, context.config(service), service, 'none')).apply
+      : [];
+    return {
+      apply: [...objects, ...routed],
+      remove: state.canary?.objects ?? [],
+      revision,
+      images,
+      track: 'stable',
+      predicate: state.stable ? 'upgraded' : 'deployed',
+      endsCanary:
+        state.canary &&
+        `canary ${state.canary.version} replaced by the deploy of ${revision.version}`,
+      next: { stable: revision, canary: null, previous: state.stable ?? state.previous },
+    };
+  };
+}
