@@ -16,6 +16,7 @@ import {
   startAnalysis,
   type AnalysisRunner,
   type AnalysisSpecInput,
+  type CanaryRequest,
 } from '../../src/analysis/index.js';
 import { CadenceError } from '../../src/problem/index.js';
 import { silentLogger } from '../../src/log/index.js';
@@ -52,13 +53,28 @@ describe('the sequential judge through the analysis runner, against a real Prome
     'seq-healthy': {},
     'seq-errors': { errorRatio: 0.3 },
     'seq-latency': { latencyMs: 160 },
+    // Traffic steps: the control's gate holds the promotion of this healthy canary three times.
+    'seq-gated': {},
   };
   const apps: DemoApp[] = [];
   let prometheus: TestPrometheus;
   let load: ReturnType<typeof startLoad>;
   let store: Store;
   let runner: AnalysisRunner;
-  const control = recordingControl();
+  const gateCalls: { service: string; index: number }[] = [];
+  const control = {
+    ...recordingControl(),
+    gate(request: CanaryRequest, interval: { index: number }) {
+      gateCalls.push({ service: request.service, index: interval.index });
+      const held =
+        request.service === 'seq-gated' &&
+        gateCalls.filter((c) => c.service === 'seq-gated').length <= 3;
+      return Promise.resolve({
+        promote: !held,
+        detail: held ? 'step 2 of 4: canary at 25 %' : 'all steps passed',
+      });
+    },
+  };
 
   before(async () => {
     for (const [service, behaviour] of Object.entries(services)) {
@@ -116,7 +132,7 @@ describe('the sequential judge through the analysis runner, against a real Prome
         ),
       ),
     );
-    const [healthy, errors, latency] = done;
+    const [healthy, errors, latency, gated] = done;
     const trail = async (id: string) =>
       JSON.stringify(
         (await listIntervals(store, id)).map((i) => [
@@ -128,6 +144,18 @@ describe('the sequential judge through the analysis runner, against a real Prome
     assert.equal(healthy!.status, 'promoted', await trail(healthy!.id));
     assert.equal(errors!.status, 'rolled-back', await trail(errors!.id));
     assert.equal(latency!.status, 'rolled-back', await trail(latency!.id));
+    // The gate held a promotion the judge allowed: passes beyond `intervals`, each asked once.
+    assert.equal(gated!.status, 'promoted', await trail(gated!.id));
+    const asked = gateCalls.filter((call) => call.service === 'seq-gated');
+    assert.equal(asked.length, 4, JSON.stringify(asked));
+    assert.equal(new Set(asked.map((call) => call.index)).size, 4, 'each interval asked once');
+    assert.ok(gated!.passed >= 4, `promoted after ${gated!.passed} passes`);
+    const passes = (await listIntervals(store, gated!.id)).filter((i) => i.verdict === 'pass');
+    assert.deepEqual(
+      asked.map((call) => call.index),
+      passes.map((i) => i.index),
+      'the gate is asked after passing intervals only',
+    );
     for (const [analysis, metric] of [
       [errors!, 'error-rate'],
       [latency!, 'latency-p95'],
