@@ -80,7 +80,8 @@ export async function startDemoApp(options: {
       const failing = errorDebt >= 1;
       if (failing) errorDebt -= 1;
       const code = failing ? 500 : 200;
-      response.writeHead(code, { 'content-type': 'text/plain' });
+      // The track answering, for a test counting where a proxy sent each request.
+      response.writeHead(code, { 'content-type': 'text/plain', 'x-track': options.track });
       response.end(failing ? 'failed\n' : 'ok\n');
       requests.inc({ code: String(code) });
       duration.observe(wait / 1000);
