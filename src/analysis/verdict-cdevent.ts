@@ -1,5 +1,10 @@
-import { validateCdevent, wrapCdevent, type CloudEvent } from '../events/index.js';
-import { deterministicId, EMITTED_SPEC_VERSION } from '../sources/index.js';
+import {
+  validateCdevent,
+  wrapCdevent,
+  type CloudEvent,
+  deterministicId,
+  EMITTED_SPEC_VERSION,
+} from '../events/index.js';
 import type { Analysis } from './analysis-rows.js';
 
 /** Where Cadence's own analysis CDEvents come from. */

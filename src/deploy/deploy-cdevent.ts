@@ -1,10 +1,12 @@
-import { validateCdevent, wrapCdevent, type CloudEvent } from '../events/index.js';
 import {
+  validateCdevent,
+  wrapCdevent,
+  type CloudEvent,
   deterministicId,
   EMITTED_SPEC_VERSION,
   gitRepositoryPath,
   imageToPurl,
-} from '../sources/index.js';
+} from '../events/index.js';
 import type { Track } from './manifest-rewrite.js';
 
 export const DEPLOYER_SOURCE = '/cadence/deployer';

@@ -1,7 +1,6 @@
 import { CadenceError } from '../problem/index.js';
-import { tagForCommit } from '../registry/index.js';
+import { parseImage, tagForCommit } from '../registry/index.js';
 import type { DeployedRevision, ServiceState } from './deploy-rows.js';
-import { parseImage } from './image-reference.js';
 import {
   deploymentImages,
   keepLiveSelectors,

@@ -43,7 +43,6 @@ export {
   type FailureNotifier,
   type Notification,
 } from './failure-notifier.js';
-export { parseImage, isUntagged, type ImageReference } from './image-reference.js';
 export {
   parseManifests,
   rewriteManifests,

@@ -1,7 +1,7 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { redactCredentials } from '../git/index.js';
+import { gitEnv, redactCredentials, tryGit } from '../git/index.js';
 import { CadenceError } from '../problem/index.js';
 
 /** A ref resolved in a service's repository. */
@@ -32,37 +32,10 @@ export interface ManifestCache {
   fetch(): Promise<void>;
 }
 
-const env = (): NodeJS.ProcessEnv => ({ ...process.env, GIT_TERMINAL_PROMPT: '0' });
-
-function git(
-  cwd: string,
-  args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      'git',
-      args,
-      { cwd, env: env(), maxBuffer: 64 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        if (error && typeof error.code !== 'number') {
-          reject(
-            new CadenceError('unavailable', {
-              field: 'git',
-              detail: `cannot run git: ${error.message}`,
-            }),
-          );
-          return;
-        }
-        resolve({ code: error ? Number(error.code) : 0, stdout, stderr });
-      },
-    );
-  });
-}
-
 /** Blobs for many `<commit>:<path>` names from one `git cat-file --batch` process. */
 function readBlobs(cwd: string, names: string[]): Promise<Buffer[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn('git', ['cat-file', '--batch'], { cwd, env: env() });
+    const child = spawn('git', ['cat-file', '--batch'], { cwd, env: gitEnv() });
     const chunks: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
     child.on('error', reject);
@@ -109,7 +82,7 @@ export function createManifestCache(options: { repository: string; dir: string }
   async function ensureClone(): Promise<void> {
     if (existsSync(join(dir, 'HEAD'))) return;
     mkdirSync(join(dir, '..'), { recursive: true });
-    const cloned = await git(join(dir, '..'), ['clone', '--bare', '--quiet', repository, dir]);
+    const cloned = await tryGit(join(dir, '..'), ['clone', '--bare', '--quiet', repository, dir]);
     if (cloned.code !== 0) {
       throw new CadenceError('unavailable', {
         field: 'repository',
@@ -125,7 +98,7 @@ export function createManifestCache(options: { repository: string; dir: string }
 
   async function fetch(): Promise<void> {
     await clone();
-    const fetched = await git(dir, [
+    const fetched = await tryGit(dir, [
       'fetch',
       '--quiet',
       '--prune',
@@ -143,7 +116,7 @@ export function createManifestCache(options: { repository: string; dir: string }
   }
 
   async function revParse(name: string): Promise<string | undefined> {
-    const parsed = await git(dir, [
+    const parsed = await tryGit(dir, [
       'rev-parse',
       '--verify',
       '--quiet',
@@ -214,7 +187,7 @@ export function createManifestCache(options: { repository: string; dir: string }
     async readManifests(commit, folder) {
       await clone();
       const prefix = folder.replace(/^\/+|\/+$/g, '');
-      const listed = await git(dir, [
+      const listed = await tryGit(dir, [
         'ls-tree',
         '-r',
         '-z',

@@ -1,6 +1,6 @@
 import { parseAllDocuments } from 'yaml';
 import { CadenceError } from '../problem/index.js';
-import { isUntagged, parseImage } from './image-reference.js';
+import { isUntagged, parseImage } from '../registry/index.js';
 
 /**
  * The rewrites the deployer makes to a service's manifests before applying them. Pure functions

@@ -1,7 +1,7 @@
 import { redactCredentials } from '../git/index.js';
 import { CadenceError } from '../problem/index.js';
+import { parseImage } from '../registry/index.js';
 import { listOperations, readServiceState, type DeployedRevision } from './deploy-rows.js';
-import { parseImage } from './image-reference.js';
 import { untaggedImages } from './manifest-rewrite.js';
 import type { DeployContext } from './operation-plan.js';
 

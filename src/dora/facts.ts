@@ -1,5 +1,4 @@
-import { isRfc3339 } from '../events/index.js';
-import { revisionFromTag } from '../sources/index.js';
+import { isRfc3339, revisionFromTag } from '../events/index.js';
 
 /** A deployment (or rollback) of a service to an environment. */
 export interface DeploymentFact {

@@ -21,11 +21,6 @@ export {
 } from './delivery.js';
 export {
   metricsFromInputs,
-  bucketsOf,
-  bucketStart,
-  quantile,
-  BUCKETS,
-  type Bucket,
   type DoraMetrics,
   type BucketedMetrics,
   type Distribution,

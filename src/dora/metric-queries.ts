@@ -7,7 +7,8 @@ import {
   type WindowSplit,
 } from './daily-rollups.js';
 import { quantileOfBins, type DurationBin } from './duration-bins.js';
-import { emptyInputs, type Bucket, type Distribution, type MetricInputs } from './metrics.js';
+import type { Bucket } from '../statistics/index.js';
+import { emptyInputs, type Distribution, type MetricInputs } from './metrics.js';
 
 /** Which rows to aggregate: an environment (all when absent), some services, a window. */
 export interface MetricScope {

@@ -1,38 +1,3 @@
-export type Bucket = 'day' | 'week' | 'month' | 'year';
-export const BUCKETS: readonly Bucket[] = ['day', 'week', 'month', 'year'];
-
-/** Start (UTC) of the bucket holding `at`; weeks start on Monday (ISO 8601). */
-export function bucketStart(at: Date, bucket: Bucket): Date {
-  const y = at.getUTCFullYear();
-  const m = at.getUTCMonth();
-  const d = at.getUTCDate();
-  switch (bucket) {
-    case 'day':
-      return new Date(Date.UTC(y, m, d));
-    case 'week': {
-      const weekday = (at.getUTCDay() + 6) % 7; // Monday = 0
-      return new Date(Date.UTC(y, m, d - weekday));
-    }
-    case 'month':
-      return new Date(Date.UTC(y, m, 1));
-    case 'year':
-      return new Date(Date.UTC(y, 0, 1));
-  }
-}
-
-/**
- * The q-quantile (0..1) by linear interpolation between closest ranks, as PostgreSQL's
- * percentile_cont and R's default type 7: the median of [1, 2, 3, 4] is 2.5.
- */
-export function quantile(values: number[], q: number): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  const position = (sorted.length - 1) * q;
-  const lower = Math.floor(position);
-  const upper = Math.ceil(position);
-  return sorted[lower]! + (sorted[upper]! - sorted[lower]!) * (position - lower);
-}
-
 export interface Distribution {
   count: number;
   /** Seconds. */
@@ -146,42 +111,4 @@ export function daysBetween(from: Date, to: Date): number {
 
 export interface BucketedMetrics extends DoraMetrics {
   bucket: string;
-}
-
-/**
- * Every bucket of [from, to), empty ones included, each clipped to the window (a partial first
- * or last bucket counts only its days inside the window).
- */
-export function bucketsOf(
-  window: { from: Date; to: Date },
-  bucket: Bucket,
-): { start: Date; from: Date; to: Date }[] {
-  const buckets: { start: Date; from: Date; to: Date }[] = [];
-  let start = bucketStart(window.from, bucket);
-  while (start.getTime() < window.to.getTime()) {
-    const end = nextBucket(start, bucket);
-    buckets.push({
-      start,
-      from: new Date(Math.max(start.getTime(), window.from.getTime())),
-      to: new Date(Math.min(end.getTime(), window.to.getTime())),
-    });
-    start = end;
-  }
-  return buckets;
-}
-
-export function nextBucket(start: Date, bucket: Bucket): Date {
-  const y = start.getUTCFullYear();
-  const m = start.getUTCMonth();
-  const d = start.getUTCDate();
-  switch (bucket) {
-    case 'day':
-      return new Date(Date.UTC(y, m, d + 1));
-    case 'week':
-      return new Date(Date.UTC(y, m, d + 7));
-    case 'month':
-      return new Date(Date.UTC(y, m + 1, 1));
-    case 'year':
-      return new Date(Date.UTC(y + 1, 0, 1));
-  }
 }

@@ -3,13 +3,12 @@ import type { Store } from '../store/index.js';
 import { refreshDeliveries } from './delivery-rows.js';
 import { listStreams } from './fact-rows.js';
 import { queryMetricInputs } from './metric-queries.js';
+import { bucketsOf, type Bucket } from '../statistics/index.js';
 import {
-  bucketsOf,
   calendarDaysBetween,
   daysBetween,
   emptyInputs,
   metricsFromInputs,
-  type Bucket,
   type BucketedMetrics,
   type DoraMetrics,
 } from './metrics.js';

@@ -2,7 +2,8 @@
  * events — everything between a producer's HTTP request and a stored CDEvent: the CloudEvents
  * HTTP binding (binary, structured, batch), CDEvents validation, the durable raw store with its
  * group-commit writer, and the router that feeds raw events through transformers.
- * Transformers themselves live in `sources/`; this module only defines their interface.
+ * Transformers themselves live in `sources/`; this module only defines their interface. It also
+ * owns making CDEvents (envelope, deterministic ids, deployment facts), for every emitter.
  */
 export type { CloudEvent } from './cloud-event.js';
 export { isRfc3339 } from './cloud-event.js';
@@ -19,6 +20,23 @@ export {
   parseCdeventType,
   type ValidCdevent,
   type CdeventValidation,
+} from './cdevents/index.js';
+// Making CDEvents: every emitter (transformers, rollout watcher, deployer, analysis) uses these.
+export {
+  cdeventEnvelope,
+  clusterRevision,
+  deployedArtifactId,
+  deploymentFacts,
+  deterministicId,
+  EMITTED_SPEC_VERSION,
+  gitRepositoryPath,
+  imageToPurl,
+  revisionFromTag,
+  REPOSITORY_ANNOTATION,
+  REVISION_ANNOTATION,
+  type CdeventSubject,
+  type ClusterRevision,
+  type EmittedKind,
 } from './cdevents/index.js';
 export {
   admitEvent,

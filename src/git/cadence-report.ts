@@ -1,4 +1,4 @@
-import { bucketStart, quantile } from '../dora/index.js';
+import { bucketStart, quantile } from '../statistics/index.js';
 import { firstAtOrAfter, pairCauses, type PairedUpdate, type PendingCause } from './pairing.js';
 import type { GitEvent, Rules } from './rules.js';
 

@@ -88,7 +88,8 @@ export {
 } from './cadence-report.js';
 export { materializeCadence, type MaterializedCounts } from './materialized-cadence.js';
 export { reportRepository, resolveRepository, type RepositoryReport } from './repository-report.js';
-export { redactCredentials } from './run-git.js';
+// The one way Cadence runs git (the deployer's manifest cache too), and how it hides tokens in URLs.
+export { gitEnv, redactCredentials, tryGit, type GitResult } from './run-git.js';
 export {
   runReadOnlySql,
   singleQuery,

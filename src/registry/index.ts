@@ -1,7 +1,8 @@
 /**
  * registry — what Cadence asks an OCI registry: the tags of a repository and whether a manifest
- * exists, over the distribution API with basic or bearer-token auth; and how a commit finds its
- * image tag (`<branch>-<sha>`).
+ * exists, over the distribution API with basic or bearer-token auth; how a commit finds its
+ * image tag (`<branch>-<sha>`); and the one parser of image references (distribution/reference's
+ * grammar: host, path, tag, digest) that the deployer, the registry calls and CDEvent purls share.
  */
 export {
   createRegistryClient,
@@ -10,3 +11,4 @@ export {
   type RegistryOptions,
 } from './registry-client.js';
 export { tagForCommit } from './commit-tag.js';
+export { parseImage, isUntagged, type ImageReference } from './image-reference.js';

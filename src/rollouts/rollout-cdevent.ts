@@ -1,4 +1,4 @@
-import { cdeventEnvelope, deploymentFacts, imageToPurl } from '../sources/index.js';
+import { cdeventEnvelope, deploymentFacts, imageToPurl } from '../events/index.js';
 import type { Rollout } from './rollout-rows.js';
 
 /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CADENCE_FIELD_MANAGER } from '../kube/index.js';
+import { CADENCE_FIELD_MANAGER, deploymentSchema as kubeDeploymentSchema } from '../kube/index.js';
 
 /**
  * The rollout rules (PRODUCT.md, "Rollouts"), as pure functions of a Deployment:
@@ -15,51 +15,9 @@ export const ROLLOUT_PHASES = ['progressing', 'complete', 'failed'] as const;
 
 export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
 
-// Read permissively: only the fields used are declared.
-export const deploymentSchema = z.looseObject({
-  metadata: z.looseObject({
-    name: z.string().min(1),
-    namespace: z.string().min(1).default('default'),
-    uid: z.string().min(1),
-    generation: z.number().optional(),
-    annotations: z.record(z.string(), z.string()).nullish(),
-    managedFields: z.array(z.looseObject({ manager: z.string().nullish() })).nullish(),
-  }),
-  spec: z
-    .looseObject({
-      replicas: z.number().nullish(),
-      template: z
-        .looseObject({
-          spec: z
-            .looseObject({
-              containers: z.array(z.looseObject({ image: z.string().nullish() })).nullish(),
-            })
-            .nullish(),
-        })
-        .nullish(),
-    })
-    .nullish(),
-  status: z
-    .looseObject({
-      observedGeneration: z.number().nullish(),
-      replicas: z.number().nullish(),
-      updatedReplicas: z.number().nullish(),
-      readyReplicas: z.number().nullish(),
-      availableReplicas: z.number().nullish(),
-      conditions: z
-        .array(
-          z.looseObject({
-            type: z.string(),
-            status: z.string().nullish(),
-            reason: z.string().nullish(),
-            message: z.string().nullish(),
-            // A string in watch events, a Date in client-node's typed list results.
-            lastTransitionTime: z.union([z.string(), z.date()]).nullish(),
-          }),
-        )
-        .nullish(),
-    })
-    .nullish(),
+// The one Deployment schema (kube's); a rollout is keyed by uid, so it must have one here.
+const deploymentSchema = kubeDeploymentSchema.extend({
+  metadata: kubeDeploymentSchema.shape.metadata.extend({ uid: z.string().min(1) }),
 });
 
 export type DeploymentInput = z.input<typeof deploymentSchema>;

@@ -1,13 +1,14 @@
 import { z } from 'zod';
 import {
   isRfc3339,
+  cdeventEnvelope,
   type CloudEvent,
   type HttpMessage,
   type StoredEvent,
   type Transformer,
   type TransformOutcome,
 } from '../events/index.js';
-import { cdeventEnvelope, nothing } from './cdevent-envelope.js';
+import { nothing } from './cdevent-envelope.js';
 import {
   bodyDigestId,
   checkBearerToken,

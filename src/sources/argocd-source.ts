@@ -1,18 +1,16 @@
 import { z } from 'zod';
 import {
   isRfc3339,
+  cdeventEnvelope,
+  deployedArtifactId,
+  deploymentFacts,
   type CloudEvent,
   type HttpMessage,
   type StoredEvent,
   type Transformer,
   type TransformOutcome,
 } from '../events/index.js';
-import {
-  cdeventEnvelope,
-  deployedArtifactId,
-  deploymentFacts,
-  nothing,
-} from './cdevent-envelope.js';
+import { nothing } from './cdevent-envelope.js';
 import {
   bodyDigestId,
   checkBearerToken,

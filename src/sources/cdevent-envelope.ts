@@ -1,63 +1,18 @@
 import type { z } from 'zod';
-import type { StoredEvent, TransformOutcome } from '../events/index.js';
-import { deterministicId, EMITTED_SPEC_VERSION, imageToPurl } from './cdevent-id.js';
+import {
+  cdeventEnvelope,
+  type CdeventSubject,
+  type EmittedKind,
+  type StoredEvent,
+  type TransformOutcome,
+} from '../events/index.js';
 import { describeIssue } from './webhook-receiver.js';
 
 /**
- * What the transformers share to make CDEvents: the envelope every CDEvent Cadence emits is built
- * in, and the small pieces several producers' CDEvents are made of.
+ * What the transformers share to make CDEvents from producers' deliveries: the pieces several
+ * producers' CDEvents are made of. The envelope itself, ids and deployment facts are
+ * `events/cdevents`' (every emitter of Cadence's uses them, not only the transformers).
  */
-
-// The CDEvents 0.5 type of each event Cadence makes (see events/cdevents/vocabulary.ts).
-const EMITTED_TYPES = {
-  'change.merged': 'dev.cdevents.change.merged.0.3.0',
-  'artifact.published': 'dev.cdevents.artifact.published.0.3.0',
-  'pipelinerun.started': 'dev.cdevents.pipelinerun.started.0.3.0',
-  'pipelinerun.finished': 'dev.cdevents.pipelinerun.finished.0.3.0',
-  'service.deployed': 'dev.cdevents.service.deployed.0.3.0',
-  'service.upgraded': 'dev.cdevents.service.upgraded.0.3.0',
-  'service.removed': 'dev.cdevents.service.removed.0.3.0',
-  'incident.detected': 'dev.cdevents.incident.detected.0.3.0',
-  'incident.resolved': 'dev.cdevents.incident.resolved.0.3.0',
-} as const;
-
-/** A kind of CDEvent Cadence makes, `<subject>.<predicate>`. */
-export type EmittedKind = keyof typeof EMITTED_TYPES;
-
-/** The subject of a CDEvent, less its source (the CDEvent's own). */
-export interface CdeventSubject {
-  id: string;
-  content: Record<string, unknown>;
-}
-
-/**
- * One CDEvent: `{ context, subject, customData? }`. Its id is deterministic, made of the producer,
- * the source and `key` (what makes this CDEvent this one), so a re-sent delivery or a re-run of
- * the router makes the same CDEvent again rather than a second one.
- */
-export function cdeventEnvelope(fields: {
-  /** The producer (`github`, `tekton`, …): the first part of the id's key. */
-  producer: string;
-  key: readonly string[];
-  kind: EmittedKind;
-  source: string;
-  timestamp: string;
-  subject: CdeventSubject;
-  customData?: Record<string, unknown> | undefined;
-}): Record<string, unknown> {
-  const { source, subject, customData } = fields;
-  return {
-    context: {
-      specversion: EMITTED_SPEC_VERSION,
-      id: deterministicId(fields.producer, source, ...fields.key),
-      source,
-      type: EMITTED_TYPES[fields.kind],
-      timestamp: fields.timestamp,
-    },
-    subject: { id: subject.id, source, content: subject.content },
-    ...(customData ? { customData } : {}),
-  };
-}
 
 /** An outcome without CDEvents, saying why. */
 export const nothing = (note: string): TransformOutcome => ({ cdevents: [], note });
@@ -222,54 +177,4 @@ export function applyRule<Settings>(
     time: eventTime(event),
     settings,
   });
-}
-
-/**
- * The repository path of a git URL, the form change events name repositories in
- * (`acme/web` for GitHub's `full_name`, `group/sub/project` for GitLab), so a deployment meets the
- * changes it ships: `https://github.com/acme/web.git` and `git@github.com:acme/web.git` → `acme/web`.
- * Anything that is not a URL is kept as it is.
- */
-export function gitRepositoryPath(url: string): string {
-  const scp = /^[\w.-]+@[\w.-]+:(?!\/\/)(.+)$/.exec(url);
-  let path: string | undefined = scp?.[1];
-  if (!path && /^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
-    try {
-      path = new URL(url).pathname;
-    } catch {
-      path = undefined;
-    }
-  }
-  if (!path) return url;
-  const trimmed = path
-    .replace(/^\/+/, '')
-    .replace(/\/+$/, '')
-    .replace(/\.git$/, '');
-  return trimmed || url;
-}
-
-/**
- * The artifact a deployment shipped: its container image as a purl, else (CDEvents requires an
- * artifact) what was deployed, at its revision when known.
- */
-export function deployedArtifactId(
-  image: string | undefined,
-  deployed: string,
-  revision: string | undefined,
-): string {
-  if (image) return imageToPurl(image);
-  return `pkg:generic/${encodeURIComponent(deployed)}${revision ? `@${encodeURIComponent(revision)}` : ''}`;
-}
-
-/** What Cadence measures a deployment by (its `customData.cadence`): revision, repository, outcome. */
-export function deploymentFacts(
-  revision: string | undefined,
-  repositoryUrl: string | undefined,
-  outcome: string,
-): Record<string, unknown> {
-  return {
-    ...(revision ? { revision } : {}),
-    ...(repositoryUrl ? { repository: gitRepositoryPath(repositoryUrl) } : {}),
-    outcome,
-  };
 }

@@ -43,18 +43,7 @@ export {
   kubeDeploymentLookup,
   rolloutState,
   type DeploymentLookup,
-  type DeploymentObject,
 } from './kubernetes-apiserver-source.js';
-export {
-  deterministicId,
-  imageToPurl,
-  EMITTED_SPEC_VERSION,
-  clusterRevision,
-  revisionFromTag,
-  REVISION_ANNOTATION,
-  REPOSITORY_ANNOTATION,
-  type ClusterRevision,
-} from './cdevent-id.js';
 export {
   createGithubReceiver,
   createGithubSource,
@@ -71,9 +60,6 @@ export {
   parseGitlabTime,
   type GitlabSettings,
 } from './gitlab-source.js';
-export { gitRepositoryPath } from './cdevent-envelope.js';
-// The envelope Cadence's own emitters (the rollout watcher) build CDEvents in.
-export { cdeventEnvelope, deploymentFacts, type EmittedKind } from './cdevent-envelope.js';
 export {
   createTektonSource,
   isDeployPipeline,

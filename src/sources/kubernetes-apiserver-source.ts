@@ -1,8 +1,15 @@
 import { AppsV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { z } from 'zod';
-import type { StoredEvent, Transformer, TransformOutcome } from '../events/index.js';
-import { cdeventEnvelope, eventTime } from './cdevent-envelope.js';
-import { clusterRevision, imageToPurl } from './cdevent-id.js';
+import { deploymentSchema, type DeploymentObject } from '../kube/index.js';
+import {
+  cdeventEnvelope,
+  clusterRevision,
+  imageToPurl,
+  type StoredEvent,
+  type Transformer,
+  type TransformOutcome,
+} from '../events/index.js';
+import { eventTime } from './cdevent-envelope.js';
 
 /**
  * Knative ApiServerSource events about Deployments → CDEvents.
@@ -22,47 +29,6 @@ import { clusterRevision, imageToPurl } from './cdevent-id.js';
  * is already complete is the source listing what exists when it starts (a Deployment the API
  * server just created has no status yet): it is recorded as a baseline, not counted as a deploy.
  */
-
-// Read permissively: only the fields used are declared.
-const deploymentSchema = z.looseObject({
-  kind: z.string().optional(),
-  metadata: z.looseObject({
-    name: z.string().min(1),
-    namespace: z.string().min(1).default('default'),
-    uid: z.string().optional(),
-    generation: z.number().optional(),
-    annotations: z.record(z.string(), z.string()).optional(),
-    labels: z.record(z.string(), z.string()).optional(),
-  }),
-  spec: z
-    .looseObject({
-      replicas: z.number().optional(),
-      template: z
-        .looseObject({
-          spec: z
-            .looseObject({
-              containers: z
-                .array(z.looseObject({ name: z.string().optional(), image: z.string().optional() }))
-                .optional(),
-            })
-            .optional(),
-        })
-        .optional(),
-    })
-    .optional(),
-  status: z
-    .looseObject({
-      observedGeneration: z.number().optional(),
-      replicas: z.number().optional(),
-      updatedReplicas: z.number().optional(),
-      readyReplicas: z.number().optional(),
-      availableReplicas: z.number().optional(),
-      unavailableReplicas: z.number().optional(),
-    })
-    .optional(),
-});
-
-export type DeploymentObject = z.infer<typeof deploymentSchema>;
 
 const referenceSchema = z.looseObject({
   kind: z.string(),

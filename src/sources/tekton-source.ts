@@ -2,19 +2,16 @@ import picomatch from 'picomatch';
 import { z } from 'zod';
 import {
   isRfc3339,
-  type StoredEvent,
-  type Transformer,
-  type TransformOutcome,
-} from '../events/index.js';
-import {
   cdeventEnvelope,
   deployedArtifactId,
   deploymentFacts,
-  eventTime,
-  nothing,
+  type StoredEvent,
+  type Transformer,
+  type TransformOutcome,
   type CdeventSubject,
   type EmittedKind,
-} from './cdevent-envelope.js';
+} from '../events/index.js';
+import { eventTime, nothing } from './cdevent-envelope.js';
 import { describeIssue } from './webhook-receiver.js';
 
 /**

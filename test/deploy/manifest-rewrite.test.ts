@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isUntagged, parseImage } from '../../src/deploy/image-reference.js';
+import { isUntagged, parseImage } from '../../src/registry/image-reference.js';
 import {
   keepLiveSelectors,
   labelValue,

@@ -17,7 +17,7 @@ import {
 import { emptyInputs } from '../../src/dora/metrics.js';
 import type { Router } from '../../src/events/index.js';
 import { rolloutCdevent } from '../../src/rollouts/index.js';
-import { clusterRevision } from '../../src/sources/index.js';
+import { clusterRevision } from '../../src/events/cdevents/deployment-facts.js';
 import type { Store } from '../../src/store/index.js';
 import { routeAll, structured, testApp } from '../support/app.js';
 import { engines, openTestStore } from '../support/engines.js';

@@ -10,7 +10,7 @@ import {
   mergeBins,
   quantileOfBins,
 } from '../../src/dora/duration-bins.js';
-import { quantile } from '../../src/dora/index.js';
+import { quantile } from '../../src/statistics/index.js';
 import { engines, openTestStore } from '../support/engines.js';
 
 describe('binOf / binValue', () => {

@@ -1,11 +1,10 @@
 /** The DORA rules as pure functions, table by table. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { bucketStart, quantile } from '../../src/statistics/index.js';
 import {
-  bucketStart,
   factFromCdevent,
   linkDeliveries,
-  quantile,
   TIER_BANDS,
   tierOf,
   type ChangeFact,

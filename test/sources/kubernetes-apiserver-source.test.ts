@@ -2,11 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { StoredEvent } from '../../src/events/index.js';
 import { validateCdevent } from '../../src/events/index.js';
-import {
-  createKubernetesApiserverSource,
-  imageToPurl,
-  rolloutState,
-} from '../../src/sources/index.js';
+import { imageToPurl } from '../../src/events/cdevents/deployment-facts.js';
+import { createKubernetesApiserverSource, rolloutState } from '../../src/sources/index.js';
 
 function deployment(
   overrides: {

@@ -10,11 +10,11 @@ import {
 } from '../../src/events/index.js';
 import {
   createTektonSource,
-  gitRepositoryPath,
   isDeployPipeline,
   tektonSettingsSchema,
   type TektonSettings,
 } from '../../src/sources/index.js';
+import { gitRepositoryPath } from '../../src/events/cdevents/deployment-facts.js';
 import type { Store } from '../../src/store/index.js';
 import { routeAll, structured, testApp } from '../support/app.js';
 import { openTestStore } from '../support/engines.js';

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { BUCKETS } from '../../statistics/index.js';
 import {
-  BUCKETS,
   defaultDoraSettings,
   deployFrequency,
   metricsReport,

@@ -1,39 +1,20 @@
-import { createHash } from 'node:crypto';
+import { parseImage } from '../../registry/index.js';
 
 /**
- * A deterministic UUID-shaped id for a CDEvent a transformer produces: the same input key gives
- * the same id, so a producer re-sending an event (or a re-run of the router) cannot create a
- * second CDEvent. Shaped like an RFC 9562 version 8 (custom) UUID.
+ * The facts Cadence measures a deployment by, as its CDEvents carry them: the artifact (an image
+ * as a purl), the git revision and repository a Deployment runs, and `customData.cadence`. One
+ * place, so the ApiServerSource, the rollout watcher, the deployer and the CD producers name the
+ * same commit and artifact for the same rollout.
  */
-export function deterministicId(...parts: string[]): string {
-  const hex = createHash('sha256').update(parts.join('\u0000')).digest('hex');
-  const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
-}
-
-/** The CDEvents spec version Cadence emits. */
-export const EMITTED_SPEC_VERSION = '0.5.1';
 
 /**
  * A package URL (https://github.com/package-url/purl-spec, type `oci`) for a container image
  * reference such as `registry.example.com/team/web:1.4.2` or `web@sha256:…`.
  */
 export function imageToPurl(image: string): string {
-  let reference = image;
-  let digest: string | undefined;
-  const at = reference.indexOf('@');
-  if (at >= 0) {
-    digest = reference.slice(at + 1);
-    reference = reference.slice(0, at);
-  }
-  let tag: string | undefined;
-  const colon = reference.lastIndexOf(':');
-  if (colon > reference.lastIndexOf('/')) {
-    tag = reference.slice(colon + 1);
-    reference = reference.slice(0, colon);
-  }
-  const name = reference.slice(reference.lastIndexOf('/') + 1).toLowerCase();
-  const qualifiers = new URLSearchParams({ repository_url: reference });
+  const { repository, tag, digest } = parseImage(image);
+  const name = repository.slice(repository.lastIndexOf('/') + 1).toLowerCase();
+  const qualifiers = new URLSearchParams({ repository_url: repository });
   if (tag && !digest) qualifiers.set('tag', tag);
   const version = digest ? `@${encodeURIComponent(digest)}` : '';
   return `pkg:oci/${encodeURIComponent(name)}${version}?${qualifiers.toString()}`;
@@ -54,19 +35,6 @@ export function revisionFromTag(tag: string | undefined): string | undefined {
   const lower = tag.toLowerCase();
   if (SHA.test(lower)) return lower;
   return BRANCH_SHA.exec(lower)?.[1];
-}
-
-/** The tag of an image reference (`web:3f2a9c1` → `3f2a9c1`); none when pinned by digest only. */
-export function imageTag(image: string): string | undefined {
-  const reference = image.split('@')[0]!;
-  const colon = reference.lastIndexOf(':');
-  return colon > reference.lastIndexOf('/') ? reference.slice(colon + 1) : undefined;
-}
-
-/** The digest an image reference is pinned to (`web@sha256:…`), if any. */
-export function imageDigest(image: string): string | undefined {
-  const at = image.indexOf('@');
-  return at >= 0 ? image.slice(at + 1) : undefined;
 }
 
 /** What a Deployment in the cluster says about the commit it runs, and how that was read. */
@@ -97,7 +65,7 @@ export function clusterRevision(
   const annotations = metadata.annotations ?? {};
   const labels = metadata.labels ?? {};
   const repository = annotations[REPOSITORY_ANNOTATION]?.trim() || undefined;
-  const digest = images[0] ? imageDigest(images[0]) : undefined;
+  const digest = images[0] ? parseImage(images[0]).digest : undefined;
   const base = { ...(repository ? { repository } : {}), ...(digest ? { digest } : {}) };
   const annotated = annotations[REVISION_ANNOTATION]?.trim();
   if (annotated) {
@@ -110,8 +78,58 @@ export function clusterRevision(
     const sha = revisionFromTag(value?.trim());
     if (sha) return { ...base, revision: sha, revisionFrom: `${where} ${VERSION_LABEL}` };
   }
-  const tag = images[0] ? imageTag(images[0]) : undefined;
+  const tag = images[0] ? parseImage(images[0]).tag : undefined;
   const fromTag = revisionFromTag(tag);
   if (fromTag) return { ...base, revision: fromTag, revisionFrom: `image tag ${tag}` };
   return base;
+}
+
+/**
+ * The repository path of a git URL, the form change events name repositories in
+ * (`acme/web` for GitHub's `full_name`, `group/sub/project` for GitLab), so a deployment meets the
+ * changes it ships: `https://github.com/acme/web.git` and `git@github.com:acme/web.git` → `acme/web`.
+ * Anything that is not a URL is kept as it is.
+ */
+export function gitRepositoryPath(url: string): string {
+  const scp = /^[\w.-]+@[\w.-]+:(?!\/\/)(.+)$/.exec(url);
+  let path: string | undefined = scp?.[1];
+  if (!path && /^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
+    try {
+      path = new URL(url).pathname;
+    } catch {
+      path = undefined;
+    }
+  }
+  if (!path) return url;
+  const trimmed = path
+    .replace(/^\/+/, '')
+    .replace(/\/+$/, '')
+    .replace(/\.git$/, '');
+  return trimmed || url;
+}
+
+/**
+ * The artifact a deployment shipped: its container image as a purl, else (CDEvents requires an
+ * artifact) what was deployed, at its revision when known.
+ */
+export function deployedArtifactId(
+  image: string | undefined,
+  deployed: string,
+  revision: string | undefined,
+): string {
+  if (image) return imageToPurl(image);
+  return `pkg:generic/${encodeURIComponent(deployed)}${revision ? `@${encodeURIComponent(revision)}` : ''}`;
+}
+
+/** What Cadence measures a deployment by (its `customData.cadence`): revision, repository, outcome. */
+export function deploymentFacts(
+  revision: string | undefined,
+  repositoryUrl: string | undefined,
+  outcome: string,
+): Record<string, unknown> {
+  return {
+    ...(revision ? { revision } : {}),
+    ...(repositoryUrl ? { repository: gitRepositoryPath(repositoryUrl) } : {}),
+    outcome,
+  };
 }
