@@ -1,5 +1,5 @@
 import { CadenceError } from '../problem/index.js';
-import { newRevision } from './deploy-validation.js';
+import { knownRevision, newRevision } from './deploy-validation.js';
 import { objectRef, type ObjectRef } from './manifest-rewrite.js';
 import type { DeployContext, DeployRef, OperationPlanner } from './operation-plan.js';
 import { trafficObjectsFor } from './traffic-objects.js';
@@ -36,10 +36,14 @@ export function planCanary(
       service,
       'first',
     );
-    const objects = [...created.objects, ...routed.apply];
+    // A baseline: stable's version at the canary's size, applied and removed with the canary.
+    const baseline = context.config(service).baseline
+      ? (await knownRevision(context, service, state.stable, 'baseline')).objects
+      : [];
+    const objects = [...created.objects, ...baseline, ...routed.apply];
     const revision = {
       ...created.revision,
-      objects: [...created.revision.objects, ...routed.canaryObjects],
+      objects: [...created.revision.objects, ...baseline.map(objectRef), ...routed.canaryObjects],
     };
     const applied = objects.map(objectRef);
     return {

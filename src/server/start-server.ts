@@ -247,6 +247,8 @@ export async function startServer(
           revision: canary.version,
           // One analysis per canary operation: a retried start finds the same one.
           id: `canary-${canary.operationId}`,
+          // A service started with a baseline is judged against it.
+          ...(service?.baseline ? { analysis: { compareWith: 'baseline' as const } } : {}),
         },
         config.analysis,
       );

@@ -81,6 +81,21 @@ describe('the sequential judge through the analysis runner, against a real Prome
       apps.push(await startDemoApp({ service, track: 'stable' }));
       apps.push(await startDemoApp({ service, track: 'canary', behaviour }));
     }
+    // A baseline (stable's version started beside the canary) as slow as the canary, while
+    // the long-running stable is fast: judged against the baseline, the canary is no worse.
+    apps.push(
+      await startDemoApp({ service: 'seq-baseline', track: 'stable' }),
+      await startDemoApp({
+        service: 'seq-baseline',
+        track: 'canary',
+        behaviour: { latencyMs: 160 },
+      }),
+      await startDemoApp({
+        service: 'seq-baseline',
+        track: 'baseline',
+        behaviour: { latencyMs: 160 },
+      }),
+    );
     prometheus = await createTestPrometheus({
       targets: apps.map((app) => app.target),
       scrapeIntervalMs: 1000,
@@ -181,6 +196,39 @@ describe('the sequential judge through the analysis runner, against a real Prome
     }
     const last = intervals.at(-1)!.samples['latency-p95']!.canary.length;
     assert.ok(last > 4, `the last interval judged ${last} samples, more than one 3 s interval has`);
+  });
+
+  it('judges the canary against the baseline track when compareWith is baseline', async () => {
+    const [againstBaseline, againstStable] = await Promise.all(
+      (['baseline', 'stable'] as const).map((compareWith) =>
+        startAnalysis(store, {
+          service: 'seq-baseline',
+          revision: `v2-${compareWith}`,
+          analysis: { ...sequential, compareWith },
+        }),
+      ),
+    );
+    const finished = (id: string) =>
+      pollUntil(
+        async () => {
+          const found = await findAnalysis(store, id);
+          return found?.finishedAt ? found : undefined;
+        },
+        `analysis ${id} to finish`,
+        { timeoutMs: 90_000, intervalMs: 200 },
+      );
+    const [baseline, stable] = await Promise.all([
+      finished(againstBaseline!.id),
+      finished(againstStable!.id),
+    ]);
+    assert.equal(baseline.status, 'promoted', baseline.reason ?? '');
+    assert.equal(stable.status, 'rolled-back', 'the same canary against the fast stable');
+    const judged = (await listIntervals(store, baseline.id)).at(-1)!;
+    const means = judged.samples['latency-p95']!;
+    // The reference side's samples are the baseline's (slow), not stable's (fast).
+    const mean = (points: [number, number][]) =>
+      points.reduce((sum, [, value]) => sum + value, 0) / points.length;
+    assert.ok(mean(means.stable) > 0.1, `reference p95 ${mean(means.stable)} s is the baseline's`);
   });
 
   it('refuses a sequential analysis with an alpha out of range, naming the field', async () => {

@@ -24,7 +24,7 @@ export interface DemoApp {
   /** host:port, for a scrape config. */
   target: string;
   service: string;
-  track: 'stable' | 'canary';
+  track: 'stable' | 'canary' | 'baseline';
   set(behaviour: Partial<DemoBehaviour>): void;
   close(): Promise<void>;
 }
@@ -35,7 +35,7 @@ const BUCKETS = [0.005, 0.05, 0.06, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2];
 
 export async function startDemoApp(options: {
   service: string;
-  track: 'stable' | 'canary';
+  track: 'stable' | 'canary' | 'baseline';
   namespace?: string;
   behaviour?: Partial<DemoBehaviour>;
 }): Promise<DemoApp> {
