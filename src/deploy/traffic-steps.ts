@@ -40,8 +40,8 @@ export interface TrafficSteps {
 /**
  * The traffic steps of the deployer's services: their state in SQL (migration 020), moved by
  * the canary analysis's passing intervals and by people (pause, resume, confirm). Every
- * replica may run it: a step is stored over the state it was decided from, and only the
- * replica whose write wins shifts the weight (an SSA, so doing it twice is harmless too).
+ * replica may run it: a step is stored over the state it was decided from (the first write
+ * wins), after its weight was applied (server-side apply: the same weight twice is harmless).
  */
 export function createTrafficSteps(options: { store: Store; deployer: Deployer }): TrafficSteps {
   const { store, deployer } = options;
@@ -122,12 +122,15 @@ export function createTrafficSteps(options: { store: Store; deployer: Deployer }
         { key: `${request.analysisId}/${interval.index}`, windowStart: interval.windowStart },
         now,
       );
-      if (decision.state !== state && (await writeSteps(store, state, decision.state))) {
+      if (decision.state !== state) {
+        // The weight first, then the row: a failed shift leaves the row at the old step, so the
+        // retried interval decides (and shifts) again; the same shift twice is one SSA.
         if (decision.state.step !== state.step) {
           await deployer.shiftCanary(request.service, decision.weight, {
             canaryVersion: canary.version,
           });
         }
+        await writeSteps(store, state, decision.state);
       }
       return { promote: decision.promote, detail: decision.detail };
     },

@@ -163,6 +163,25 @@ spec:
       assert.equal((await other.report('web')).step, 2);
     });
 
+    it('a weight that could not be applied leaves the step as it was, for the retry', async () => {
+      // The cluster refusing the shift, as an unreachable API server would (stopping the test
+      // API server mid-suite is not possible): the deployer's shift rejects.
+      const unreachable = createTrafficSteps({
+        store,
+        deployer: { ...deployer, shiftCanary: () => Promise.reject(new Error('cluster down')) },
+      });
+      await assert.rejects(
+        unreachable.gate(
+          { service: 'web', namespace: 'production', analysisId: 'a', revision: sha(1) },
+          { index: 2, windowStart: at(200) },
+          at(230),
+        ),
+        /cluster down/,
+      );
+      assert.equal((await steps.report('web')).step, 2, 'still step 2: the retry decides again');
+      assert.equal(weights()[1]![1], 25);
+    });
+
     it('a pause holds the step until resumed; the last step waits for a confirmation', async () => {
       const paused = await steps.pause('web', 'ana');
       assert.equal(paused.pausedBy, 'ana');
