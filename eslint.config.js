@@ -1,7 +1,9 @@
 // Lint rules that carry the architecture: domain modules never import the shells (server, cli),
+// a module reaches another only through its index.ts, no import makes a cycle between modules,
 // promises are never left floating, and type-only imports are marked.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { moduleBoundaries } from './eslint/module-boundaries.js';
 
 const shells = ['**/server/**', '**/server/index.js', '**/cli/**', '**/cli/index.js'];
 
@@ -28,6 +30,12 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },
+  },
+  {
+    // Modules meet at their index.ts and never in a cycle (docs/architecture.md lists the edges).
+    files: ['src/**/*.ts'],
+    plugins: { boundaries: moduleBoundaries },
+    rules: { 'boundaries/through-index': 'error', 'boundaries/no-cycle': 'error' },
   },
   {
     // Domain code is imported by the shells, never the other way round.

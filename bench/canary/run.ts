@@ -23,15 +23,11 @@
  * Seeded: the same seeds print the same tables.
  */
 import { parseArgs } from 'node:util';
-import {
-  judgeInterval,
-  nextProgress,
-  planAnalysis,
-  type AnalysisSpec,
-  type JudgeName,
-  type MetricSamples,
-  type MetricSpec,
-} from '../../src/analysis/index.js';
+import { judgeInterval } from '../../src/analysis/judge-interval.js';
+import { nextProgress } from '../../src/analysis/analysis-progress.js';
+import { planAnalysis } from '../../src/analysis/start-analysis.js';
+import { type AnalysisSpec, type JudgeName, type MetricSpec } from '../../src/analysis/schema.js';
+import { type MetricSamples } from '../../src/analysis/judgement.js';
 
 const { values } = parseArgs({
   options: {

@@ -17,13 +17,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
-import {
-  createDeployer,
-  createKubeCluster,
-  parseManifests,
-  rewriteManifests,
-  type Cluster,
-} from '../../src/deploy/index.js';
+import { createDeployer, createKubeCluster, type Cluster } from '../../src/deploy/index.js';
+import { parseManifests, rewriteManifests } from '../../src/deploy/manifest-rewrite.js';
 import { createEventWriter, createIntake } from '../../src/events/index.js';
 import { loadKubeConfig } from '../../src/kube/index.js';
 import { silentLogger } from '../../src/log/index.js';

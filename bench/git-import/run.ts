@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { gitLogArgs } from '../../src/git/index.js';
+import { gitLogArgs } from '../../src/git/git-log-reader.js';
 import { generateHistory } from './generate-history.js';
 
 const { values } = parseArgs({

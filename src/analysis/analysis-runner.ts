@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { CloudEvent } from '../events/index.js';
 import type { Logger } from '../log/index.js';
+import type { Notifier } from '../notify/index.js';
 import type { Store } from '../store/index.js';
 import { nextProgress } from './analysis-progress.js';
 import {
@@ -15,7 +16,7 @@ import type { CanaryControl } from './canary-control.js';
 import { evaluateInterval, intervalWindow } from './evaluate-interval.js';
 import type { PrometheusClient } from './prometheus-client.js';
 import { verdictCloudEvent } from './verdict-cdevent.js';
-import { verdictNotice, type VerdictNotifier } from './verdict-notifiers.js';
+import { verdictNotice } from './verdict-notice.js';
 
 const canaryRequest = (analysis: Analysis) => ({
   service: analysis.service,
@@ -31,7 +32,7 @@ export interface AnalysisRunnerOptions {
   logger: Logger;
   /** Where verdict CDEvents go (the intake); none when absent. */
   emit?: ((events: CloudEvent[]) => Promise<unknown>) | undefined;
-  notifiers?: readonly VerdictNotifier[];
+  notifiers?: readonly Notifier[];
   /** This replica's name in leases; a fresh one per process by default. */
   replicaId?: string;
   leaseMs?: number;

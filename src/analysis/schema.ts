@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { notificationTargetSchema } from '../notify/index.js';
 
 /**
  * The analysis settings as config and `POST /api/v1/analyses` give them. Ratios are canary mean
@@ -118,13 +119,6 @@ export const analysisOverridesSchema = z.strictObject(
   ),
 ) as unknown as z.ZodType<Partial<AnalysisSpec>, Partial<AnalysisSpecInput>>;
 export type AnalysisOverrides = z.infer<typeof analysisOverridesSchema>;
-
-export const notificationTargetSchema = z.strictObject({
-  /** `webhook`: the verdict as JSON; `slack`: a Slack-compatible `{ text, blocks }` message. */
-  type: z.enum(['webhook', 'slack']),
-  url: z.url(),
-});
-export type NotificationTarget = z.infer<typeof notificationTargetSchema>;
 
 /** The config file's `analysis` section. */
 export const analysisSettingsSchema = z.strictObject({

@@ -13,14 +13,12 @@ export {
   type Action,
   type Principal,
 } from './actions.js';
-export { LAST_USED_RESOLUTION_MS, lastUsedIsStale, parseLifetime } from './expiry.js';
+export { parseLifetime } from './expiry.js';
 export {
   authenticate,
   countTokens,
   createToken,
   listTokens,
-  parseCredentials,
   revokeToken,
-  tokenRequestSchema,
   type TokenSummary,
 } from './tokens.js';

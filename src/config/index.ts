@@ -3,5 +3,5 @@
  * flags merged once at start-up and validated by one schema, then passed down explicitly.
  */
 export { defaults } from './defaults.js';
-export { configSchema, type CadenceConfig, type ConfigInput } from './schema.js';
-export { loadConfig, type ConfigSources } from './load-config.js';
+export { type CadenceConfig } from './schema.js';
+export { loadConfig } from './load-config.js';

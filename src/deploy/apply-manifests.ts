@@ -1,8 +1,8 @@
 import type { Intake } from '../events/index.js';
 import { CadenceError } from '../problem/index.js';
+import type { Notifier } from '../notify/index.js';
 import { auditFailure, auditSuccess } from './deploy-audit.js';
 import { readServiceState, writeServiceState } from './deploy-rows.js';
-import type { FailureNotifier } from './failure-notifier.js';
 import { objectRef } from './manifest-rewrite.js';
 import type {
   DeployContext,
@@ -33,7 +33,7 @@ export function createOperationRunner(options: {
   context: DeployContext;
   serialized: ServiceQueue;
   intake: Intake;
-  notifier: FailureNotifier;
+  notifier: Notifier;
 }): OperationRunner {
   const { context, serialized, intake, notifier } = options;
   const { cluster, store } = context;

@@ -1,9 +1,9 @@
 import { cancelAnalyses } from '../analysis/index.js';
 import type { Intake } from '../events/index.js';
 import type { CadenceError } from '../problem/index.js';
+import type { Notifier } from '../notify/index.js';
 import { deployCdevent } from './deploy-cdevent.js';
 import { recordOperation } from './deploy-rows.js';
-import type { FailureNotifier } from './failure-notifier.js';
 import type { ObjectRef } from './manifest-rewrite.js';
 import type {
   DeployContext,
@@ -26,7 +26,7 @@ export interface OperationRun {
 /** A refused or failed operation: one audit row, a log line, and the webhook when `notify`. */
 export async function auditFailure(
   context: DeployContext,
-  notifier: FailureNotifier,
+  notifier: Notifier,
   run: OperationRun & {
     planned: OperationPlan | undefined;
     step: 'validate' | 'apply';
@@ -51,6 +51,7 @@ export async function auditFailure(
   const what = ref.commit ?? ref.tag ?? planned?.revision.version ?? '';
   if (run.notify)
     await notifier.notify({
+      kind: 'deploy.failed',
       text: `Cadence: ${operation} ${service}${what ? ` ${what}` : ''} failed (${step}): ${error.message}`,
       blocks: [
         {
@@ -65,6 +66,7 @@ export async function auditFailure(
           elements: [{ type: 'mrkdwn', text: `by ${actor}, operation ${operationId}` }],
         },
       ],
+      facts: { service, operation, operationId, step, actor, error: error.message },
     });
   return { ok: false, operation, service, operationId, step, error, durationMs };
 }

@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { Intake } from '../events/index.js';
 import type { Logger } from '../log/index.js';
 import type { Store } from '../store/index.js';
+import { noopNotifier, type Notifier } from '../notify/index.js';
 import { createOperationRunner } from './apply-manifests.js';
 import { planCanary } from './canary-operation.js';
 import { createDeployContext } from './deploy-context.js';
-import { noopNotifier, type FailureNotifier } from './failure-notifier.js';
 import type { Cluster } from './kube-cluster.js';
 import type { DeployRef, DeployResult } from './operation-plan.js';
 import {
@@ -64,7 +64,7 @@ export interface DeployerOptions {
   cluster: Cluster;
   settings: DeployerSettings;
   logger: Logger;
-  notifier?: FailureNotifier;
+  notifier?: Notifier;
   /** How long a service's lease is held at most (a replica that died frees it after this). */
   leaseMs?: number;
   /**

@@ -54,7 +54,10 @@ function header(message: HttpMessage, name: string): string | undefined {
   return Array.isArray(value) ? value.join(',') : value;
 }
 
-/** Parses JSON, turning a syntax error into a 400 naming `field`. */
+/**
+ * Parses JSON, turning a syntax error into a 400 naming `field`. The one JSON body parser: the
+ * CloudEvents binding, the webhook receivers and the API routes all read bodies with it.
+ */
 export function parseJson(body: Buffer, field: string): unknown {
   const text = body.toString('utf8');
   try {
@@ -65,6 +68,15 @@ export function parseJson(body: Buffer, field: string): unknown {
       detail: `${field} is not valid JSON: ${(error as Error).message}`,
     });
   }
+}
+
+/** Parses a JSON object; anything else (an array, a string, null) is a 400 naming `field`. */
+export function parseJsonObject(body: Buffer, field: string): Record<string, unknown> {
+  const value = parseJson(body, field);
+  if (!isObject(value)) {
+    throw new CadenceError('invalid-input', { field, detail: `${field} must be a JSON object` });
+  }
+  return value;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -7,20 +7,8 @@
  */
 export type { CloudEvent } from './cloud-event.js';
 export { isRfc3339 } from './cloud-event.js';
-export {
-  decodeHttpMessage,
-  parseMediaType,
-  type HttpMessage,
-  type HttpMode,
-  type DecodedMessage,
-} from './http-binding.js';
-export {
-  validateCdevent,
-  isCdeventType,
-  parseCdeventType,
-  type ValidCdevent,
-  type CdeventValidation,
-} from './cdevents/index.js';
+export { parseJson, parseJsonObject, parseMediaType, type HttpMessage } from './http-binding.js';
+export { validateCdevent } from './cdevents/index.js';
 // Making CDEvents: every emitter (transformers, rollout watcher, deployer, analysis) uses these.
 export {
   cdeventEnvelope,
@@ -32,35 +20,13 @@ export {
   gitRepositoryPath,
   imageToPurl,
   revisionFromTag,
-  REPOSITORY_ANNOTATION,
-  REVISION_ANNOTATION,
   type CdeventSubject,
-  type ClusterRevision,
   type EmittedKind,
 } from './cdevents/index.js';
-export {
-  admitEvent,
-  createIntake,
-  checkCdeventPayload,
-  wrapCdevent,
-  type Intake,
-  type IntakeAdmission,
-  type IntakeCaller,
-  type IntakeResult,
-} from './intake.js';
-export { createEventWriter, type EventWriter } from './event-writer.js';
-export {
-  INTERNAL_DOOR,
-  insertEvents,
-  listEvents,
-  findEvent,
-  countEvents,
-  routerBacklog,
-  type Door,
-  type StoredEvent,
-  type EventFilter,
-} from './event-rows.js';
-export { insertCdevents, listCdevents, type StoredCdevent } from './cdevent-rows.js';
-export { compileRoutingTable, type Route, type RoutingTable } from './routing-table.js';
-export { createRouter, type Router, type RouterOptions } from './router.js';
+export { createIntake, wrapCdevent, type Intake, type IntakeCaller } from './intake.js';
+export { createEventWriter } from './event-writer.js';
+export { listEvents, findEvent, routerBacklog, type StoredEvent } from './event-rows.js';
+export { listCdevents, type StoredCdevent } from './cdevent-rows.js';
+export { compileRoutingTable } from './routing-table.js';
+export { createRouter, type Router } from './router.js';
 export type { Transformer, TransformOutcome } from './transformer.js';

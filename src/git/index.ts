@@ -16,84 +16,9 @@
  * The CLI (`cadence git`, `cadence sql`) and the API (`/api/v1/cadence/*`) are thin shells over it.
  * Formats and definitions: docs/git-cadence.md.
  */
-export {
-  readGitLog,
-  GitLogParser,
-  gitLogArgs,
-  GIT_LOG_FORMAT,
-  decodeField,
-  type GitCommit,
-  type FileStat,
-  type RawFields,
-} from './git-log-reader.js';
-export {
-  insertCommits,
-  getRepository,
-  listRepositories,
-  loadHistory,
-  type GitRepository,
-  type HistoryCommit,
-} from './commit-rows.js';
-export {
-  importRepository,
-  isGitUrl,
-  defaultRepositoryName,
-  shallowBoundaries,
-  type ImportOptions,
-  type ImportSummary,
-  type ImportProgress,
-  type ImportMode,
-} from './import-repository.js';
-export { ROLES, rulesSchema, type Role, type RulesInput } from './rules-schema.js';
-export {
-  parseRules,
-  compileRules,
-  compileGlob,
-  classifyFile,
-  classifyCommit,
-  classifyHistory,
-  subjectOf,
-  type Rules,
-  type Purpose,
-  type GitEvent,
-  type ClassifiableCommit,
-} from './rules.js';
-export {
-  pairCauses,
-  firstAtOrAfter,
-  type PairedUpdate,
-  type PendingCause,
-  type EventRef,
-} from './pairing.js';
-export {
-  buildCadenceReport,
-  environmentCadence,
-  deployIntervalRows,
-  ntileAverages,
-  promotionRate,
-  summarizeDays,
-  monthOf,
-  weekOf,
-  monthRange,
-  monthsBefore,
-  round6,
-  type CadenceReport,
-  type DaySummary,
-  type MonthlyLeadTime,
-  type EnvironmentCadence,
-  type Promotion,
-  type DeployIntervalRow,
-  type UpdateRow,
-  type PendingRow,
-} from './cadence-report.js';
-export { materializeCadence, type MaterializedCounts } from './materialized-cadence.js';
-export { reportRepository, resolveRepository, type RepositoryReport } from './repository-report.js';
+export { listRepositories } from './commit-rows.js';
+export { importRepository, type ImportSummary, type ImportProgress } from './import-repository.js';
+export { reportRepository, type RepositoryReport } from './repository-report.js';
 // The one way Cadence runs git (the deployer's manifest cache too), and how it hides tokens in URLs.
-export { gitEnv, redactCredentials, tryGit, type GitResult } from './run-git.js';
-export {
-  runReadOnlySql,
-  singleQuery,
-  jsonObjectEntries,
-  GIT_READER_ROLE,
-  type SqlResult,
-} from './read-only-sql.js';
+export { gitEnv, redactCredentials, tryGit } from './run-git.js';
+export { runReadOnlySql, type SqlResult } from './read-only-sql.js';

@@ -5,7 +5,7 @@
  * cluster (the rollout watcher in `rollouts/`, the deployer) take the KubeConfig from here, and
  * every module that reads a Deployment reads it with the one schema here.
  */
-export { kubeSettingsSchema, type KubeSettings } from './kube-settings.js';
+export { kubeSettingsSchema } from './kube-settings.js';
 export { loadKubeConfig, clusterServer } from './kube-config.js';
 export { deploymentSchema, type DeploymentObject } from './deployment-object.js';
 

@@ -4,11 +4,6 @@
  * image tag (`<branch>-<sha>`); and the one parser of image references (distribution/reference's
  * grammar: host, path, tag, digest) that the deployer, the registry calls and CDEvent purls share.
  */
-export {
-  createRegistryClient,
-  parseChallenge,
-  type RegistryClient,
-  type RegistryOptions,
-} from './registry-client.js';
+export { createRegistryClient, type RegistryClient } from './registry-client.js';
 export { tagForCommit } from './commit-tag.js';
-export { parseImage, isUntagged, type ImageReference } from './image-reference.js';
+export { parseImage, isUntagged } from './image-reference.js';

@@ -2,7 +2,6 @@ import type { FastifyInstance } from 'fastify';
 import {
   createAnalysisRunner,
   createPrometheusClient,
-  createVerdictNotifiers,
   noCanaryControl,
   startAnalysis,
   type AnalysisRunner,
@@ -15,7 +14,6 @@ import {
   countDeployTokens,
   createDeployer,
   createKubeCluster,
-  createWebhookNotifier,
   type Cluster,
   type Deployer,
   type DeployerOptions,
@@ -30,6 +28,7 @@ import {
 } from '../events/index.js';
 import { loadKubeConfig } from '../kube/index.js';
 import type { Logger } from '../log/index.js';
+import { createNotifier, createNotifiers } from '../notify/index.js';
 import { CadenceError } from '../problem/index.js';
 import { createRolloutWatcher, type RolloutWatcher } from '../rollouts/index.js';
 import {
@@ -107,7 +106,10 @@ async function startDeployer(
     cluster: deps.cluster ?? createKubeCluster(loadKubeConfig(config.kube)),
     ...(deps.onCanaryApplied ? { onCanaryApplied: deps.onCanaryApplied } : {}),
     ...(settings.notify.webhookUrl
-      ? { notifier: createWebhookNotifier({ url: settings.notify.webhookUrl, logger }) }
+      ? {
+          // Deploy failures go as Slack-compatible `{ text, blocks }` (docs/deploy.md).
+          notifier: createNotifier({ type: 'slack', url: settings.notify.webhookUrl }, logger),
+        }
       : {}),
   });
 }
@@ -227,7 +229,7 @@ export async function startServer(
           emit: config.analysis.emitCdevents
             ? (events) => intake.acceptDecoded(events, 'cdevent')
             : undefined,
-          notifiers: createVerdictNotifiers(config.analysis.notifications, logger),
+          notifiers: createNotifiers(config.analysis.notifications, logger),
           leaseMs: config.analysis.leaseSeconds * 1000,
           pollIntervalMs: config.analysis.pollIntervalMs,
         })

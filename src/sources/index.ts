@@ -35,61 +35,12 @@ import {
   type DeploymentLookup,
 } from './kubernetes-apiserver-source.js';
 import { createTektonSource, tektonSettingsSchema, type TektonSettings } from './tekton-source.js';
-
-export { cdeventsSource } from './cdevents-source.js';
-export {
-  createKubernetesApiserverSource,
-  deploymentToCdevent,
-  kubeDeploymentLookup,
-  rolloutState,
-  type DeploymentLookup,
-} from './kubernetes-apiserver-source.js';
-export {
-  createGithubReceiver,
-  createGithubSource,
-  githubEventName,
-  githubPurl,
-  githubSettingsSchema,
-  type GithubSettings,
-} from './github-source.js';
-export {
-  createGitlabReceiver,
-  createGitlabSource,
-  gitlabPurl,
-  gitlabSettingsSchema,
-  parseGitlabTime,
-  type GitlabSettings,
-} from './gitlab-source.js';
-export {
-  createTektonSource,
-  isDeployPipeline,
-  pipelineRunToCdevents,
-  tektonSettingsSchema,
-  type PipelineRunObject,
-  type TektonSettings,
-} from './tekton-source.js';
-export {
-  ALERTMANAGER_NOTIFICATION_TYPE,
-  alertService,
-  alertmanagerPayloadSchema,
-  alertmanagerSettingsSchema,
-  createAlertmanagerReceiver,
-  createAlertmanagerSource,
-  incidentKey,
-  notificationId,
-  type AlertmanagerPayload,
-  type AlertmanagerSettings,
-} from './alertmanager-source.js';
-export {
-  ARGOCD_SOURCE,
-  argocdNotificationId,
-  argocdNotificationSchema,
-  argocdSettingsSchema,
-  createArgocdReceiver,
-  createArgocdSource,
-  type ArgocdNotification,
-  type ArgocdSettings,
-} from './argocd-source.js';
+export { kubeDeploymentLookup } from './kubernetes-apiserver-source.js';
+export { githubSettingsSchema } from './github-source.js';
+export { gitlabSettingsSchema } from './gitlab-source.js';
+export { tektonSettingsSchema } from './tekton-source.js';
+export { alertmanagerSettingsSchema } from './alertmanager-source.js';
+export { argocdSettingsSchema } from './argocd-source.js';
 
 /** Every built-in transformer by name: the names the routing table may use. */
 export function builtinTransformers(
@@ -121,15 +72,7 @@ export function builtinTransformers(
   return new Map(all.map((transformer) => [transformer.name, transformer]));
 }
 
-export {
-  headerValue,
-  sameSecret,
-  webhookCloudEvent,
-  bodyDigestId,
-  refuseUnauthenticated,
-  securedSources,
-  type WebhookReceiver,
-} from './webhook-receiver.js';
+export { securedSources, type WebhookReceiver } from './webhook-receiver.js';
 
 /** Every built-in webhook receiver by name: the `{source}` of `POST /webhooks/{source}`. */
 export function builtinWebhookReceivers(

@@ -1,6 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { z } from 'zod';
-import type { CloudEvent, HttpMessage } from '../events/index.js';
+import {
+  parseJson,
+  parseJsonObject as parseJsonAsObject,
+  type CloudEvent,
+  type HttpMessage,
+} from '../events/index.js';
 import { CadenceError } from '../problem/index.js';
 
 /**
@@ -92,28 +97,14 @@ export function requiredHeader(message: HttpMessage, name: string, pattern = /./
   return value;
 }
 
-/** The body parsed as JSON, whatever JSON it is; a syntax error is invalid input naming `body`. */
+/** The body parsed as JSON; not JSON is invalid input naming `body`. */
 export function parseJsonBody(body: Buffer): unknown {
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch (error) {
-    throw new CadenceError('invalid-input', {
-      field: 'body',
-      detail: `body is not valid JSON: ${(error as Error).message}`,
-    });
-  }
+  return parseJson(body, 'body');
 }
 
 /** The body parsed as a JSON object; anything else is invalid input naming `body`. */
 export function parseJsonObject(body: Buffer): Record<string, unknown> {
-  const payload = parseJsonBody(body);
-  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
-    throw new CadenceError('invalid-input', {
-      field: 'body',
-      detail: 'body must be a JSON object',
-    });
-  }
-  return payload as Record<string, unknown>;
+  return parseJsonAsObject(body, 'body');
 }
 
 /** How a payload problem names its field. */

@@ -4,4 +4,4 @@
  * `dora` and `git` both report with them; neither owns the other's arithmetic.
  */
 export { quantile } from './quantile.js';
-export { BUCKETS, bucketStart, bucketsOf, nextBucket, type Bucket } from './time-buckets.js';
+export { BUCKETS, bucketStart, bucketsOf, type Bucket } from './time-buckets.js';

@@ -6,6 +6,5 @@
  * interface, and the numbered `.sql` files in `migrations/` are applied at start-up on either.
  * Nothing outside this folder knows which engine it is talking to.
  */
-export type { Store, Queryable, StoreEngine, QueryResult } from './store.js';
-export { openStore, type StoreOptions } from './open-store.js';
-export { applyMigrations, listMigrations, type Migration } from './migrations.js';
+export type { Store, Queryable } from './store.js';
+export { openStore } from './open-store.js';

@@ -5,35 +5,6 @@
  * allowed tag in SQL and starts a canary at it through the deployer, after an approval when the
  * service asks for one.
  */
-export {
-  tagPolicySchema,
-  tagVersion,
-  updateCandidates,
-  selectUpdate,
-  freshness,
-  type TagPolicy,
-  type TagPolicyInput,
-  type Freshness,
-} from './tag-policy.js';
-export {
-  updatePolicySchema,
-  updatesSettingsSchema,
-  tagPolicyOf,
-  type UpdatePolicySettings,
-  type UpdatesSettings,
-} from './schema.js';
-export {
-  approveUpdate,
-  getUpdate,
-  listUpdates,
-  type Update,
-  type UpdateState,
-} from './update-rows.js';
-export {
-  createUpdateWatcher,
-  UPDATE_ACTOR,
-  type ServiceFreshness,
-  type UpdateDeployer,
-  type UpdateWatcher,
-  type UpdateWatcherOptions,
-} from './update-watcher.js';
+export { updatesSettingsSchema } from './schema.js';
+export { approveUpdate, getUpdate, listUpdates, type Update } from './update-rows.js';
+export { createUpdateWatcher, type UpdateWatcher } from './update-watcher.js';

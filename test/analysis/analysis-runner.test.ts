@@ -13,11 +13,11 @@ import {
   createPrometheusClient,
   findAnalysis,
   listIntervals,
-  nextProgress,
   startAnalysis,
-  type AnalysisSpecInput,
-  type PrometheusClient,
 } from '../../src/analysis/index.js';
+import { nextProgress } from '../../src/analysis/analysis-progress.js';
+import { type AnalysisSpecInput } from '../../src/analysis/schema.js';
+import { type PrometheusClient } from '../../src/analysis/prometheus-client.js';
 import { silentLogger } from '../../src/log/index.js';
 import { CadenceError } from '../../src/problem/index.js';
 import { openStore, type Store } from '../../src/store/index.js';
@@ -322,7 +322,10 @@ for (const engine of engines) {
             // Other tests' analyses share the store: only this one's notices count.
             notify: (notice) =>
               Promise.resolve(
-                void (notice.analysisId === analysis.id && notices.push(notice.status)),
+                void (
+                  notice.facts?.analysisId === analysis.id &&
+                  notices.push(String(notice.facts.status))
+                ),
               ),
           },
         ],

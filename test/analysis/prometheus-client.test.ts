@@ -6,14 +6,14 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { after, before, describe, it } from 'node:test';
+import { createPrometheusClient } from '../../src/analysis/index.js';
 import {
   builtinQueries,
-  createPrometheusClient,
   promDuration,
   renderQuery,
   resolveMetrics,
-  type PrometheusClient,
-} from '../../src/analysis/index.js';
+} from '../../src/analysis/metric-queries.js';
+import { type PrometheusClient } from '../../src/analysis/prometheus-client.js';
 import { CadenceError } from '../../src/problem/index.js';
 import { startDemoApp, startLoad, type DemoApp } from '../support/demo-app.js';
 import { createTestPrometheus, freePort, type TestPrometheus } from '../support/prometheus.js';

@@ -15,9 +15,9 @@ import {
   listIntervals,
   startAnalysis,
   type AnalysisRunner,
-  type AnalysisSpecInput,
   type CanaryRequest,
 } from '../../src/analysis/index.js';
+import { type AnalysisSpecInput } from '../../src/analysis/schema.js';
 import { CadenceError } from '../../src/problem/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { openStore, type Store } from '../../src/store/index.js';

@@ -11,16 +11,15 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import {
   contrastSequence,
-  judgeInterval,
   judgeSide,
-  metricSpecSchema,
   mixtureRadius,
-  planAnalysis,
   sequentialJudge,
   tolerances,
-  type Classification,
-  type MetricSpecInput,
-} from '../../src/analysis/index.js';
+} from '../../src/analysis/sequential-judge.js';
+import { judgeInterval } from '../../src/analysis/judge-interval.js';
+import { metricSpecSchema, type MetricSpecInput } from '../../src/analysis/schema.js';
+import { planAnalysis } from '../../src/analysis/start-analysis.js';
+import { type Classification } from '../../src/analysis/judgement.js';
 import { loadConfig } from '../../src/config/index.js';
 import { CadenceError } from '../../src/problem/index.js';
 

@@ -9,14 +9,14 @@ import {
   authorize,
   countTokens as countDeployTokens,
   createToken as createDeployToken,
-  lastUsedIsStale,
   listTokens,
   mayAct,
   maySendFor,
-  parseCredentials,
   parseLifetime,
   revokeToken,
 } from '../../src/auth/index.js';
+import { lastUsedIsStale } from '../../src/auth/expiry.js';
+import { parseCredentials } from '../../src/auth/tokens.js';
 import { silentLogger } from '../../src/log/index.js';
 import type { CadenceError } from '../../src/problem/index.js';
 import { startServer } from '../../src/server/index.js';

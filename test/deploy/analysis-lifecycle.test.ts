@@ -15,8 +15,8 @@ import {
   listIntervals,
   startAnalysis,
   type AnalysisRunner,
-  type AnalysisSpecInput,
 } from '../../src/analysis/index.js';
+import { type AnalysisSpecInput } from '../../src/analysis/schema.js';
 import { analysisCanaryControl, createDeployer, type Deployer } from '../../src/deploy/index.js';
 import { createEventWriter, createIntake } from '../../src/events/index.js';
 import { silentLogger } from '../../src/log/index.js';

@@ -13,8 +13,8 @@ import {
   createKubeCluster,
   createTrafficSteps,
   type Deployer,
-  type TrafficSteps,
 } from '../../src/deploy/index.js';
+import type { TrafficSteps } from '../../src/deploy/traffic-steps.js';
 import { createEventWriter, createIntake } from '../../src/events/index.js';
 import { loadKubeConfig } from '../../src/kube/index.js';
 import { silentLogger } from '../../src/log/index.js';

@@ -8,12 +8,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  metricsReport,
-  type DoraSettings,
-  type Distribution,
-  type DoraMetrics,
-} from '../../src/dora/index.js';
+import { metricsReport, type DoraSettings, type Distribution } from '../../src/dora/index.js';
+import { type DoraMetrics } from '../../src/dora/metrics.js';
 import { routeAll, testApp } from '../support/app.js';
 import { engines, openTestStore } from '../support/engines.js';
 

@@ -7,16 +7,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { deployCdevent } from '../../src/deploy/deploy-cdevent.js';
-import {
-  calendarDaysBetween,
-  identifyDeployments,
-  metricsFromInputs,
-  sameRevision,
-  type DeploymentFact,
-} from '../../src/dora/index.js';
+import { calendarDaysBetween, metricsFromInputs } from '../../src/dora/metrics.js';
+import { identifyDeployments, sameRevision } from '../../src/dora/deployment-identity.js';
+import { type DeploymentFact } from '../../src/dora/facts.js';
 import { emptyInputs } from '../../src/dora/metrics.js';
 import type { Router } from '../../src/events/index.js';
-import { rolloutCdevent } from '../../src/rollouts/index.js';
+import { rolloutCdevent } from '../../src/rollouts/rollout-cdevent.js';
 import { clusterRevision } from '../../src/events/cdevents/deployment-facts.js';
 import type { Store } from '../../src/store/index.js';
 import { routeAll, structured, testApp } from '../support/app.js';

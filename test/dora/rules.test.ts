@@ -4,13 +4,12 @@ import { describe, it } from 'node:test';
 import { bucketStart, quantile } from '../../src/statistics/index.js';
 import {
   factFromCdevent,
-  linkDeliveries,
-  TIER_BANDS,
-  tierOf,
   type ChangeFact,
   type DeploymentFact,
   type IncidentFact,
-} from '../../src/dora/index.js';
+} from '../../src/dora/facts.js';
+import { linkDeliveries } from '../../src/dora/delivery.js';
+import { TIER_BANDS, tierOf } from '../../src/dora/tiers.js';
 
 const at = (iso: string) => new Date(iso);
 

@@ -14,12 +14,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import {
-  judgeInterval,
-  startAnalysis,
-  type IntervalJudgement,
-  type MetricSamples,
-} from '../../src/analysis/index.js';
+import { startAnalysis } from '../../src/analysis/index.js';
+import { judgeInterval } from '../../src/analysis/judge-interval.js';
+import { type IntervalJudgement, type MetricSamples } from '../../src/analysis/judgement.js';
 // The runner's own writes (not the module's public surface): the rows it records per interval.
 import { claimAnalyses, recordInterval } from '../../src/analysis/analysis-rows.js';
 import { openStore } from '../../src/store/index.js';

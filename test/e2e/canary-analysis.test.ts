@@ -18,8 +18,8 @@ import {
   startAnalysis,
   type Analysis,
   type AnalysisRunner,
-  type AnalysisSpecInput,
 } from '../../src/analysis/index.js';
+import { type AnalysisSpecInput } from '../../src/analysis/schema.js';
 import { createEventWriter, createIntake } from '../../src/events/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { openStore, type Store } from '../../src/store/index.js';

@@ -17,8 +17,8 @@ import {
   listIntervals,
   startAnalysis,
   type AnalysisRunner,
-  type AnalysisSpecInput,
 } from '../../src/analysis/index.js';
+import { type AnalysisSpecInput } from '../../src/analysis/schema.js';
 import {
   analysisCanaryControl,
   createDeployer,

@@ -10,12 +10,9 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { createToken } from '../../src/auth/index.js';
-import {
-  admitEvent,
-  compileRoutingTable,
-  insertEvents,
-  type Router,
-} from '../../src/events/index.js';
+import { compileRoutingTable, type Router } from '../../src/events/index.js';
+import { admitEvent } from '../../src/events/intake.js';
+import { insertEvents } from '../../src/events/event-rows.js';
 import type { CadenceError } from '../../src/problem/index.js';
 import {
   alertmanagerSettingsSchema,

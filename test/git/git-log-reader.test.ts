@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { GitLogParser, readGitLog, type GitCommit } from '../../src/git/index.js';
+import { GitLogParser, readGitLog, type GitCommit } from '../../src/git/git-log-reader.js';
 import { CadenceError } from '../../src/problem/index.js';
 import { GitFixture } from '../support/git-fixture.js';
 

@@ -8,14 +8,9 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  getRepository,
-  importRepository,
-  insertCommits,
-  readGitLog,
-  redactCredentials,
-  type GitCommit,
-} from '../../src/git/index.js';
+import { importRepository, redactCredentials } from '../../src/git/index.js';
+import { getRepository, insertCommits } from '../../src/git/commit-rows.js';
+import { readGitLog, type GitCommit } from '../../src/git/git-log-reader.js';
 import { CadenceError } from '../../src/problem/index.js';
 import type { Store } from '../../src/store/index.js';
 import { engines, openTestStore } from '../support/engines.js';

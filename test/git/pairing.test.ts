@@ -4,16 +4,15 @@ import { describe, it } from 'node:test';
 import {
   buildCadenceReport,
   environmentCadence,
-  firstAtOrAfter,
   monthRange,
   monthsBefore,
   ntileAverages,
-  pairCauses,
   promotionRate,
   summarizeDays,
   weekOf,
-  type GitEvent,
-} from '../../src/git/index.js';
+} from '../../src/git/cadence-report.js';
+import { firstAtOrAfter, pairCauses } from '../../src/git/pairing.js';
+import { type GitEvent } from '../../src/git/rules.js';
 
 /** `c nginx 2024-01-05` → a cause; `d nginx 2024-01-06T12:00 prod` → a deploy to prod. */
 function events(lines: string): GitEvent[] {

@@ -4,12 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  importRepository,
-  jsonObjectEntries,
-  runReadOnlySql,
-  singleQuery,
-} from '../../src/git/index.js';
+import { importRepository, runReadOnlySql } from '../../src/git/index.js';
+import { jsonObjectEntries, singleQuery } from '../../src/git/read-only-sql.js';
 import { CadenceError } from '../../src/problem/index.js';
 import type { Store } from '../../src/store/index.js';
 import { engines, openTestStore } from '../support/engines.js';

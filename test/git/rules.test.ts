@@ -7,7 +7,7 @@ import {
   compileGlob,
   parseRules,
   subjectOf,
-} from '../../src/git/index.js';
+} from '../../src/git/rules.js';
 import { CadenceError } from '../../src/problem/index.js';
 import { PROMOTION_RULES, VENDORING_RULES } from '../support/git-fixture.js';
 

@@ -10,13 +10,9 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { startAnalysis } from '../../src/analysis/index.js';
-import {
-  recordDeletion,
-  recordObservation,
-  type LiveRollout,
-  type Rollout,
-  type RolloutObservation,
-} from '../../src/rollouts/index.js';
+import { type LiveRollout, type Rollout } from '../../src/rollouts/index.js';
+import { recordDeletion, recordObservation } from '../../src/rollouts/rollout-rows.js';
+import { type RolloutObservation } from '../../src/rollouts/rollout-phase.js';
 import type { Store } from '../../src/store/index.js';
 import { testApp } from '../support/app.js';
 import { openTestStore } from '../support/engines.js';

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { CadenceError } from '../../src/problem/index.js';
-import { createRegistryClient, parseChallenge, tagForCommit } from '../../src/registry/index.js';
+import { createRegistryClient, tagForCommit } from '../../src/registry/index.js';
+import { parseChallenge } from '../../src/registry/registry-client.js';
 import { startRegistry, type TestRegistry } from '../support/oci-registry.js';
 
 const SHA = '025838f1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7';

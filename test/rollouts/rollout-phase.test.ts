@@ -6,7 +6,7 @@ import {
   rolloutProgress,
   type ReplicaCounts,
   type RolloutPhase,
-} from '../../src/rollouts/index.js';
+} from '../../src/rollouts/rollout-phase.js';
 
 const settled: ReplicaCounts = {
   generation: 2,

@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { latestRollouts, liveChangesSince, rolloutHistory } from '../../src/rollouts/index.js';
 import {
   dueRolloutEvents,
-  latestRollouts,
-  liveChangesSince,
   markRolloutEmitted,
   recordDeletion,
   recordObservation,
-  rolloutHistory,
-  type RolloutObservation,
-} from '../../src/rollouts/index.js';
+} from '../../src/rollouts/rollout-rows.js';
+import { type RolloutObservation } from '../../src/rollouts/rollout-phase.js';
 import type { Store } from '../../src/store/index.js';
 import { engines, openTestStore } from '../support/engines.js';
 

@@ -4,17 +4,13 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import {
-  createDeployer,
-  createDeployToken,
-  createWebhookNotifier,
-  deployerSettingsSchema,
-  type Deployer,
-} from '../../src/deploy/index.js';
+import { createDeployer, deployerSettingsSchema, type Deployer } from '../../src/deploy/index.js';
+import { createToken as createDeployToken } from '../../src/auth/index.js';
 import { createEventWriter, createIntake } from '../../src/events/index.js';
 import { cadenceVersion } from '../../src/version/index.js';
 import { silentLogger } from '../../src/log/index.js';
-import { buildApp } from '../../src/server/index.js';
+import { createNotifier } from '../../src/notify/index.js';
+import { buildApp } from '../../src/server/app.js';
 import type { Store } from '../../src/store/index.js';
 import { routeAll, testApp } from '../support/app.js';
 import { createDeployFixture, type DeployFixture } from '../support/deploy-fixture.js';
@@ -66,10 +62,13 @@ for (const engine of engines) {
         cluster,
         settings: fixture.settings(),
         logger: silentLogger,
-        notifier: createWebhookNotifier({
-          url: `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/hook`,
-          logger: silentLogger,
-        }),
+        notifier: createNotifier(
+          {
+            type: 'slack',
+            url: `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/hook`,
+          },
+          silentLogger,
+        ),
       });
       app = buildApp({
         store,

@@ -13,7 +13,7 @@ import type { FastifyInstance } from 'fastify';
 import { createDeployer } from '../../src/deploy/index.js';
 import { createEventWriter, createIntake } from '../../src/events/index.js';
 import { silentLogger } from '../../src/log/index.js';
-import { buildApp } from '../../src/server/index.js';
+import { buildApp } from '../../src/server/app.js';
 import { builtinWebhookReceivers } from '../../src/sources/index.js';
 import type { Store } from '../../src/store/index.js';
 import { createUpdateWatcher, updatesSettingsSchema } from '../../src/updates/index.js';

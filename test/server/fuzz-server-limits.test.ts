@@ -12,7 +12,8 @@ import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { openFileLimit } from '../../src/server/connection-cap.js';
-import { startServer, type RunningServer } from '../../src/server/index.js';
+import { startServer } from '../../src/server/index.js';
+import { type RunningServer } from '../../src/server/start-server.js';
 import { pollUntil } from '../support/poll-until.js';
 
 const CAP = 20;

@@ -14,7 +14,7 @@ import type { FastifyInstance } from 'fastify';
 import { createDeployer, deployerSettingsSchema } from '../../src/deploy/index.js';
 import { importRepository } from '../../src/git/index.js';
 import { silentLogger } from '../../src/log/index.js';
-import { routesOf } from '../../src/server/index.js';
+import { routesOf } from '../../src/server/app.js';
 import type { Store } from '../../src/store/index.js';
 import { createUpdateWatcher, updatesSettingsSchema } from '../../src/updates/index.js';
 import { routeAll, testApp } from '../support/app.js';

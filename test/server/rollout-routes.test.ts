@@ -1,13 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import {
-  recordDeletion,
-  recordObservation,
-  rolloutFeed,
-  type LiveRollout,
-  type RolloutObservation,
-} from '../../src/rollouts/index.js';
+import { rolloutFeed, type LiveRollout } from '../../src/rollouts/index.js';
+import { recordDeletion, recordObservation } from '../../src/rollouts/rollout-rows.js';
+import { type RolloutObservation } from '../../src/rollouts/rollout-phase.js';
 import type { Store } from '../../src/store/index.js';
 import { testApp } from '../support/app.js';
 import { engines, openTestStore } from '../support/engines.js';

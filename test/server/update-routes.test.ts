@@ -10,10 +10,11 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { createDeployer, createDeployToken, type Deployer } from '../../src/deploy/index.js';
+import { createDeployer, type Deployer } from '../../src/deploy/index.js';
+import { createToken as createDeployToken } from '../../src/auth/index.js';
 import { createEventWriter, createIntake } from '../../src/events/index.js';
 import { silentLogger } from '../../src/log/index.js';
-import { buildApp } from '../../src/server/index.js';
+import { buildApp } from '../../src/server/app.js';
 import type { Store } from '../../src/store/index.js';
 import {
   createUpdateWatcher,

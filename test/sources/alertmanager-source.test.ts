@@ -9,14 +9,14 @@ import {
   type StoredEvent,
 } from '../../src/events/index.js';
 import { CadenceError } from '../../src/problem/index.js';
+import { alertmanagerSettingsSchema } from '../../src/sources/index.js';
 import {
-  alertmanagerSettingsSchema,
   createAlertmanagerReceiver,
   createAlertmanagerSource,
   incidentKey,
   type AlertmanagerPayload,
   type AlertmanagerSettings,
-} from '../../src/sources/index.js';
+} from '../../src/sources/alertmanager-source.js';
 import type { Store } from '../../src/store/index.js';
 import { routeAll, testApp } from '../support/app.js';
 import { openTestStore } from '../support/engines.js';

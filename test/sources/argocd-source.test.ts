@@ -10,14 +10,13 @@ import {
   type StoredEvent,
 } from '../../src/events/index.js';
 import { CadenceError } from '../../src/problem/index.js';
+import { argocdSettingsSchema, builtinWebhookReceivers } from '../../src/sources/index.js';
 import {
   argocdNotificationSchema,
-  argocdSettingsSchema,
-  builtinWebhookReceivers,
   createArgocdReceiver,
   createArgocdSource,
   type ArgocdNotification,
-} from '../../src/sources/index.js';
+} from '../../src/sources/argocd-source.js';
 import type { Store } from '../../src/store/index.js';
 import { routeAll, testApp } from '../support/app.js';
 import { openTestStore } from '../support/engines.js';

@@ -5,20 +5,20 @@ import { after, before, describe, it } from 'node:test';
 import type { WebhookDefinition } from '@octokit/webhooks-examples';
 import type { FastifyInstance } from 'fastify';
 import {
-  countEvents,
   listCdevents,
   validateCdevent,
   type CloudEvent,
   type Router,
   type StoredEvent,
 } from '../../src/events/index.js';
+import { countEvents } from '../../src/events/event-rows.js';
 import { CadenceError } from '../../src/problem/index.js';
+import { githubSettingsSchema } from '../../src/sources/index.js';
 import {
   createGithubReceiver,
   createGithubSource,
-  githubSettingsSchema,
   type GithubSettings,
-} from '../../src/sources/index.js';
+} from '../../src/sources/github-source.js';
 import type { Store } from '../../src/store/index.js';
 import { routeAll, testApp } from '../support/app.js';
 import { openTestStore } from '../support/engines.js';

@@ -3,21 +3,21 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import {
-  countEvents,
   listCdevents,
   validateCdevent,
   type CloudEvent,
   type Router,
   type StoredEvent,
 } from '../../src/events/index.js';
+import { countEvents } from '../../src/events/event-rows.js';
 import { CadenceError } from '../../src/problem/index.js';
+import { gitlabSettingsSchema } from '../../src/sources/index.js';
 import {
   createGitlabReceiver,
   createGitlabSource,
-  gitlabSettingsSchema,
   parseGitlabTime,
   type GitlabSettings,
-} from '../../src/sources/index.js';
+} from '../../src/sources/gitlab-source.js';
 import type { Store } from '../../src/store/index.js';
 import { routeAll, testApp } from '../support/app.js';
 import { openTestStore } from '../support/engines.js';

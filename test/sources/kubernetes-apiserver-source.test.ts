@@ -3,7 +3,10 @@ import { describe, it } from 'node:test';
 import type { StoredEvent } from '../../src/events/index.js';
 import { validateCdevent } from '../../src/events/index.js';
 import { imageToPurl } from '../../src/events/cdevents/deployment-facts.js';
-import { createKubernetesApiserverSource, rolloutState } from '../../src/sources/index.js';
+import {
+  createKubernetesApiserverSource,
+  rolloutState,
+} from '../../src/sources/kubernetes-apiserver-source.js';
 
 function deployment(
   overrides: {

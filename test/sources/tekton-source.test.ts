@@ -8,12 +8,12 @@ import {
   type Router,
   type StoredEvent,
 } from '../../src/events/index.js';
+import { tektonSettingsSchema } from '../../src/sources/index.js';
 import {
   createTektonSource,
   isDeployPipeline,
-  tektonSettingsSchema,
   type TektonSettings,
-} from '../../src/sources/index.js';
+} from '../../src/sources/tekton-source.js';
 import { gitRepositoryPath } from '../../src/events/cdevents/deployment-facts.js';
 import type { Store } from '../../src/store/index.js';
 import { routeAll, structured, testApp } from '../support/app.js';

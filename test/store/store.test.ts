@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CadenceError } from '../../src/problem/index.js';
-import { applyMigrations, listMigrations, openStore } from '../../src/store/index.js';
+import { openStore } from '../../src/store/index.js';
+import { applyMigrations, listMigrations } from '../../src/store/migrations.js';
 import { splitStatements } from '../../src/store/migrations.js';
 import { createThrowawayDatabase, engines, openTestStore } from '../support/engines.js';
 

@@ -11,7 +11,7 @@ import {
   type Router,
 } from '../../src/events/index.js';
 import { silentLogger } from '../../src/log/index.js';
-import { buildApp, type AppDeps } from '../../src/server/index.js';
+import { buildApp, type AppDeps } from '../../src/server/app.js';
 import {
   builtinTransformers,
   securedSources,

@@ -6,7 +6,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deployerSettingsSchema, type DeployerSettings } from '../../src/deploy/index.js';
+import { deployerSettingsSchema } from '../../src/deploy/index.js';
+import { type DeployerSettings } from '../../src/deploy/schema.js';
 import { GitFixture } from './git-fixture.js';
 import type { TestRegistry } from './oci-registry.js';
 

@@ -5,7 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { openStore, type Store, type StoreEngine } from '../../src/store/index.js';
+import { openStore, type Store } from '../../src/store/index.js';
+import { type StoreEngine } from '../../src/store/store.js';
 
 export const engines: StoreEngine[] = (process.env.CADENCE_TEST_ENGINES?.split(',') as
   StoreEngine[] | undefined) ?? ['pglite', 'postgres'];

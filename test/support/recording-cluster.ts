@@ -5,7 +5,8 @@
  * test/e2e/deploy-journey.test.ts. Like an API server it refuses, at dry-run too, a Deployment
  * whose container has no name (Kubernetes answers 422).
  */
-import type { Cluster, Manifest, ObjectRef } from '../../src/deploy/index.js';
+import type { Cluster } from '../../src/deploy/index.js';
+import type { Manifest, ObjectRef } from '../../src/deploy/manifest-rewrite.js';
 import { CadenceError } from '../../src/problem/index.js';
 
 const key = (ref: { kind: string; namespace?: string; name: string }) =>

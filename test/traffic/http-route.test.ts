@@ -7,14 +7,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   canaryWeight,
-  durationSeconds,
-  nextStep,
   trafficNames,
-  trafficStrategySchema,
   weightedRules,
   type RouteRule,
-  type StepState,
-} from '../../src/traffic/index.js';
+} from '../../src/traffic/http-route.js';
+import { nextStep, type StepState } from '../../src/traffic/next-step.js';
+import { durationSeconds, trafficStrategySchema } from '../../src/traffic/schema.js';
 
 const n = trafficNames('web');
 const plain: RouteRule[] = [

@@ -7,7 +7,7 @@ import {
   tagPolicySchema,
   updateCandidates,
   type TagPolicyInput,
-} from '../../src/updates/index.js';
+} from '../../src/updates/tag-policy.js';
 
 const tags = [
   '1.2.2',

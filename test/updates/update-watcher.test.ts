@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createDeployer, createWebhookNotifier, type Deployer } from '../../src/deploy/index.js';
+import { createDeployer, type Deployer } from '../../src/deploy/index.js';
+import { createNotifier } from '../../src/notify/index.js';
 import { createEventWriter, createIntake } from '../../src/events/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import type { Store } from '../../src/store/index.js';
@@ -18,9 +19,9 @@ import {
   createUpdateWatcher,
   listUpdates,
   updatesSettingsSchema,
-  type UpdatesSettings,
   type UpdateWatcher,
 } from '../../src/updates/index.js';
+import { type UpdatesSettings } from '../../src/updates/schema.js';
 import {
   createDeployFixture,
   webManifests,
@@ -180,7 +181,7 @@ describe('the update watcher against a real registry and deployer', () => {
       cluster: createRecordingCluster(),
       settings: fixture.settings(),
       logger: silentLogger,
-      notifier: createWebhookNotifier({ url: `http://127.0.0.1:${port}/`, logger: silentLogger }),
+      notifier: createNotifier({ type: 'slack', url: `http://127.0.0.1:${port}/` }, silentLogger),
     });
     // 1.0.5: a release whose Deployment the cluster refuses (a container without a name).
     const broken = webManifests(registry.host);

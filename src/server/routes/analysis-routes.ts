@@ -10,6 +10,7 @@ import {
 } from '../../analysis/index.js';
 import { authorize } from '../../auth/index.js';
 import type { Deployer } from '../../deploy/index.js';
+import { parseJson } from '../../events/index.js';
 import { CadenceError } from '../../problem/index.js';
 import type { Store } from '../../store/index.js';
 import { parseQuery } from './query.js';
@@ -34,15 +35,11 @@ export const analysisListQuery = z.strictObject({
 const READ = { config: { auth: { action: 'read' } } } as const;
 
 function jsonBody(body: unknown): unknown {
-  const text = Buffer.isBuffer(body) ? body.toString('utf8') : '';
-  if (text.trim() === '') {
+  const bytes = Buffer.isBuffer(body) ? body : Buffer.alloc(0);
+  if (bytes.toString('utf8').trim() === '') {
     throw new CadenceError('invalid-input', { field: 'body', detail: 'a JSON body is needed' });
   }
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new CadenceError('invalid-input', { field: 'body', detail: 'the body is not JSON' });
-  }
+  return parseJson(bytes, 'body');
 }
 
 /** Canary analyses: list, one with every interval's samples and judgements, and start. */

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { mayAct } from '../../auth/index.js';
 import type { Deployer, DeployOperation, DeployResult } from '../../deploy/index.js';
-import { parseMediaType } from '../../events/index.js';
+import { parseJsonObject, parseMediaType } from '../../events/index.js';
 import { CadenceError } from '../../problem/index.js';
 import type { Store } from '../../store/index.js';
 import { cadenceVersion } from '../../version/index.js';
@@ -32,16 +32,7 @@ function deployRequest(request: FastifyRequest): z.infer<typeof deployRequestSch
   if (body.length > 0) {
     const type = parseMediaType(request.headers['content-type'])?.essence;
     if (type === 'application/json') {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(body.toString('utf8'));
-      } catch {
-        throw invalid('body', 'the body is not valid JSON');
-      }
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-        throw invalid('body', 'the body must be a JSON object');
-      }
-      Object.assign(raw, parsed);
+      Object.assign(raw, parseJsonObject(body, 'body'));
     } else if (type === 'application/x-www-form-urlencoded' || type === undefined) {
       for (const [key, value] of new URLSearchParams(body.toString('utf8'))) raw[key] = value;
     } else {

@@ -1,9 +1,8 @@
-import type { Logger } from '../log/index.js';
+import type { Notice } from '../notify/index.js';
 import type { Analysis } from './analysis-rows.js';
-import type { NotificationTarget } from './schema.js';
 
-/** What a notifier is told when an analysis ends. */
-export interface VerdictNotice {
+/** The facts of an analysis that ended: what a JSON webhook receives (with `kind`). */
+export interface VerdictFacts {
   analysisId: string;
   service: string;
   namespace: string;
@@ -19,12 +18,13 @@ export interface VerdictNotice {
   action: unknown;
 }
 
-export interface VerdictNotifier {
-  readonly type: NotificationTarget['type'];
-  notify(notice: VerdictNotice): Promise<void>;
+/** The notice of an analysis that ended: a Slack-style message and its facts. */
+export function verdictNotice(analysis: Analysis): Notice {
+  const facts = verdictFacts(analysis);
+  return { kind: 'canary.verdict', ...slackMessage(facts), facts: { ...facts } };
 }
 
-export function verdictNotice(analysis: Analysis): VerdictNotice {
+function verdictFacts(analysis: Analysis): VerdictFacts {
   return {
     analysisId: analysis.id,
     service: analysis.service,
@@ -49,7 +49,7 @@ const headline: Record<string, string> = {
 };
 
 /** A Slack incoming-webhook message: `text` for notifications, a section block for the body. */
-export function slackMessage(notice: VerdictNotice): Record<string, unknown> {
+function slackMessage(notice: VerdictFacts): { text: string; blocks: unknown[] } {
   const version = notice.revision ? ` ${notice.revision}` : '';
   const text = `Canary ${notice.service}${version}: ${headline[notice.status] ?? notice.status}`;
   return {
@@ -67,42 +67,4 @@ export function slackMessage(notice: VerdictNotice): Record<string, unknown> {
       },
     ],
   };
-}
-
-const TIMEOUT_MS = 5000;
-
-/**
- * One notifier per configured target. A notification that cannot be delivered is logged and
- * dropped: it must never hold up a rollback.
- */
-export function createVerdictNotifiers(
-  targets: readonly NotificationTarget[],
-  logger: Logger,
-): VerdictNotifier[] {
-  return targets.map((target) => ({
-    type: target.type,
-    async notify(notice) {
-      const body =
-        target.type === 'slack' ? slackMessage(notice) : { kind: 'canary.verdict', ...notice };
-      try {
-        const response = await fetch(target.url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(body),
-          signal: AbortSignal.timeout(TIMEOUT_MS),
-        });
-        if (!response.ok) {
-          logger.warn(
-            { type: target.type, status: response.status, analysisId: notice.analysisId },
-            'verdict notification refused',
-          );
-        }
-      } catch (error) {
-        logger.warn(
-          { type: target.type, err: error, analysisId: notice.analysisId },
-          'verdict notification failed',
-        );
-      }
-    },
-  }));
 }
