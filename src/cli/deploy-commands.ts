@@ -116,6 +116,12 @@ function operationCommand(
       .option('--commit <sha>', 'commit to deploy (short or full sha)')
       .option('--tag <tag>', 'git tag to deploy');
   }
+  if (operation === 'rollback') {
+    command.option(
+      '--to <rev>',
+      'return stable to this kept previous version (version, tag or commit; see `cadence versions`)',
+    );
+  }
   if (operation === 'canary') {
     command
       .option(
@@ -127,11 +133,18 @@ function operationCommand(
   return command.action(
     async (
       service: string,
-      flags: ClientFlags & { commit?: string; tag?: string; wait?: boolean; timeout?: string },
+      flags: ClientFlags & {
+        commit?: string;
+        tag?: string;
+        to?: string;
+        wait?: boolean;
+        timeout?: string;
+      },
     ) => {
       const body: Record<string, string> = {};
       if (flags.commit) body.commit = flags.commit;
       if (flags.tag) body.tag = flags.tag;
+      if (flags.to !== undefined) body.to = flags.to;
       if ((operation === 'deploy' || operation === 'canary') && !flags.commit && !flags.tag) {
         throw new CadenceError('invalid-input', {
           field: 'commit',
@@ -266,6 +279,39 @@ export function deployCommands(): Command[] {
         `stable: ${describeRevision(running.stable)}\ncanary: ${describeRevision(running.canary)}`,
     );
   });
+  const versions = withClientOptions(
+    new Command('versions')
+      .description('stable, canary and the kept previous versions (`rollback --to` takes any)')
+      .argument('<service>'),
+  ).action(async (service: string, flags: ClientFlags) => {
+    const listed = await call<{
+      stable: Revision | null;
+      canary: Revision | null;
+      previousVersions: Revision[];
+    }>(flags, 'GET', path(service, '/version'));
+    const row = (what: string, revision: Revision) => [
+      what,
+      revision.version,
+      revision.commit.slice(0, 12),
+      revision.tag ?? '-',
+      revision.at,
+    ];
+    print(flags, listed, () =>
+      [
+        renderTable(
+          ['', 'VERSION', 'COMMIT', 'TAG', 'DEPLOYED'],
+          [
+            ...(listed.stable ? [row('stable', listed.stable)] : []),
+            ...(listed.canary ? [row('canary', listed.canary)] : []),
+            ...listed.previousVersions.map((revision, index) => row(`kept ${index + 1}`, revision)),
+          ],
+        ),
+        listed.previousVersions.length > 0
+          ? `roll back with: cadence rollback ${service} --to VERSION`
+          : 'no previous version kept yet',
+      ].join('\n'),
+    );
+  });
   return [
     ls,
     show,
@@ -274,6 +320,7 @@ export function deployCommands(): Command[] {
     stepsCommand('pause', 'hold the canary at its traffic step (the analysis keeps judging)'),
     stepsCommand('resume', 'let the canary move through its traffic steps again'),
     stepsCommand('confirm', 'allow the promotion after the last traffic step'),
+    versions,
     operationCommand('deploy', 'deploy a service at a commit or tag (stable track)'),
     operationCommand('canary', 'start a canary of a commit or tag next to stable'),
     operationCommand('promote', "make the canary's version stable and remove the canary"),

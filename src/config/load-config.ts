@@ -99,7 +99,12 @@ export function loadConfig(sources: ConfigSources = {}): CadenceConfig {
     const issues = result.error.issues.map((issue) => {
       // An unknown key is named in full (`server.prot`), not by its parent.
       const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path;
-      return { field: path.join('.') || 'config', message: issue.message };
+      // A refused record key (a service named `version`) says why, not just "Invalid key".
+      const message =
+        issue.code === 'invalid_key'
+          ? issue.issues.map((inner) => inner.message).join('; ')
+          : issue.message;
+      return { field: path.join('.') || 'config', message };
     });
     throw new CadenceError('config-invalid', {
       detail: `invalid configuration: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`,

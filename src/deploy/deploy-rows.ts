@@ -18,14 +18,15 @@ export interface DeployedRevision {
 export interface ServiceState {
   stable: DeployedRevision | null;
   canary: DeployedRevision | null;
-  previous: DeployedRevision | null;
+  /** The stable versions that ran before, newest first, that a rollback can return to. */
+  previous: DeployedRevision[];
 }
 
-export const EMPTY_STATE: ServiceState = { stable: null, canary: null, previous: null };
+export const EMPTY_STATE: ServiceState = { stable: null, canary: null, previous: [] };
 
 export async function readServiceState(db: Queryable, service: string): Promise<ServiceState> {
   const { rows } = await db.query<ServiceState>(
-    'select stable, canary, previous from deploy_services where service = $1',
+    'select stable, canary, previous_versions as previous from deploy_services where service = $1',
     [service],
   );
   return rows[0] ?? EMPTY_STATE;
@@ -37,15 +38,15 @@ export async function writeServiceState(
   state: ServiceState,
 ): Promise<void> {
   await db.query(
-    `insert into deploy_services (service, stable, canary, previous, updated_at)
+    `insert into deploy_services (service, stable, canary, previous_versions, updated_at)
      values ($1, $2, $3, $4, now())
      on conflict (service) do update set stable = excluded.stable, canary = excluded.canary,
-       previous = excluded.previous, updated_at = now()`,
+       previous_versions = excluded.previous_versions, updated_at = now()`,
     [
       service,
       state.stable && JSON.stringify(state.stable),
       state.canary && JSON.stringify(state.canary),
-      state.previous && JSON.stringify(state.previous),
+      JSON.stringify(state.previous),
     ],
   );
 }

@@ -47,8 +47,16 @@ export interface Deployer {
   ): Promise<DeployResult>;
   /** With `expect`, only the canary named there is promoted (see CanaryExpectation). */
   promote(service: string, actor: string, expect?: CanaryExpectation): Promise<DeployResult>;
-  /** With `expect`, only the canary is removed: stable is never rolled back. */
-  rollback(service: string, actor: string, expect?: CanaryExpectation): Promise<DeployResult>;
+  /**
+   * With `expect`, only the canary is removed: stable is never rolled back. With `to`, stable
+   * returns to that kept previous version (its version, tag or commit).
+   */
+  rollback(
+    service: string,
+    actor: string,
+    expect?: CanaryExpectation,
+    to?: string,
+  ): Promise<DeployResult>;
   /**
    * Traffic steps: the canary's weight in the service's HTTPRoute, serialized with the
    * operations; refused (a `conflict`) when the expected canary is not the one running.
@@ -127,8 +135,8 @@ export function createDeployer(options: DeployerOptions): Deployer {
     },
     promote: (service, actor, expect) =>
       run('promote', service, actor, {}, planPromote(context, service, expect)),
-    rollback: (service, actor, expect) =>
-      run('rollback', service, actor, {}, planRollback(context, service, expect)),
+    rollback: (service, actor, expect, to) =>
+      run('rollback', service, actor, {}, planRollback(context, service, expect, to)),
     settingsOf: (service) => context.config(service),
     shiftCanary: (service, weight, expect) =>
       serialized(service, async () => {

@@ -1,6 +1,7 @@
 import { CadenceError } from '../problem/index.js';
 import type { DeployedRevision } from './deploy-rows.js';
 import { knownRevision } from './deploy-validation.js';
+import { describeKept, findKept, keepReplaced } from './kept-versions.js';
 import type { DeployContext, OperationPlanner } from './operation-plan.js';
 import { trafficObjectsFor } from './traffic-objects.js';
 
@@ -73,22 +74,45 @@ export function planPromote(
       track: 'stable',
       predicate: 'upgraded',
       endsCanary: `canary ${revision.version} promoted`,
-      next: { stable: revision, canary: null, previous: state.stable },
+      next: {
+        stable: revision,
+        canary: null,
+        previous: keepReplaced(
+          state.previous,
+          state.stable,
+          revision.version,
+          context.config(service).keepVersions,
+        ),
+      },
     };
   };
 }
 
 /**
- * A rollback: the canary goes when there is one (stable untouched); else stable returns to the
- * previous version.
+ * A rollback: the canary goes when there is one (stable untouched); else stable returns to a
+ * kept previous version, `to` or the newest. The versions newer than it (and the one rolled
+ * back from) leave the kept list: what is kept is what ran before the version now stable.
  */
 export function planRollback(
   context: DeployContext,
   service: string,
   expect: CanaryExpectation | undefined,
+  to?: string,
 ): OperationPlanner {
   return async (state) => {
     checkCanary(service, state.canary, expect);
+    if (state.canary && to !== undefined) {
+      throw new CadenceError('conflict', {
+        field: 'to',
+        detail: `service ${service} runs canary ${state.canary.version}: remove it first (rollback without to), then roll stable back to ${to}`,
+      });
+    }
+    if (state.stable && to !== undefined && state.stable.version === to) {
+      throw new CadenceError('conflict', {
+        field: 'to',
+        detail: `${to} is service ${service}'s stable version already; kept: ${describeKept(state.previous)}`,
+      });
+    }
     if (state.canary) {
       return {
         apply: await withoutCanary(context, service),
@@ -101,16 +125,11 @@ export function planRollback(
         next: { ...state, canary: null },
       };
     }
-    if (!state.previous) {
-      throw new CadenceError('conflict', {
-        field: 'service',
-        detail: `service ${service} has no canary and no previous stable version to roll back to`,
-      });
-    }
+    const target = findKept(service, state.previous, to);
     const { objects, revision, images } = await knownRevision(
       context,
       service,
-      state.previous,
+      state.previous[target]!,
       'stable',
     );
     return {
@@ -120,8 +139,7 @@ export function planRollback(
       images,
       track: 'stable',
       predicate: 'rolledback',
-      // The version rolled back from is not kept: a second rollback has nowhere to go.
-      next: { stable: revision, canary: null, previous: null },
+      next: { stable: revision, canary: null, previous: state.previous.slice(target + 1) },
     };
   };
 }

@@ -27,6 +27,8 @@ export const deployServiceSchema = z
     /** Image repositories (`127.0.0.1:5000/web`) whose tags `tags` lists; default: the manifests'. */
     images: z.array(z.string().min(1)).optional(),
     canaryReplicas: z.number().int().min(1).default(1),
+    /** How many previous stable versions are kept for `rollback --to` (newest first). */
+    keepVersions: z.number().int().min(1).max(100).default(5),
     /**
      * Traffic steps through a Gateway API HTTPRoute (docs/deployer.md); without it a canary's
      * share of traffic is its share of the replicas.

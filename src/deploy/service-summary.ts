@@ -27,11 +27,15 @@ export interface ServiceVersions {
   service: string;
   stable: RevisionSummary | null;
   canary: RevisionSummary | null;
+  /** The newest kept previous version (what a plain rollback returns to). */
   previous: RevisionSummary | null;
+  /** Every kept previous version, newest first (`rollback --to` takes any of them). */
+  previousVersions: RevisionSummary[];
 }
 
 export type ServiceDetail = ServiceSummary & {
   previous: RevisionSummary | null;
+  previousVersions: RevisionSummary[];
   operations: unknown[];
 };
 
@@ -47,6 +51,11 @@ const summary = (revision: DeployedRevision | null): RevisionSummary | null =>
     tag: revision.tag ?? null,
     at: revision.at,
   };
+
+const kept = (previous: DeployedRevision[]) => ({
+  previous: summary(previous[0] ?? null),
+  previousVersions: previous.map((revision) => summary(revision)!),
+});
 
 /** The read side of the deployer: what runs, what ran, and which image tags exist. */
 export function createServiceSummaries(context: DeployContext) {
@@ -75,7 +84,7 @@ export function createServiceSummaries(context: DeployContext) {
       const operations = await listOperations(store, service);
       return {
         ...base,
-        previous: summary(state.previous),
+        ...kept(state.previous),
         operations: operations.map((operation) => ({
           ...operation,
           startedAt: operation.startedAt.toISOString(),
@@ -111,7 +120,7 @@ export function createServiceSummaries(context: DeployContext) {
         service,
         stable: summary(state.stable),
         canary: summary(state.canary),
-        previous: summary(state.previous),
+        ...kept(state.previous),
       };
     },
   };

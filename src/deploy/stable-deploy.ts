@@ -1,4 +1,5 @@
 import { newRevision } from './deploy-validation.js';
+import { keepReplaced } from './kept-versions.js';
 import type { DeployContext, DeployRef, OperationPlanner } from './operation-plan.js';
 import { trafficObjectsFor } from './traffic-objects.js';
 
@@ -24,7 +25,16 @@ export function planDeploy(
       endsCanary:
         state.canary &&
         `canary ${state.canary.version} replaced by the deploy of ${revision.version}`,
-      next: { stable: revision, canary: null, previous: state.stable ?? state.previous },
+      next: {
+        stable: revision,
+        canary: null,
+        previous: keepReplaced(
+          state.previous,
+          state.stable,
+          revision.version,
+          context.config(service).keepVersions,
+        ),
+      },
     };
   };
 }

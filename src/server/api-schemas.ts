@@ -530,9 +530,15 @@ export const deployerServiceListSchema = z.strictObject({
   services: z.array(z.strictObject(deployerServiceFields).meta({ id: 'DeployerService' })),
 });
 
+/** The kept previous stable versions, newest first: what `rollback` may return `to`. */
+const previousVersions = z
+  .array(revisionSummary.unwrap())
+  .describe('the kept previous stable versions, newest first (rollback `to` takes any)');
+
 export const deployerServiceSchema = z.strictObject({
   ...deployerServiceFields,
   previous: revisionSummary,
+  previousVersions,
   operations: z.array(z.unknown()).describe('the last operations, newest first'),
 });
 
@@ -546,6 +552,7 @@ export const deployerVersionSchema = z.strictObject({
   stable: revisionSummary,
   canary: revisionSummary,
   previous: revisionSummary,
+  previousVersions,
 });
 
 /** A service's canary traffic steps (`GET /api/v1/services/{name}/steps`). */

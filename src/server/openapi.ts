@@ -39,12 +39,14 @@ import {
 } from './api-schemas.js';
 import { analysisListQuery } from './routes/analysis-routes.js';
 import { cadenceReportQuery } from './routes/cadence-routes.js';
-import { deployRequestSchema } from './routes/deploy-routes.js';
+import { deployRequestSchema, rollbackRequestSchema } from './routes/deploy-routes.js';
 import { cdeventListQuery, eventListQuery } from './routes/event-routes.js';
 import { metricsQuery, streamFilter } from './routes/metrics-routes.js';
 import { rolloutFilterQuery, rolloutStreamQuery } from './routes/rollout-routes.js';
 import { timelineQuery } from './routes/timeline-routes.js';
 import { updateListQuery } from './routes/update-routes.js';
+import { webhookSourceNames } from '../sources/index.js';
+import { BUCKETS } from '../statistics/index.js';
 
 type Method = 'get' | 'post' | 'put' | 'delete';
 
@@ -108,7 +110,7 @@ function deployerOperations(): ApiOperation[] {
     ['', 'Services the token may read, with their stable and canary versions'],
     ['/{name}', 'One service: configuration, versions, recent operations'],
     ['/{name}/tags', "Image tags in the registry for the service's images"],
-    ['/{name}/version', 'Stable, canary and previous versions'],
+    ['/{name}/version', 'Stable, canary and the kept previous versions (newest first)'],
   ] as const;
   const readSchemas = {
     '': deployerServiceListSchema,
@@ -120,7 +122,10 @@ function deployerOperations(): ApiOperation[] {
     ['deploy', 'Deploy stable at a commit or tag (a canary of another version is removed)'],
     ['canary', 'Start a canary at a commit or tag beside stable'],
     ['promote', "Make the canary's version stable and remove the canary"],
-    ['rollback', 'Remove the canary, or return stable to the previous version'],
+    [
+      'rollback',
+      'Remove the canary, or return stable to the previous version (or `to` any kept version)',
+    ],
   ] as const;
   for (const prefix of ['/api/v1/services', '/deployer']) {
     for (const [suffix, summary] of reads) {
@@ -145,6 +150,7 @@ function deployerOperations(): ApiOperation[] {
         : []),
     ];
     for (const [path, summary] of paths) {
+      const rollback = path.endsWith('/rollback');
       for (const method of ['post', 'put'] as const) {
         operations.push({
           method,
@@ -152,9 +158,11 @@ function deployerOperations(): ApiOperation[] {
           tag: 'deployer',
           summary,
           params: name,
-          query: deployRequestSchema,
+          query: rollback ? rollbackRequestSchema : deployRequestSchema,
           body: {
-            description: '`commit` and/or `tag` (deploy, canary); the body wins over the query',
+            description: rollback
+              ? '`to`: a kept previous version (version, tag or commit; see `/version`); the body wins over the query'
+              : '`commit` and/or `tag` (deploy, canary); the body wins over the query',
             contentTypes: ['application/x-www-form-urlencoded', 'application/json'],
           },
           responses: {
@@ -164,7 +172,11 @@ function deployerOperations(): ApiOperation[] {
             ),
             401: unauthorized,
             403: forbidden,
-            404: problem('no such service, or the commit or tag is not in the repository'),
+            404: problem(
+              rollback
+                ? 'no such service, or `to` names no kept version (the kept ones are listed)'
+                : 'no such service, or the commit or tag is not in the repository',
+            ),
             409: problem('not possible now (no stable yet, no canary to promote, …)'),
             415: problem('neither form-encoded nor JSON'),
             503: problem('the cluster or the registry did not answer'),
@@ -245,7 +257,7 @@ export const OPERATIONS: ApiOperation[] = [
     path: '/webhooks/{source}',
     tag: 'events',
     summary: "A producer's own webhook payload, checked (signature, token) and stored",
-    params: { source: z.enum(['github', 'gitlab', 'alertmanager', 'argocd']) },
+    params: { source: z.enum(webhookSourceNames()) },
     body: { description: "the producer's payload", contentTypes: ['application/json'] },
     responses: {
       ...intake,
@@ -312,7 +324,7 @@ export const OPERATIONS: ApiOperation[] = [
     tag: 'metrics',
     summary:
       'Successful deployments per service and bucket (seed-compatible; every environment unless one is asked for)',
-    params: { bucket: z.enum(['day', 'week', 'month', 'year']) },
+    params: { bucket: z.enum(BUCKETS) },
     query: streamFilter,
     responses: { 200: { description: 'counts', schema: deployFrequencySchema }, 400: badQuery },
   },

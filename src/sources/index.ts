@@ -92,3 +92,9 @@ export function builtinWebhookReceivers(
   ];
   return new Map(all.map((receiver) => [receiver.name, receiver]));
 }
+
+/** The `{source}` names `POST /webhooks/{source}` knows: what the API document lists. */
+export function webhookSourceNames(): [string, ...string[]] {
+  const [first, ...rest] = builtinWebhookReceivers().keys();
+  return [first!, ...rest];
+}

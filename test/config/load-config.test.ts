@@ -65,6 +65,20 @@ describe('loadConfig', () => {
     });
   }
 
+  it('refuses a service named version, saying the name is reserved', () => {
+    const path = file(
+      'version-service.yaml',
+      'deployer:\n  services:\n    version: { repository: /r, namespace: production }\n',
+    );
+    assert.throws(
+      () => loadConfig({ file: path }),
+      (error: unknown) =>
+        error instanceof CadenceError &&
+        error.field === 'deployer.services.version' &&
+        /version is reserved \(GET \/deployer\/version\)/.test(error.message),
+    );
+  });
+
   it('says which file it cannot read', () => {
     assert.throws(
       () => loadConfig({ file: join(dir, 'missing.yaml') }),

@@ -200,6 +200,8 @@ describe('the canary loop: deploy, canary, judge on Prometheus, promote or roll 
     const waited = await cli(['canary', 'web', '--commit', b, '--wait', '--timeout', '120']);
     assert.equal(waited.status, 0, `${waited.stdout}${waited.stderr}`);
     assert.match(waited.stdout, /analysis canary-\S+: promoted \(pass\)/);
+    // `--wait` streams each interval's judgement as it lands (stderr), not only the verdict.
+    assert.match(waited.stderr, /^interval 0: pass/m);
 
     // The deployer carried the verdict out in the cluster: stable runs B, the canary is gone.
     assert.equal(deployment('web-canary'), undefined);

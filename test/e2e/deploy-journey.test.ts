@@ -421,4 +421,39 @@ describe('deployer journey: cadence serve + git + docker-registry + Kubernetes A
       }),
     );
   });
+
+  it('keeps the previous versions: `cadence versions` lists them, `rollback --to` returns to any', async () => {
+    const third = await fixture.commit();
+    assert.equal((await cli(['deploy', 'web', '--commit', third])).status, 0);
+    const listed = await cli(['versions', 'web']);
+    assert.equal(listed.status, 0, listed.stderr);
+    const version = (sha: string) => `main-${sha.slice(0, 7)}`;
+    assert.match(
+      listed.stdout,
+      new RegExp(`^\\s+VERSION\\s+COMMIT\\s+TAG\\s+DEPLOYED\nstable\\s+${version(third)}`),
+    );
+    for (const kept of [first, second]) {
+      assert.match(
+        listed.stdout,
+        new RegExp(`kept \\d\\s+${version(kept)}\\s+${kept.slice(0, 12)}`),
+      );
+    }
+    assert.match(listed.stdout, /roll back with: cadence rollback web --to VERSION/);
+
+    const before = JSON.stringify(deployment('web'));
+    const unknown = await cli(['rollback', 'web', '--to', 'v9.9.9']);
+    assert.equal(unknown.status, 4, unknown.stderr);
+    assert.match(unknown.stderr, /keeps no version v9\.9\.9; kept: main-/);
+    assert.equal(JSON.stringify(deployment('web')), before, 'a refused rollback changed nothing');
+
+    const result = await cli(['rollback', 'web', '--to', version(first)]);
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(
+      deployment('web')!.spec.template.spec.containers[0].image,
+      `${registry.host}/web:${version(first)}`,
+    );
+    const now = JSON.parse((await cli(['versions', 'web', '--json'])).stdout) as Json;
+    assert.equal(now.stable.commit, first);
+    assert.ok(!(now.previousVersions as Json[]).some((kept) => kept.commit === third));
+  });
 });

@@ -457,5 +457,97 @@ for (const engine of engines) {
       assert.deepEqual(tags.json().images[0].image, `${registry.host}/web`);
       assert.ok(tags.json().images[0].tags.includes(`main-${fixture.commits[0]!.slice(0, 7)}`));
     });
+
+    it('keeps the previous versions: rollback to any kept one, an unknown one refused naming `to`', async () => {
+      const version = (sha: string) => `main-${sha.slice(0, 7)}`;
+      const versions = async () => {
+        const response = await app.inject({
+          method: 'GET',
+          url: '/api/v1/services/web/version',
+          headers: { authorization: basic('ci', ci) },
+        });
+        assert.equal(response.statusCode, 200, response.body);
+        return response.json() as Json;
+      };
+      const stableLabel = () =>
+        (cluster.objects.get('Deployment/production/web') as Json).spec.template.metadata.labels
+          .version;
+      const [a, b, c] = [await fixture.commit(), await fixture.commit(), await fixture.commit()];
+      for (const sha of [a, b, c]) {
+        const response = await deploy('/api/v1/services/web/deploy', `commit=${sha}`);
+        assert.equal(response.statusCode, 200, response.body);
+      }
+      const kept = await versions();
+      assert.equal(kept.stable.version, version(c!));
+      assert.deepEqual(
+        (kept.previousVersions as Json[]).slice(0, 3).map((revision) => revision.version),
+        [version(b!), version(a!), version(fixture.commits[1]!)],
+      );
+      assert.equal(kept.previous.version, version(b!));
+
+      const unknown = await deploy('/api/v1/services/web/rollback', 'to=v9.9.9');
+      assert.equal(unknown.statusCode, 404, unknown.body);
+      assert.match(String(unknown.headers['content-type']), /^application\/problem\+json/);
+      assert.equal(unknown.json().field, 'to');
+      assert.match(unknown.json().detail, new RegExp(`kept: ${version(b!)} .*${version(a!)}`));
+      const malformed = await deploy('/deployer/web/rollback', 'to=../etc');
+      assert.equal(malformed.statusCode, 400);
+      assert.equal(malformed.json().field, 'to');
+      assert.equal(stableLabel(), version(c!), 'a refused rollback changed nothing');
+
+      const toA = await app.inject({
+        method: 'POST',
+        url: '/api/v1/services/web/rollback',
+        headers: { 'content-type': 'application/json', authorization: basic('ci', ci) },
+        payload: JSON.stringify({ to: version(a!) }),
+      });
+      assert.equal(toA.statusCode, 200, toA.body);
+      assert.equal(toA.json().commit, a);
+      assert.equal(stableLabel(), version(a!));
+      // What is kept is what ran before the version now stable: b and c are gone from the list.
+      const after = await versions();
+      assert.equal(after.previous.version, version(fixture.commits[1]!));
+      assert.ok(
+        !(after.previousVersions as Json[]).some((revision) =>
+          [version(b!), version(c!)].includes(revision.version),
+        ),
+      );
+
+      // A second rollback has somewhere to go; a canary must go before stable moves `to` one.
+      await deploy('/deployer/web/canary', `commit=${c}`);
+      const blocked = await deploy(
+        '/api/v1/services/web/rollback',
+        `to=${fixture.commits[1]!.slice(0, 10)}`,
+      );
+      assert.equal(blocked.statusCode, 409, blocked.body);
+      assert.equal(blocked.json().field, 'to');
+      assert.equal((await deploy('/api/v1/services/web/rollback', '')).statusCode, 200);
+      const second = await deploy(
+        '/api/v1/services/web/rollback',
+        `to=${fixture.commits[1]!.slice(0, 10)}`,
+      );
+      assert.equal(second.statusCode, 200, second.body);
+      assert.equal(stableLabel(), version(fixture.commits[1]!));
+
+      const audited = (
+        await app.inject({
+          method: 'GET',
+          url: '/deployer/web',
+          headers: { authorization: basic('ci', ci) },
+        })
+      ).json().operations as Json[];
+      assert.deepEqual(
+        audited.slice(0, 7).map((op) => `${op.action} ${op.outcome}`),
+        [
+          'rollback success',
+          'rollback success',
+          'rollback failure',
+          'canary success',
+          'rollback success',
+          'rollback failure',
+          'deploy success',
+        ],
+      );
+    });
   });
 }

@@ -14,6 +14,7 @@ import type { FastifyInstance } from 'fastify';
 import { createDeployer, deployerSettingsSchema } from '../../src/deploy/index.js';
 import { importRepository } from '../../src/git/index.js';
 import { silentLogger } from '../../src/log/index.js';
+import { builtinWebhookReceivers } from '../../src/sources/index.js';
 import { routesOf } from '../../src/server/app.js';
 import type { Store } from '../../src/store/index.js';
 import { createUpdateWatcher, updatesSettingsSchema } from '../../src/updates/index.js';
@@ -172,6 +173,13 @@ describe('OpenAPI document', () => {
     const refs = [...JSON.stringify(document).matchAll(/"\$ref":"#\/components\/schemas\/(\w+)"/g)];
     assert.ok(refs.length > 0);
     for (const [, name] of refs) assert.ok(document.components.schemas[name!], `${name} resolves`);
+  });
+
+  it('lists the webhook sources the source registry has, not a list kept by hand', () => {
+    const parameters = document.paths['/webhooks/{source}']?.post?.parameters as
+      { name: string; schema?: { enum?: string[] } }[] | undefined;
+    const source = parameters?.find((parameter) => parameter.name === 'source');
+    assert.deepEqual(source?.schema?.enum, [...builtinWebhookReceivers().keys()]);
   });
 
   /** Checks a real response against the document's schema for its path, method and status. */

@@ -19,14 +19,22 @@ export const deployRequestSchema = z.strictObject({
     .optional(),
 });
 
+/** The body of rollback: `to`, a kept previous version (its version, tag or commit). */
+export const rollbackRequestSchema = z.strictObject({
+  to: z
+    .string()
+    .regex(/^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,127}$/, 'must be a version, tag or commit')
+    .optional(),
+});
+
 const serviceParams = z.strictObject({ name: z.string().min(1).max(63) });
 
 function invalid(field: string, detail: string): CadenceError {
   return new CadenceError('invalid-input', { field, detail });
 }
 
-/** `commit` / `tag` from the body (form or JSON) and the query; the body wins. */
-function deployRequest(request: FastifyRequest): z.infer<typeof deployRequestSchema> {
+/** The operation's fields from the body (form or JSON) and the query; the body wins. */
+function operationRequest<T extends z.ZodType>(request: FastifyRequest, schema: T): z.output<T> {
   const raw: Record<string, unknown> = { ...(request.query as Record<string, unknown>) };
   const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
   if (body.length > 0) {
@@ -38,11 +46,11 @@ function deployRequest(request: FastifyRequest): z.infer<typeof deployRequestSch
     } else {
       throw new CadenceError('unsupported-media-type', {
         field: 'content-type',
-        detail: `send commit/tag as application/x-www-form-urlencoded or application/json, not ${type}`,
+        detail: `send the fields as application/x-www-form-urlencoded or application/json, not ${type}`,
       });
     }
   }
-  const result = deployRequestSchema.safeParse(raw);
+  const result = schema.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const path = issue.code === 'unrecognized_keys' ? [issue.keys[0]] : issue.path;
@@ -89,11 +97,15 @@ export function registerDeployRoutes(
     const name = serviceName(request);
     const caller = request.principal!;
     if (operation === 'deploy' || operation === 'canary') {
-      const ref = deployRequest(request);
+      const ref = operationRequest(request, deployRequestSchema);
       if (ref.commit === undefined && ref.tag === undefined) {
         throw invalid('commit', 'give a commit or a tag (form-encoded or JSON)');
       }
       return answer(await deployer[operation](name, ref, caller.name));
+    }
+    if (operation === 'rollback') {
+      const { to } = operationRequest(request, rollbackRequestSchema);
+      return answer(await deployer.rollback(name, caller.name, undefined, to));
     }
     return answer(await deployer[operation](name, caller.name));
   };
