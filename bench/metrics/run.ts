@@ -6,7 +6,9 @@
  *   npm run bench:metrics [-- --deployments 1000000 --runs 5 --only postgres]
  *
  * Each deployment comes with the change it delivers (one commit) and every 50th with an
- * incident, so the rules have real work to do. PostgreSQL: BENCH_DATABASE_URL, else
+ * incident, so the rules have real work to do. "Read after new deploys" adds `--new` deployments
+ * to one busy stream per run and times the next overview read; reads no longer project, so the
+ * background projector's catch-up for them is timed on its own (never inside a read). PostgreSQL: BENCH_DATABASE_URL, else
  * TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres (a throwaway database).
  */
 import { randomBytes } from 'node:crypto';
@@ -20,6 +22,7 @@ const { values } = parseArgs({
     deployments: { type: 'string', default: '1000000' },
     services: { type: 'string', default: '500' },
     runs: { type: 'string', default: '5' },
+    new: { type: 'string', default: '1' },
     only: { type: 'string' },
     // For iterating on a query: --keep leaves the PostgreSQL database in place and prints its
     // name; --reuse NAME measures an already seeded one without seeding again.
@@ -30,6 +33,7 @@ const { values } = parseArgs({
 const N = Number(values.deployments);
 const SERVICES = Number(values.services);
 const RUNS = Number(values.runs);
+const NEW = Number(values.new);
 const FROM = '2025-01-01T00:00:00Z';
 const TO = '2026-01-01T00:00:00Z';
 
@@ -107,6 +111,68 @@ async function time(label: string, work: () => Promise<unknown>): Promise<number
   return samples;
 }
 
+let nextSeq = 0;
+/**
+ * "Read right after N new deployments": each run adds NEW deployments to one busy stream (facts
+ * as the projector writes them, the stream marked stale) and then reads the overview. Where the
+ * read no longer projects, the background projector's catch-up is timed separately.
+ */
+async function afterNewDeployments(
+  store: Store,
+  window: { from: Date; to: Date },
+): Promise<{ read: number[]; catchUp: number[] }> {
+  const read: number[] = [];
+  const catchUp: number[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    await store.transaction(async (tx) => {
+      for (let i = 0; i < NEW; i++) {
+        nextSeq++;
+        const seq = 2 * N + nextSeq;
+        await tx.query(
+          `insert into cdevents (seq, source, id, type, subject_type, predicate, spec_version,
+                                 timestamp, subject_id, body, transformer, projected_at)
+           values ($1::int8, '/bench', $1::text, 'bench', 'bench', 'bench', '0.5.1',
+                   timestamptz '2025-12-30T00:00:00Z' + $2::int8 * interval '1 minute', '', '{}',
+                   'bench', now())`,
+          [seq, nextSeq],
+        );
+        await tx.query(
+          `insert into deployments (cdevent_seq, cdevent_id, service, environment, kind, outcome,
+                                    deployed_at, revision, repository)
+           values ($1::int8, $1::text, 'svc-7', 'production', 'deploy', 'success',
+                   timestamptz '2025-12-30T00:00:00Z' + $2::int8 * interval '1 minute',
+                   'new' || $1::text, 'repo-7')`,
+          [seq, nextSeq],
+        );
+      }
+      await tx.query(
+        `insert into dora_stale_streams (environment, service) values ('production', 'svc-7')
+         on conflict do nothing`,
+      );
+    });
+    if (projectInBackground) {
+      const started = performance.now();
+      await projectInBackground(store);
+      catchUp.push(performance.now() - started);
+    }
+    const started = performance.now();
+    await metricsReport(store, window);
+    read.push(performance.now() - started);
+  }
+  read.sort((a, b) => a - b);
+  catchUp.sort((a, b) => a - b);
+  console.error(
+    `  read after ${NEW} new deployments: ${read.map((ms) => ms.toFixed(0)).join(' ')} ms`,
+  );
+  if (catchUp.length) {
+    console.error(`  projector catch-up: ${catchUp.map((ms) => ms.toFixed(0)).join(' ')} ms`);
+  }
+  return { read, catchUp };
+}
+/** Reads no longer project: this is the work the background projector does after new facts. */
+const projectInBackground: ((store: Store) => Promise<unknown>) | undefined = (store) =>
+  refreshDeliveries(store, defaultDoraSettings);
+
 const median = (samples: number[]) => samples[Math.floor(samples.length / 2)]!;
 
 interface Row {
@@ -116,6 +182,8 @@ interface Row {
   ratio: string;
   'overview exact ms': string;
   'one service ms': string;
+  'read after new deploys ms (median)': string;
+  'projector catch-up ms (median)': string;
   'seed s': string;
   'rules + rollups build s (once)': string;
   deployments: number;
@@ -151,6 +219,7 @@ async function measure(engine: string, store: Store, seeded = false): Promise<vo
   const oneService = await time('one service', () =>
     metricsReport(store, { ...window, service: 'svc-7' }),
   );
+  const fresh = await afterNewDeployments(store, window);
   const plain = await time('plain aggregate', () =>
     store.query(PLAIN_AGGREGATE, [window.from.toISOString(), window.to.toISOString()]),
   );
@@ -161,6 +230,8 @@ async function measure(engine: string, store: Store, seeded = false): Promise<vo
     ratio: (median(overview) / median(plain)).toFixed(2),
     'overview exact ms': median(exact).toFixed(0),
     'one service ms': median(oneService).toFixed(0),
+    'read after new deploys ms (median)': median(fresh.read).toFixed(0),
+    'projector catch-up ms (median)': fresh.catchUp.length ? median(fresh.catchUp).toFixed(0) : '-',
     'seed s': seedSeconds.toFixed(1),
     'rules + rollups build s (once)': buildSeconds.toFixed(1),
     deployments,

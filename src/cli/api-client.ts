@@ -77,6 +77,7 @@ export function problemCodeForStatus(status: number): ProblemCode {
     413: 'payload-too-large',
     415: 'unsupported-media-type',
     422: 'invalid-input',
+    429: 'backlogged',
   };
   return known[status] ?? (status >= 500 ? 'unavailable' : 'invalid-input');
 }
@@ -110,6 +111,7 @@ export function exitCodeForProblem(code: ProblemCode): number {
     case 'unavailable':
     case 'conflict':
     case 'config-invalid':
+    case 'backlogged':
       return EXIT_CODES.failure;
   }
 }
@@ -164,6 +166,60 @@ export async function request<T>(
 }
 
 /** GET a JSON document from the server; a problem+json answer becomes a CadenceError. */
-export function getJson<T>(server: string, path: string): Promise<T> {
-  return request<T>(server, 'GET', path);
+export function getJson<T>(
+  server: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<T> {
+  return request<T>(server, 'GET', path, { headers });
+}
+
+/**
+ * POSTs a JSON body and hands each line of an NDJSON answer to `onLine` as it arrives (a
+ * streamed import's progress); a non-2xx answer is its problem, as for {@link request}.
+ */
+export async function postForLines(
+  server: string,
+  path: string,
+  options: { headers?: Record<string, string>; body: unknown },
+  onLine: (line: unknown) => void,
+): Promise<void> {
+  let response: Response;
+  try {
+    response = await fetch(`${server}${path}`, {
+      method: 'POST',
+      headers: {
+        accept: 'application/x-ndjson, application/json',
+        'user-agent': `cadence-cli/${cadenceVersion()}`,
+        'content-type': 'application/json',
+        ...authorization(tokenFor(server, undefined)),
+        ...options.headers,
+      },
+      body: JSON.stringify(options.body),
+    });
+  } catch (error) {
+    throw unreachable(server, error);
+  }
+  if (!response.ok || !response.body) {
+    throw problemFromResponse(response.status, await response.json().catch(() => ({})));
+  }
+  const decoder = new TextDecoder();
+  let buffer = '';
+  try {
+    const reader = response.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      let newline: number;
+      while ((newline = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, newline).trim();
+        buffer = buffer.slice(newline + 1);
+        if (line) onLine(JSON.parse(line));
+      }
+    }
+  } catch (error) {
+    if (error instanceof CadenceError) throw error;
+    throw unreachable(server, error);
+  }
 }

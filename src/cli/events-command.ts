@@ -1,16 +1,25 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import type { StoredCdevent, StoredEvent } from '../events/index.js';
 import { CadenceError } from '../problem/index.js';
-import { getJson, serverOption, serverUrl } from './api-client.js';
+import { getJson, serverOption } from './api-client.js';
+import { apiServer } from './store-target.js';
 import { renderTable } from './table.js';
 
 function when(value: unknown): string {
   return typeof value === 'string' ? value.replace(/\.\d+Z$/, 'Z') : '';
 }
 
+/** `--data-dir`: the API commands find the server that holds this directory. */
+const dataDirOption = () =>
+  new Option(
+    '--data-dir <dir>',
+    'without --server: the server holding this embedded store directory (env CADENCE_DATA_DIR)',
+  );
+
 interface TailOptions {
   server?: string;
+  dataDir?: string;
   type?: string;
   source?: string;
   last: string;
@@ -36,7 +45,7 @@ function count(name: string, value: string, min: number): number {
  * for (said once on stderr); a refusal (bad filter, no token) ends the command.
  */
 async function tailEvents(options: TailOptions): Promise<void> {
-  const server = serverUrl(options.server);
+  const server = apiServer(options);
   const last = count('last', options.last, 0);
   const max = options.max === undefined ? Infinity : count('max', options.max, 1);
   const intervalMs = count('interval-ms', options.intervalMs, 50);
@@ -45,8 +54,9 @@ async function tailEvents(options: TailOptions): Promise<void> {
   if (options.source) filter.set('source', options.source);
   const page = (query: Record<string, string>) =>
     getJson<{ events: StoredEvent[] }>(
-      server,
+      server.url,
       `/api/v1/events?${new URLSearchParams({ ...Object.fromEntries(filter), ...query })}`,
+      server.headers,
     );
   let printed = 0;
   const print = (event: StoredEvent) => {
@@ -90,6 +100,7 @@ export function eventsCommand(): Command {
     .command('list')
     .description('list raw events in arrival order')
     .addOption(serverOption())
+    .addOption(dataDirOption())
     .option('--type <type>', 'only this CloudEvent type')
     .option('--source <source>', 'only this CloudEvent source')
     .option('--after <seq>', 'only events after this sequence number', '0')
@@ -98,6 +109,7 @@ export function eventsCommand(): Command {
     .action(
       async (options: {
         server?: string;
+        dataDir?: string;
         type?: string;
         source?: string;
         after: string;
@@ -107,9 +119,11 @@ export function eventsCommand(): Command {
         const query = new URLSearchParams({ after: options.after, limit: options.limit });
         if (options.type) query.set('type', options.type);
         if (options.source) query.set('source', options.source);
+        const server = apiServer(options);
         const { events: rows } = await getJson<{ events: StoredEvent[] }>(
-          serverUrl(options.server),
+          server.url,
           `/api/v1/events?${query}`,
+          server.headers,
         );
         if (options.json) {
           process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
@@ -143,6 +157,7 @@ export function eventsCommand(): Command {
       'follow events as they arrive (the last --last first), one line each, until Ctrl-C',
     )
     .addOption(serverOption())
+    .addOption(dataDirOption())
     .option('--type <type>', 'only this CloudEvent type')
     .option('--source <source>', 'only this CloudEvent source')
     .option('--last <n>', 'start with this many of the newest events', '10')
@@ -156,11 +171,14 @@ export function eventsCommand(): Command {
     .description('show one event, its payload and the CDEvents made from it')
     .argument('<seq>', 'sequence number (from events list)')
     .addOption(serverOption())
+    .addOption(dataDirOption())
     .option('--json', 'print JSON')
-    .action(async (seq: string, options: { server?: string; json?: boolean }) => {
+    .action(async (seq: string, options: { server?: string; dataDir?: string; json?: boolean }) => {
+      const server = apiServer(options);
       const result = await getJson<{ event: StoredEvent; cdevents: StoredCdevent[] }>(
-        serverUrl(options.server),
+        server.url,
         `/api/v1/events/${encodeURIComponent(seq)}`,
+        server.headers,
       );
       if (options.json) {
         process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

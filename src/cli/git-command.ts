@@ -1,28 +1,35 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { defaults, loadConfig } from '../config/index.js';
 import {
   importRepository,
+  isGitUrl,
   listRepositories,
   reportRepository,
   type ImportProgress,
+  type GitRepository,
   type ImportSummary,
   type RepositoryReport,
 } from '../git/index.js';
 import { CadenceError } from '../problem/index.js';
 import { openStore, type Store } from '../store/index.js';
+import { getJson, postForLines, problemFromResponse, request } from './api-client.js';
+import { storeServer, type ServerTarget, type StoreFlags } from './store-target.js';
 import { renderTable } from './table.js';
 
-export interface StoreFlags {
-  config?: string;
-  dataDir?: string;
-  databaseUrl?: string;
-}
+export type { StoreFlags } from './store-target.js';
 
-/** The flags of commands that open the store themselves (no server needed). */
+/**
+ * The flags of commands that need the store: they run on the server holding the data directory
+ * when there is one (or on --server), else they open the store themselves.
+ */
 export function addStoreOptions(command: Command): Command {
   return command
+    .option(
+      '--server <url>',
+      'run on this Cadence server instead of opening the store (token: CADENCE_TOKEN or credentials)',
+    )
     .option('--config <file>', 'YAML config file (env CADENCE_CONFIG)')
     .option(
       '--data-dir <dir>',
@@ -327,6 +334,101 @@ function parseAsOf(value: string | undefined): Date | undefined {
   return new Date(time);
 }
 
+/**
+ * An import run by the server that holds the data directory: a local path is sent absolute (the
+ * server's working directory is not this one's), the rules as text, progress read as it streams.
+ */
+async function importThroughServer(
+  server: ServerTarget,
+  source: string,
+  options: { name?: string; ref: string; rulesYaml?: string; allowShallow?: boolean },
+  bar: ReturnType<typeof progressBar> | null,
+): Promise<ImportSummary> {
+  let summary: ImportSummary | undefined;
+  await postForLines(
+    server.url,
+    '/api/v1/cadence/imports',
+    {
+      headers: server.headers,
+      body: {
+        source: isGitUrl(source) ? source : resolve(source),
+        ...(options.name === undefined ? {} : { name: options.name }),
+        ref: options.ref,
+        ...(options.rulesYaml === undefined ? {} : { rulesYaml: options.rulesYaml }),
+        allowShallow: options.allowShallow === true,
+      },
+    },
+    (line) => {
+      const message = line as {
+        progress?: ImportProgress;
+        summary?: ImportSummary;
+        problem?: { status: number; field?: string; detail: string };
+      };
+      if (message.progress) bar?.update(message.progress);
+      if (message.summary) summary = message.summary;
+      if (message.problem) throw problemFromLine(message.problem);
+    },
+  );
+  if (!summary) {
+    throw new CadenceError('unavailable', {
+      field: 'server',
+      detail: `${server.url} ended the import without a summary; run cadence git import again`,
+    });
+  }
+  return summary;
+}
+
+function problemFromLine(problem: { status: number; field?: string; detail: string }) {
+  return problemFromResponse(problem.status, problem);
+}
+
+/** `git list` through the server: the same rows as the store gives. */
+async function listThroughServer(server: ServerTarget): Promise<GitRepository[]> {
+  const { repositories } = await getJson<{
+    repositories: (Omit<GitRepository, 'importedAt'> & { importedAt: string | null })[];
+  }>(server.url, '/api/v1/cadence/repositories', server.headers);
+  return repositories.map((r) => ({
+    name: r.name,
+    source: r.source,
+    ref: r.ref,
+    head: r.head,
+    rulesYaml: r.rulesYaml,
+    importedAt: r.importedAt === null ? null : new Date(r.importedAt),
+    commitCount: r.commitCount,
+    shallowBoundaries: r.shallowBoundaries,
+    repositoryPath: r.repositoryPath,
+  }));
+}
+
+/**
+ * The report `git report` and `git intervals` print: the rules file and --as-of read here, the
+ * figures computed by the server that holds the store, or on the store opened here.
+ */
+export async function loadReport(
+  options: StoreFlags & { repository?: string; rules?: string; asOf?: string },
+): Promise<RepositoryReport> {
+  const rulesYaml = readRulesFile(options.rules);
+  const asOf = parseAsOf(options.asOf);
+  const server = storeServer(options);
+  if (server) {
+    return request<RepositoryReport>(server.url, 'POST', '/api/v1/cadence/report', {
+      headers: server.headers,
+      body: {
+        ...(options.repository === undefined ? {} : { repository: options.repository }),
+        ...(rulesYaml === undefined ? {} : { rulesYaml }),
+        ...(asOf ? { asOf: asOf.toISOString() } : {}),
+      },
+    });
+  }
+  return withStore(options, (store) =>
+    reportRepository(store, {
+      repository: options.repository,
+      rulesYaml,
+      ...(asOf ? { asOf } : {}),
+    }),
+  );
+}
+
 export function gitCommand(): Command {
   const git = new Command('git').description(
     'patching cadence from git history: import a repository, report lead times and deploys',
@@ -357,24 +459,28 @@ export function gitCommand(): Command {
       },
     ) => {
       const rulesYaml = readRulesFile(options.rules);
-      const summary = await withStore(options, async (store, dataDir) => {
-        const bar =
-          process.stderr.isTTY && !options.json ? progressBar(process.stderr, 'importing') : null;
-        try {
-          return await importRepository(store, {
-            source,
-            name: options.name,
-            ref: options.ref,
-            rulesYaml,
-            allowShallow: options.allowShallow === true,
-            mirrorDir: join(dataDir, 'git-mirrors'),
-            countTotal: bar !== null,
-            onProgress: bar ? (progress) => bar.update(progress) : undefined,
-          });
-        } finally {
-          bar?.done();
-        }
-      });
+      const bar =
+        process.stderr.isTTY && !options.json ? progressBar(process.stderr, 'importing') : null;
+      const server = storeServer(options);
+      let summary: ImportSummary;
+      try {
+        summary = server
+          ? await importThroughServer(server, source, { ...options, rulesYaml }, bar)
+          : await withStore(options, (store, dataDir) =>
+              importRepository(store, {
+                source,
+                name: options.name,
+                ref: options.ref,
+                rulesYaml,
+                allowShallow: options.allowShallow === true,
+                mirrorDir: join(dataDir, 'git-mirrors'),
+                countTotal: bar !== null,
+                onProgress: bar ? (progress) => bar.update(progress) : undefined,
+              }),
+            );
+      } finally {
+        bar?.done();
+      }
       process.stdout.write(
         options.json ? `${JSON.stringify(summary, null, 2)}\n` : `${describeImport(summary)}\n`,
       );
@@ -394,15 +500,7 @@ export function gitCommand(): Command {
       options: StoreFlags & { repository?: string; rules?: string; asOf?: string; json?: boolean },
     ) => {
       exitQuietlyOnClosedStdout();
-      const rulesYaml = readRulesFile(options.rules);
-      const asOf = parseAsOf(options.asOf);
-      const report = await withStore(options, (store) =>
-        reportRepository(store, {
-          repository: options.repository,
-          rulesYaml,
-          ...(asOf ? { asOf } : {}),
-        }),
-      );
+      const report = await loadReport(options);
       process.stdout.write(
         options.json ? `${JSON.stringify(report, null, 2)}\n` : renderCadenceReport(report),
       );
@@ -431,15 +529,7 @@ export function gitCommand(): Command {
       },
     ) => {
       exitQuietlyOnClosedStdout();
-      const rulesYaml = readRulesFile(options.rules);
-      const asOf = parseAsOf(options.asOf);
-      const report = await withStore(options, (store) =>
-        reportRepository(store, {
-          repository: options.repository,
-          rulesYaml,
-          ...(asOf ? { asOf } : {}),
-        }),
-      );
+      const report = await loadReport(options);
       if (options.environment !== undefined && !report.environments.includes(options.environment)) {
         throw new CadenceError('invalid-input', {
           field: 'environment',
@@ -478,7 +568,10 @@ export function gitCommand(): Command {
       .addOption(new Option('--json', 'print JSON instead of a table')),
   ).action(async (options: StoreFlags & { json?: boolean }) => {
     exitQuietlyOnClosedStdout();
-    const repositories = await withStore(options, (store) => listRepositories(store));
+    const server = storeServer(options);
+    const repositories = server
+      ? await listThroughServer(server)
+      : await withStore(options, (store) => listRepositories(store));
     if (options.json) {
       process.stdout.write(`${JSON.stringify(repositories, null, 2)}\n`);
       return;

@@ -1,7 +1,27 @@
 import { Command, Option } from 'commander';
 import type { Distribution, MetricsReport, Rate } from '../dora/index.js';
-import { getJson, serverOption, serverUrl } from './api-client.js';
+import { getJson, serverOption } from './api-client.js';
+import { apiServer } from './store-target.js';
 import { renderTable } from './table.js';
+
+/**
+ * A line saying how far behind the numbers are, when anything is still on its way (nothing
+ * when everything received is counted). An older server's report has no freshness.
+ */
+export function freshnessNote(report: Pick<MetricsReport, 'freshness'>): string | undefined {
+  const freshness = report.freshness as MetricsReport['freshness'] | undefined;
+  if (!freshness) return undefined;
+  const { pending } = freshness;
+  const parts = [
+    pending.events > 0 ? `${pending.events} events not yet routed` : '',
+    pending.cdevents > 0 ? `${pending.cdevents} CDEvents not yet projected` : '',
+    pending.streams > 0 ? `${pending.streams} streams` : '',
+    pending.days > 0 ? `${pending.days} days` : '',
+  ].filter(Boolean);
+  if (parts.length === 0) return undefined;
+  const lag = Math.round(freshness.lagSeconds * 10) / 10;
+  return `as of ${freshness.asOf} (${lag}s behind): ${parts.join(', ')} still being counted`;
+}
 
 /** Seconds as the largest sensible unit: 45m, 19.5h, 3.2d. */
 export function formatDuration(seconds: number | null): string {
@@ -65,6 +85,10 @@ export function metricsCommand(): Command {
   return new Command('metrics')
     .description('the DORA metrics over a window (default: the last 90 days, production)')
     .addOption(serverOption())
+    .option(
+      '--data-dir <dir>',
+      'without --server: the server holding this embedded store directory (env CADENCE_DATA_DIR)',
+    )
     .option('--service <name>', 'one service')
     .option('--environment <name>', 'environment (default: the configured one, production)')
     .option('--team <name>', 'the services of one team')
@@ -87,6 +111,7 @@ export function metricsCommand(): Command {
     .action(
       async (options: {
         server?: string;
+        dataDir?: string;
         service?: string;
         environment?: string;
         team?: string;
@@ -101,9 +126,11 @@ export function metricsCommand(): Command {
           const value = options[key];
           if (value) query.set(key, value);
         }
+        const server = apiServer(options);
         const report = await getJson<MetricsReport>(
-          serverUrl(options.server),
+          server.url,
           `/api/v1/metrics?${query}`,
+          server.headers,
         );
         if (options.json) {
           process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -124,6 +151,8 @@ export function metricsCommand(): Command {
         }
         const empty = emptyScopeHint(report);
         if (empty) text += `\n\n${empty}`;
+        const behind = freshnessNote(report);
+        if (behind) text += `\n\n${behind}`;
         process.stdout.write(`${text}\n`);
       },
     );

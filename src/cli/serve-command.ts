@@ -1,7 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { defaults, loadConfig } from '../config/index.js';
 import { createLogger } from '../log/index.js';
-import { startServer } from '../server/index.js';
 
 function integer(value: string): number {
   const number = Number(value);
@@ -54,6 +53,9 @@ export function serveCommand(): Command {
         const config = loadConfig({ file: options.config, env: process.env, flags: options });
         if (options.insecureDev) config.deployer.insecureDev = true;
         const logger = createLogger(options.logLevel ? { level: options.logLevel } : {});
+        // Loaded here, not at the top: the server's modules (Fastify, the Kubernetes client…)
+        // would cost every one-shot command a second and ~90 MB.
+        const { startServer } = await import('../server/index.js');
         const server = await startServer(config, logger);
         const shutdown = (signal: string) => {
           logger.info({ signal }, 'shutting down');

@@ -6,6 +6,8 @@ import {
   openCliStore,
   type StoreFlags,
 } from './git-command.js';
+import { request } from './api-client.js';
+import { storeServer } from './store-target.js';
 import { renderTable } from './table.js';
 
 const CELL_WIDTH = 60;
@@ -93,12 +95,22 @@ export function sqlCommand(): Command {
       },
     ) => {
       exitQuietlyOnClosedStdout();
-      const { store } = await openCliStore(options);
+      const timeoutMs = options.timeoutMs ?? 30_000;
+      const server = storeServer(options);
       let result: SqlResult;
-      try {
-        result = await runReadOnlySql(store, query, { timeoutMs: options.timeoutMs ?? 30_000 });
-      } finally {
-        await store.close();
+      if (server) {
+        // The server runs it the same way: the reader role, a read-only transaction.
+        result = await request<SqlResult>(server.url, 'POST', '/api/v1/sql', {
+          headers: server.headers,
+          body: { query, timeoutMs },
+        });
+      } else {
+        const { store } = await openCliStore(options);
+        try {
+          result = await runReadOnlySql(store, query, { timeoutMs });
+        } finally {
+          await store.close();
+        }
       }
       process.stdout.write(renderSqlResult(result, options.json ? 'json' : options.format));
     },

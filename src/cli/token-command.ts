@@ -9,6 +9,8 @@ import {
   type TokenSummary,
 } from '../auth/index.js';
 import { addStoreOptions, openCliStore, type StoreFlags } from './git-command.js';
+import { request } from './api-client.js';
+import { storeServer } from './store-target.js';
 import { renderTable } from './table.js';
 
 const list = (value: string) =>
@@ -29,6 +31,14 @@ async function withStore<T>(
   }
 }
 
+type TokenJson = ReturnType<typeof tokenJson>;
+const date = (value: string | null) => (value === null ? null : new Date(value));
+const tokenFromJson = (token: TokenJson): TokenSummary => ({
+  ...token,
+  createdAt: new Date(token.createdAt),
+  expiresAt: date(token.expiresAt),
+  lastUsedAt: date(token.lastUsedAt),
+});
 const iso = (value: Date | null) => (value === null ? null : value.toISOString());
 const tokenJson = (token: TokenSummary) => ({
   ...token,
@@ -80,15 +90,27 @@ export function tokenCommand(): Command {
         options.expires === undefined
           ? undefined
           : new Date(Date.now() + parseLifetime(options.expires));
-      const { secret } = await withStore(options, (store) =>
-        createToken(store, {
-          name,
-          services: options.services,
-          actions: options.actions as Action[],
-          sources: options.sources ?? [],
-          ...(expiresAt ? { expiresAt } : {}),
-        }),
-      );
+      const server = storeServer(options);
+      const { secret } = server
+        ? await request<{ secret: string }>(server.url, 'POST', '/api/v1/tokens', {
+            headers: server.headers,
+            body: {
+              name,
+              services: options.services,
+              actions: options.actions,
+              sources: options.sources ?? [],
+              ...(expiresAt ? { expiresAt: expiresAt.toISOString() } : {}),
+            },
+          })
+        : await withStore(options, (store) =>
+            createToken(store, {
+              name,
+              services: options.services,
+              actions: options.actions as Action[],
+              sources: options.sources ?? [],
+              ...(expiresAt ? { expiresAt } : {}),
+            }),
+          );
       const token = `${name}:${secret}`;
       if (options.json) {
         process.stdout.write(
@@ -110,7 +132,14 @@ export function tokenCommand(): Command {
       .description('every token: scope, expiry and when it was last used (never a secret)')
       .option('--json', 'print the tokens as JSON'),
   ).action(async (options: StoreFlags & { json?: boolean }) => {
-    const tokens = await withStore(options, (store) => listTokens(store));
+    const server = storeServer(options);
+    const tokens = server
+      ? (
+          await request<{ tokens: TokenJson[] }>(server.url, 'GET', '/api/v1/tokens', {
+            headers: server.headers,
+          })
+        ).tokens.map(tokenFromJson)
+      : await withStore(options, (store) => listTokens(store));
     if (options.json) {
       process.stdout.write(`${JSON.stringify(tokens.map(tokenJson), null, 2)}\n`);
       return;
@@ -141,7 +170,14 @@ export function tokenCommand(): Command {
       .description('delete a token: its secret stops working at once')
       .argument('<name>', 'token name'),
   ).action(async (name: string, options: StoreFlags) => {
-    await withStore(options, (store) => revokeToken(store, name));
+    const server = storeServer(options);
+    if (server) {
+      await request(server.url, 'DELETE', `/api/v1/tokens/${encodeURIComponent(name)}`, {
+        headers: server.headers,
+      });
+    } else {
+      await withStore(options, (store) => revokeToken(store, name));
+    }
     process.stdout.write(`revoked ${name}\n`);
   });
   return new Command('token')

@@ -36,12 +36,23 @@ export const defaults = {
     pollIntervalMs: 500,
     /** Wait after an intake write before routing, so events are routed in batches. */
     settleMs: 50,
+    /**
+     * Events waiting to be routed above which POST /events and /cdevents answer 429 with
+     * Retry-After (back-pressure instead of unbounded lag). Cadence's own events and webhooks
+     * are never refused.
+     */
+    maxBacklog: 100_000,
   },
   dora: {
     /** The environment metrics are computed for unless a query names another. */
     environment: 'production',
     /** An incident is attributed to the last deployment before it within this many hours. */
     attributionWindowHours: 24,
+    /**
+     * Reports of one rollout by different reporters (watcher, ApiServerSource, deployer, Argo CD,
+     * GitHub) at most this many seconds apart are one deployment.
+     */
+    identityWindowSeconds: 3600,
     /**
      * Above this many deploy attempts in a window over every service, metrics are read from the
      * daily rollups: exact counts, medians and p90 within 1 %.

@@ -57,12 +57,20 @@ export const configSchema = z.strictObject({
       batchSize: z.number().int().positive().max(10_000).default(defaults.router.batchSize),
       pollIntervalMs: z.number().int().positive().default(defaults.router.pollIntervalMs),
       settleMs: z.number().int().min(0).max(10_000).default(defaults.router.settleMs),
+      maxBacklog: z.number().int().positive().default(defaults.router.maxBacklog),
     })
     .prefault({}),
   dora: z
     .strictObject({
       environment: z.string().min(1).default(defaults.dora.environment),
       attributionWindowHours: z.number().positive().default(defaults.dora.attributionWindowHours),
+      // Reports of one rollout arrive minutes apart; a day at most keeps separate deploys apart.
+      identityWindowSeconds: z
+        .number()
+        .int()
+        .positive()
+        .max(86_400)
+        .default(defaults.dora.identityWindowSeconds),
       exactLimit: z.number().int().min(0).default(defaults.dora.exactLimit),
       services: z
         .record(

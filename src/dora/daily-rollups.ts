@@ -6,6 +6,52 @@ import { column } from './fact-rows.js';
 export interface StaleDay {
   environment: string;
   day: string;
+  /** When the oldest event behind the change was received (what freshness reports). */
+  since?: Date;
+}
+
+/** What a day's rollup is computed from: a delivery, or a commit it delivered. */
+export type RollupRow = {
+  deliverySeq: number;
+  deployedAt: Date;
+} & (
+  | {
+      kind: string;
+      outcome: string;
+      failed: boolean;
+      rework: boolean;
+      restoredAt: Date | undefined;
+    }
+  | { sha: string; leadTimeSeconds: number }
+);
+
+function rollupKey(row: RollupRow): string {
+  return 'sha' in row
+    ? `commit ${row.deliverySeq} ${row.sha} ${row.leadTimeSeconds}`
+    : `delivery ${row.deliverySeq} ${row.deployedAt.getTime()} ${row.kind} ${row.outcome} ` +
+        `${row.failed} ${row.rework} ${row.restoredAt?.getTime() ?? '-'}`;
+}
+
+/**
+ * The UTC days whose rollup inputs differ between a stream's rows before and after a rewrite
+ * (in day order): only those need their rollup recomputed.
+ */
+export function changedDays(before: RollupRow[], after: RollupRow[]): string[] {
+  const byDay = (rows: RollupRow[]) => {
+    const days = new Map<string, string[]>();
+    for (const row of rows) {
+      const day = utcDay(row.deployedAt);
+      const keys = days.get(day) ?? [];
+      keys.push(rollupKey(row));
+      days.set(day, keys);
+    }
+    return new Map([...days].map(([day, keys]) => [day, keys.sort().join('\n')]));
+  };
+  const old = byDay(before);
+  const now = byDay(after);
+  return [...new Set([...old.keys(), ...now.keys()])]
+    .filter((day) => old.get(day) !== now.get(day))
+    .sort();
 }
 
 /** The UTC day of an instant, as 'YYYY-MM-DD'. */
@@ -21,19 +67,64 @@ export function utcDay(at: Date): string {
  */
 export async function markStaleDays(tx: Queryable, days: StaleDay[]): Promise<void> {
   if (days.length === 0) return;
+  // marked_at keeps the earliest `since` (freshness reads it); any update locks the row.
   await tx.query(
-    `insert into dora_stale_days (environment, day)
-     select distinct environment, day from unnest($1::text[], $2::date[]) as d(environment, day)
+    `insert into dora_stale_days (environment, day, marked_at)
+     select environment, day, min(since)
+     from unnest($1::text[], $2::date[], $3::timestamptz[]) as d(environment, day, since)
+     group by environment, day
      order by environment, day
-     on conflict (environment, day) do update set marked_at = now()`,
-    [column(days, (d) => d.environment), column(days, (d) => d.day)],
+     on conflict (environment, day)
+     do update set marked_at = least(dora_stale_days.marked_at, excluded.marked_at)`,
+    [
+      column(days, (d) => d.environment),
+      column(days, (d) => d.day),
+      column(days, (d) => (d.since ?? new Date()).toISOString()),
+    ],
   );
 }
 
-const CLAIMED_DAY = `join unnest($1::text[], $2::date[]) as c(environment, day)
-  on r.environment = c.environment
- and r.deployed_at >= c.day::timestamp at time zone 'UTC'
- and r.deployed_at < (c.day + 1)::timestamp at time zone 'UTC'`;
+/**
+ * The claimed days, each joined laterally to its own rows: the planner then reads every day as
+ * one range of the (environment, deployed_at) index. A plain join was planned as a hash join on
+ * environment with the time range as a filter, reading every row of the environment per batch.
+ */
+const CLAIMED = `unnest($1::text[], $2::date[]) as c(environment, day)`;
+const ON_CLAIMED_DAY = `r.environment = c.environment
+  and r.deployed_at >= c.day::timestamp at time zone 'UTC'
+  and r.deployed_at < (c.day + 1)::timestamp at time zone 'UTC'`;
+
+/** The statements that recompute the claimed days' rollups ($1 environments, $2 days). */
+export const ROLLUP_STATEMENTS = {
+  daily: `insert into dora_daily (environment, day, deployments, attempts, failed, rework, recovered)
+    select c.environment, c.day, r.deployments, r.attempts, r.failed, r.rework, r.recovered
+    from ${CLAIMED} cross join lateral (
+      select count(*) filter (where outcome = 'success') as deployments,
+             count(*) as attempts,
+             count(*) filter (where failed) as failed,
+             count(*) filter (where outcome = 'success' and rework) as rework,
+             count(*) filter (where failed and restored_at is not null) as recovered
+      from dora_deliveries r
+      where ${ON_CLAIMED_DAY} and kind = 'deploy'
+    ) r
+    where r.attempts > 0`,
+  bins: `insert into dora_daily_bins (environment, day, measure, bin, count)
+    select c.environment, c.day, 'lead_time', b.bin, b.count
+    from ${CLAIMED} cross join lateral (
+      select ${durationBinSql('lead_time_seconds')} as bin, count(*) as count
+      from dora_delivered_commits r where ${ON_CLAIMED_DAY}
+      group by 1
+    ) b
+    union all
+    select c.environment, c.day, 'recovery', b.bin, b.count
+    from ${CLAIMED} cross join lateral (
+      select ${durationBinSql('extract(epoch from restored_at - deployed_at)::float8')} as bin,
+             count(*) as count
+      from dora_deliveries r
+      where ${ON_CLAIMED_DAY} and kind = 'deploy' and failed and restored_at is not null
+      group by 1
+    ) b`,
+};
 
 /**
  * Recomputes every stale day's rollup from dora_deliveries and dora_delivered_commits, a batch
@@ -58,34 +149,8 @@ export async function refreshDailyRollups(store: Store, daysPerTransaction = 64)
           params,
         );
       }
-      await tx.query(
-        `insert into dora_daily (environment, day, deployments, attempts, failed, rework, recovered)
-         select c.environment, c.day,
-                count(*) filter (where outcome = 'success'),
-                count(*),
-                count(*) filter (where failed),
-                count(*) filter (where outcome = 'success' and rework),
-                count(*) filter (where failed and restored_at is not null)
-         from dora_deliveries r ${CLAIMED_DAY}
-         where kind = 'deploy'
-         group by c.environment, c.day`,
-        params,
-      );
-      await tx.query(
-        `insert into dora_daily_bins (environment, day, measure, bin, count)
-         select c.environment, c.day, 'lead_time', ${durationBinSql('lead_time_seconds')},
-                count(*)
-         from dora_delivered_commits r ${CLAIMED_DAY}
-         group by 1, 2, 3, 4
-         union all
-         select c.environment, c.day, 'recovery',
-                ${durationBinSql('extract(epoch from restored_at - deployed_at)::float8')},
-                count(*)
-         from dora_deliveries r ${CLAIMED_DAY}
-         where kind = 'deploy' and failed and restored_at is not null
-         group by 1, 2, 3, 4`,
-        params,
-      );
+      await tx.query(ROLLUP_STATEMENTS.daily, params);
+      await tx.query(ROLLUP_STATEMENTS.bins, params);
       await tx.query(
         `delete from dora_stale_days s using unnest($1::text[], $2::date[]) as c(environment, day)
          where s.environment = c.environment and s.day = c.day`,

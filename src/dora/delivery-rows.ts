@@ -1,5 +1,11 @@
 import type { Queryable, Store } from '../store/index.js';
-import { markStaleDays, refreshDailyRollups, utcDay, type StaleDay } from './daily-rollups.js';
+import {
+  changedDays,
+  markStaleDays,
+  refreshDailyRollups,
+  type RollupRow,
+  type StaleDay,
+} from './daily-rollups.js';
 import { linkDeliveries, repositoryName, type Delivery } from './delivery.js';
 import { column, loadStreamFacts } from './fact-rows.js';
 import { projectFacts } from './projector.js';
@@ -8,6 +14,11 @@ import { configuredRepositories, rulesDigest, rulesFrom, type DoraSettings } fro
 interface Stream {
   environment: string;
   service: string;
+}
+
+/** A claimed stale stream: since when its oldest unprojected event was received. */
+interface StaleStream extends Stream {
+  since: Date;
 }
 
 /**
@@ -22,7 +33,8 @@ export async function refreshDeliveries(
   settings: DoraSettings,
   streamsPerTransaction = 20,
 ): Promise<number> {
-  await projectFacts(store);
+  // PGlite has one connection: shorter transactions let the intake's writes in between.
+  await projectFacts(store, store.engine === 'pglite' ? 500 : 5000);
   await store.transaction(async (tx) => {
     await markAllStaleWhenRulesChanged(tx, settings);
     await expandStaleRepositories(tx, settings);
@@ -31,13 +43,16 @@ export async function refreshDeliveries(
   let total = 0;
   for (;;) {
     const done = await store.transaction(async (tx) => {
-      const { rows } = await tx.query<Stream>(
-        `select environment, service from dora_stale_streams
+      const { rows } = await tx.query<StaleStream>(
+        `select environment, service, since from dora_stale_streams
          order by environment, service limit $1 for update skip locked`,
         [streamsPerTransaction],
       );
       const touched: StaleDay[] = [];
-      for (const stream of rows) touched.push(...(await rewriteStream(tx, stream, settings)));
+      for (const stream of rows) {
+        const days = await rewriteStream(tx, stream, settings);
+        touched.push(...days.map((day) => ({ ...day, since: new Date(stream.since) })));
+      }
       await markStaleDays(tx, touched);
       await tx.query(
         `delete from dora_stale_streams
@@ -72,8 +87,8 @@ async function markAllStaleWhenRulesChanged(tx: Queryable, settings: DoraSetting
 
 /** A new change in a repository makes every stream deploying from it stale. */
 async function expandStaleRepositories(tx: Queryable, settings: DoraSettings) {
-  const { rows: moved } = await tx.query<{ repository: string }>(
-    `delete from dora_stale_repositories returning repository`,
+  const { rows: moved } = await tx.query<{ repository: string; since: Date }>(
+    `delete from dora_stale_repositories returning repository, since`,
   );
   // Checked here rather than in SQL: with nothing moved, the planner would still scan every
   // deployment to evaluate the condition (most reads have nothing moved).
@@ -83,38 +98,49 @@ async function expandStaleRepositories(tx: Queryable, settings: DoraSettings) {
     repositories.includes(c.repository),
   );
   // Streams without a repository of their own read the change repository named like them.
+  const since = new Date(Math.min(...moved.map((row) => new Date(row.since).getTime())));
   await tx.query(
-    `insert into dora_stale_streams (environment, service)
-     select distinct d.environment, d.service from deployments d
+    `insert into dora_stale_streams (environment, service, since)
+     select distinct d.environment, d.service, $4::timestamptz from deployments d
      where d.repository = any($1::text[]) or d.service = any($2::text[])
         or d.service = any($3::text[])
+        or d.digest in (select a.digest from artifacts a where a.repository = any($1::text[]))
      on conflict do nothing`,
-    [repositories, column(configured, (c) => c.service), repositories.map(repositoryName)],
+    [
+      repositories,
+      column(configured, (c) => c.service),
+      repositories.map(repositoryName),
+      since.toISOString(),
+    ],
   );
 }
 
 /**
  * Incidents whose producer named no environment take their service's only environment (the
- * one it deploys to), else the default; re-resolved as deployments arrive, and the streams an
- * incident moves between are recomputed.
+ * one it deploys to), else the producer's default (Alertmanager's `defaultEnvironment`), else
+ * `dora.environment`; re-resolved as deployments arrive, and the streams an incident moves
+ * between are recomputed.
  */
 async function resolveIncidentEnvironments(tx: Queryable, settings: DoraSettings) {
   const { rows } = await tx.query<{ service: string | null; old: string; environment: string }>(
-    `with resolved as (
-       select i.incident_key, i.service, i.environment as old,
-              coalesce((select min(d.environment) from deployments d where d.service = i.service
-                        having count(distinct d.environment) = 1), $1) as environment
+    `with candidates as (
+       select i.incident_key, i.service, i.environment as old, i.environment_from as old_from,
+              i.default_environment,
+              (select min(d.environment) from deployments d where d.service = i.service
+               having count(distinct d.environment) = 1) as only_environment
        from incidents i where i.environment_from <> 'label'
+     ),
+     resolved as (
+       select incident_key, service, old, old_from,
+              coalesce(only_environment, default_environment, $1) as environment,
+              case when only_environment is null then 'default' else 'service' end as source
+       from candidates
      ),
      moved as (
        update incidents i
-       set environment = r.environment,
-           environment_from = case when r.environment = $1 and not exists (
-                                      select 1 from deployments d
-                                      where d.service = r.service and d.environment = $1)
-                                   then 'default' else 'service' end
+       set environment = r.environment, environment_from = r.source
        from resolved r
-       where i.incident_key = r.incident_key and r.environment <> r.old
+       where i.incident_key = r.incident_key and (r.environment <> r.old or r.source <> r.old_from)
        returning r.service, r.old, r.environment
      )
      select * from moved`,
@@ -142,9 +168,16 @@ async function rewriteStream(
   stream: Stream,
   settings: DoraSettings,
 ): Promise<StaleDay[]> {
+  // The deployments' own repositories, and those of the builds of the digests they run.
   const { rows } = await tx.query<{ repository: string }>(
     `select distinct repository from deployments
-     where environment = $1 and service = $2 and repository is not null`,
+     where environment = $1 and service = $2 and repository is not null
+     union
+     select distinct coalesce(a.repository, c.repository) from artifacts a
+     left join changes c on c.change_key = a.change_key
+     where a.digest in (select digest from deployments
+                        where environment = $1 and service = $2 and digest is not null)
+       and coalesce(a.repository, c.repository) is not null`,
     [stream.environment, stream.service],
   );
   const configured = settings.services[stream.service]?.repository;
@@ -164,24 +197,69 @@ async function rewriteStream(
     facts.changes,
     facts.incidents,
     rulesFrom(settings),
+    facts.artifacts,
   ).filter((d) => d.environment === stream.environment && d.service === stream.service);
-  await tx.query(`delete from dora_delivered_commits where environment = $1 and service = $2`, [
-    stream.environment,
-    stream.service,
-  ]);
-  const { rows: oldDays } = await tx.query<{ day: string }>(
-    `with gone as (delete from dora_deliveries where environment = $1 and service = $2
-                   returning deployed_at)
-     select distinct (deployed_at at time zone 'UTC')::date::text as day from gone`,
+  // Only the days whose rollup inputs changed are marked: a new deployment usually changes its
+  // own day (and the day of a deployment it restored), not every day the stream deployed.
+  const { rows: oldCommits } = await tx.query<{
+    deployment_seq: string;
+    sha: string;
+    lead_time_seconds: number;
+    deployed_at: Date;
+  }>(
+    `delete from dora_delivered_commits where environment = $1 and service = $2
+     returning deployment_seq, sha, lead_time_seconds, deployed_at`,
+    [stream.environment, stream.service],
+  );
+  const { rows: oldDeliveries } = await tx.query<{
+    deployment_seq: string;
+    kind: string;
+    outcome: string;
+    deployed_at: Date;
+    failed: boolean;
+    rework: boolean;
+    restored_at: Date | null;
+  }>(
+    `delete from dora_deliveries where environment = $1 and service = $2
+     returning deployment_seq, kind, outcome, deployed_at, failed, rework, restored_at`,
     [stream.environment, stream.service],
   );
   if (deliveries.length > 0) await insertDeliveries(tx, deliveries);
-  // Commits are rolled up on their deployment's day, so the deliveries' days cover them too.
-  const days = new Set([
-    ...oldDays.map((r) => r.day),
-    ...deliveries.map((d) => utcDay(d.deployedAt)),
+  const before: RollupRow[] = [
+    ...oldDeliveries.map((r) => ({
+      deliverySeq: Number(r.deployment_seq),
+      deployedAt: new Date(r.deployed_at),
+      kind: r.kind,
+      outcome: r.outcome,
+      failed: r.failed,
+      rework: r.rework,
+      restoredAt: r.restored_at ? new Date(r.restored_at) : undefined,
+    })),
+    ...oldCommits.map((r) => ({
+      deliverySeq: Number(r.deployment_seq),
+      deployedAt: new Date(r.deployed_at),
+      sha: r.sha,
+      leadTimeSeconds: Number(r.lead_time_seconds),
+    })),
+  ];
+  const after: RollupRow[] = deliveries.flatMap((d) => [
+    {
+      deliverySeq: d.seq,
+      deployedAt: d.deployedAt,
+      kind: d.kind,
+      outcome: d.outcome,
+      failed: d.failed,
+      rework: d.rework,
+      restoredAt: d.restoredAt,
+    },
+    ...d.commits.map((c) => ({
+      deliverySeq: d.seq,
+      deployedAt: d.deployedAt,
+      sha: c.sha,
+      leadTimeSeconds: c.leadTimeSeconds,
+    })),
   ]);
-  return [...days].map((day) => ({ environment: stream.environment, day }));
+  return changedDays(before, after).map((day) => ({ environment: stream.environment, day }));
 }
 
 async function insertDeliveries(tx: Queryable, deliveries: Delivery[]) {

@@ -3,7 +3,14 @@ import {
   sameRevision,
   SAME_DEPLOYMENT_WINDOW_MS,
 } from './deployment-identity.js';
-import type { ChangeFact, CommitFact, DeploymentFact, IncidentFact } from './facts.js';
+import { withBuildRevisions } from './build-revision.js';
+import type {
+  ArtifactFact,
+  ChangeFact,
+  CommitFact,
+  DeploymentFact,
+  IncidentFact,
+} from './facts.js';
 
 /** A commit as delivered by a deployment, with its lead time. */
 export interface DeliveredCommit extends CommitFact {
@@ -108,15 +115,18 @@ function deliveredChanges(
 
 /**
  * Applies the DORA rules to one environment's facts: which commits each deployment delivered,
- * which deployments failed and when service was restored, which were rework.
+ * which deployments failed and when service was restored, which were rework. Deployments that
+ * name no commit but run an image digest a build reported take that build's commit.
  * Pure: the same facts always give the same deliveries.
  */
 export function linkDeliveries(
-  deployments: DeploymentFact[],
+  reported: DeploymentFact[],
   changes: ChangeFact[],
   incidents: IncidentFact[],
   rules: DeliveryRules = defaultDeliveryRules,
+  artifacts: readonly ArtifactFact[] = [],
 ): Delivery[] {
+  const { deployments, notes: buildNotes } = withBuildRevisions(reported, artifacts, changes);
   const histories = new Map<string, RepositoryHistory>();
   const changesByRepository = new Map<string, ChangeFact[]>();
   for (const change of changes) {
@@ -161,7 +171,11 @@ export function linkDeliveries(
     const seen = new Set<string>();
     const list: Delivery[] = [];
     for (const deployment of stream) {
-      const notes: string[] = [];
+      // How a build named its commit, when no report of the rollout named one itself.
+      const reports = [deployment, ...(evidenceOf.get(deployment.seq) ?? [])];
+      const notes = reports.every((r) => buildNotes.has(r.seq) || !r.revision)
+        ? reports.flatMap((r) => buildNotes.get(r.seq) ?? []).slice(0, 1)
+        : [];
       const delivery: Delivery = {
         ...deployment,
         evidence: (evidenceOf.get(deployment.seq) ?? []).map((e) => ({

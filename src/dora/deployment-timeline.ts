@@ -1,5 +1,4 @@
 import type { Store } from '../store/index.js';
-import { refreshDeliveries } from './delivery-rows.js';
 import { servicesOf, type MetricsQuery } from './report.js';
 import { defaultDoraSettings, type DoraSettings } from './settings.js';
 
@@ -77,7 +76,7 @@ function scopeParams(query: TimelineQuery, settings: DoraSettings) {
 /**
  * The deployments timeline: every deployment attempt and rollback of the scope in the window,
  * newest first, with the changes and commits it delivered and the incidents attributed to it.
- * The rules' results are brought up to date first, like the metrics.
+ * Reads the rules' results as the background projector last left them, like the metrics.
  *
  * @example
  * await listDeployments(store, { environment: 'production', from, to, limit: 100 })
@@ -87,7 +86,6 @@ export async function listDeployments(
   query: TimelineQuery,
   settings: DoraSettings = defaultDoraSettings,
 ): Promise<TimelineDeployment[]> {
-  await refreshDeliveries(store, settings);
   const { rows } = await store.query<{
     seq: string;
     cdevent_id: string;
@@ -196,7 +194,6 @@ export async function listIncidents(
   query: TimelineQuery,
   settings: DoraSettings = defaultDoraSettings,
 ): Promise<TimelineIncidentRow[]> {
-  await refreshDeliveries(store, settings);
   const { rows } = await store.query<{
     incident_key: string;
     service: string | null;

@@ -1,19 +1,78 @@
 import type { Queryable } from '../store/index.js';
-import type { ChangeFact, DeploymentFact, Fact, IncidentFact } from './facts.js';
+import {
+  digestFromPurl,
+  type ArtifactFact,
+  type ChangeFact,
+  type DeploymentFact,
+  type Fact,
+  type IncidentFact,
+} from './facts.js';
 
 /** One column of rows, for `unnest($1::type[], …)` inserts. */
 export const column = <T, V>(items: T[], get: (item: T) => V) => items.map(get);
 
-/** Stores projected facts; each statement is idempotent (a replayed CDEvent changes nothing). */
-export async function insertFacts(tx: Queryable, facts: Fact[]): Promise<void> {
+/**
+ * Stores projected facts; each statement is idempotent (a replayed CDEvent changes nothing).
+ * `since`: when the oldest event behind the facts was received (what freshness reports).
+ */
+export async function insertFacts(
+  tx: Queryable,
+  facts: Fact[],
+  since: Date = new Date(),
+): Promise<void> {
   const deployments = facts.flatMap((f) => (f.kind === 'deployment' ? [f.fact] : []));
   const changes = facts.flatMap((f) => (f.kind === 'change' ? [f.fact] : []));
   const incidents = facts.flatMap((f) => (f.kind === 'incident' ? [f.fact] : []));
+  const artifacts = facts.flatMap((f) => (f.kind === 'artifact' ? [f.fact] : []));
   if (deployments.length > 0) await insertDeployments(tx, deployments);
   if (changes.length > 0) await insertChanges(tx, changes);
+  if (artifacts.length > 0) await insertArtifacts(tx, artifacts);
   // Incident updates for one key must apply in order (detected, then resolved, or reversed).
   for (const incident of incidents) await upsertIncident(tx, incident);
-  await markStale(tx, deployments, changes, incidents);
+  await markStale(tx, deployments, changes, incidents, since.toISOString());
+  await markStaleByBuild(tx, artifacts, changes, since.toISOString());
+}
+
+/**
+ * A build that says which commit made a digest changes every stream that deployed that digest;
+ * a change a build names (by key) changes the streams that deployed that build.
+ */
+async function markStaleByBuild(
+  tx: Queryable,
+  artifacts: ArtifactFact[],
+  changes: ChangeFact[],
+  since: string,
+) {
+  if (artifacts.length === 0 && changes.length === 0) return;
+  await tx.query(
+    // An upsert, as in markStale: it waits for a rewrite in progress instead of being lost.
+    `insert into dora_stale_streams (environment, service, since)
+     select distinct d.environment, d.service, $3::timestamptz from deployments d
+     where d.digest = any($1::text[])
+        or d.digest in (select a.digest from artifacts a where a.change_key = any($2::text[]))
+     order by d.environment, d.service
+     on conflict (environment, service)
+     do update set since = least(dora_stale_streams.since, excluded.since)`,
+    [column(artifacts, (a) => a.digest), column(changes, (c) => c.key), since],
+  );
+}
+
+async function insertArtifacts(tx: Queryable, rows: ArtifactFact[]): Promise<void> {
+  await tx.query(
+    `insert into artifacts (cdevent_seq, digest, purl, built_at, revision, repository, change_key)
+     select * from unnest($1::int8[], $2::text[], $3::text[], $4::timestamptz[], $5::text[],
+                          $6::text[], $7::text[])
+     on conflict (cdevent_seq) do nothing`,
+    [
+      column(rows, (r) => r.seq),
+      column(rows, (r) => r.digest),
+      column(rows, (r) => r.purl),
+      column(rows, (r) => r.builtAt.toISOString()),
+      column(rows, (r) => r.revision ?? null),
+      column(rows, (r) => r.repository ?? null),
+      column(rows, (r) => r.changeKey ?? null),
+    ],
+  );
 }
 
 /**
@@ -25,6 +84,7 @@ async function markStale(
   deployments: DeploymentFact[],
   changes: ChangeFact[],
   incidents: IncidentFact[],
+  since: string,
 ): Promise<void> {
   const streams = [
     ...deployments,
@@ -34,26 +94,36 @@ async function markStale(
   ];
   if (streams.length > 0) {
     await tx.query(
-      `insert into dora_stale_streams (environment, service)
-       select distinct * from unnest($1::text[], $2::text[])
-       on conflict do nothing`,
-      [column(streams, (s) => s.environment), column(streams, (s) => s.service)],
+      // An update, not `do nothing`: a stream another replica is rewriting right now (from a
+      // snapshot without these facts) keeps its mark locked until it commits and deletes it;
+      // waiting for that and then inserting a fresh mark is what keeps these facts from being
+      // lost. Key order keeps two projectors from locking marks crosswise.
+      `insert into dora_stale_streams (environment, service, since)
+       select distinct environment, service, $3::timestamptz
+       from unnest($1::text[], $2::text[]) as s(environment, service)
+       order by environment, service
+       on conflict (environment, service)
+       do update set since = least(dora_stale_streams.since, excluded.since)`,
+      [column(streams, (s) => s.environment), column(streams, (s) => s.service), since],
     );
   }
   const named = incidents.flatMap((i) => (i.causeDeployment ? [i.causeDeployment] : []));
   if (named.length > 0) {
     await tx.query(
-      `insert into dora_stale_streams (environment, service)
-       select distinct environment, service from deployments where cdevent_id = any($1::text[])
-       on conflict do nothing`,
-      [named],
+      `insert into dora_stale_streams (environment, service, since)
+       select distinct environment, service, $2::timestamptz from deployments
+       where cdevent_id = any($1::text[])
+       order by environment, service
+       on conflict (environment, service)
+       do update set since = least(dora_stale_streams.since, excluded.since)`,
+      [named, since],
     );
   }
   if (changes.length > 0) {
     await tx.query(
-      `insert into dora_stale_repositories (repository)
-       select distinct * from unnest($1::text[]) on conflict do nothing`,
-      [column(changes, (c) => c.repository)],
+      `insert into dora_stale_repositories (repository, since)
+       select distinct *, $2::timestamptz from unnest($1::text[]) on conflict do nothing`,
+      [column(changes, (c) => c.repository), since],
     );
   }
 }
@@ -62,10 +132,10 @@ async function insertDeployments(tx: Queryable, rows: DeploymentFact[]): Promise
   await tx.query(
     `insert into deployments (cdevent_seq, cdevent_id, service, environment, kind, outcome,
                               deployed_at, revision, repository, artifact, remedies, baseline,
-                              reporter)
+                              reporter, digest)
      select * from unnest($1::int8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                           $7::timestamptz[], $8::text[], $9::text[], $10::text[], $11::text[],
-                          $12::bool[], $13::text[])
+                          $12::bool[], $13::text[], $14::text[])
      on conflict (cdevent_seq) do nothing`,
     [
       column(rows, (r) => r.seq),
@@ -81,6 +151,7 @@ async function insertDeployments(tx: Queryable, rows: DeploymentFact[]): Promise
       column(rows, (r) => r.remedies ?? null),
       column(rows, (r) => r.baseline === true),
       column(rows, (r) => r.reporter ?? null),
+      column(rows, (r) => digestFromPurl(r.artifact) ?? null),
     ],
   );
 }
@@ -117,8 +188,9 @@ async function insertChanges(tx: Queryable, rows: ChangeFact[]): Promise<void> {
 async function upsertIncident(tx: Queryable, incident: IncidentFact): Promise<void> {
   await tx.query(
     `insert into incidents (incident_key, service, environment, detected_at, resolved_at,
-                            cause_revision, cause_deployment, environment_from)
-     values ($1, $2, $3, $4, $5, $6, $7, $8)
+                            cause_revision, cause_deployment, environment_from,
+                            default_environment)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
      on conflict (incident_key) do update set
        service = coalesce(incidents.service, excluded.service),
        -- A labelled report of the incident settles its environment.
@@ -129,7 +201,9 @@ async function upsertIncident(tx: Queryable, incident: IncidentFact): Promise<vo
        detected_at = least(incidents.detected_at, excluded.detected_at),
        resolved_at = greatest(incidents.resolved_at, excluded.resolved_at),
        cause_revision = coalesce(incidents.cause_revision, excluded.cause_revision),
-       cause_deployment = coalesce(incidents.cause_deployment, excluded.cause_deployment)`,
+       cause_deployment = coalesce(incidents.cause_deployment, excluded.cause_deployment),
+       default_environment = coalesce(incidents.default_environment,
+                                      excluded.default_environment)`,
     [
       incident.key,
       incident.service ?? null,
@@ -139,6 +213,7 @@ async function upsertIncident(tx: Queryable, incident: IncidentFact): Promise<vo
       incident.causeRevision ?? null,
       incident.causeDeployment ?? null,
       incident.environmentGiven === false ? 'default' : 'label',
+      incident.defaultEnvironment ?? null,
     ],
   );
 }
@@ -154,6 +229,8 @@ export interface LoadedFacts {
   deployments: DeploymentFact[];
   changes: ChangeFact[];
   incidents: IncidentFact[];
+  /** Builds of the digests the stream's deployments run. */
+  artifacts: ArtifactFact[];
 }
 
 interface DeploymentRow {
@@ -180,6 +257,16 @@ interface IncidentRow {
   resolved_at: Date | null;
   cause_revision: string | null;
   cause_deployment: string | null;
+}
+
+interface ArtifactRow {
+  cdevent_seq: number;
+  digest: string;
+  purl: string;
+  built_at: Date;
+  revision: string | null;
+  repository: string | null;
+  change_key: string | null;
 }
 
 interface ChangeRow {
@@ -219,6 +306,12 @@ export async function loadStreamFacts(db: Queryable, scope: StreamScope): Promis
                                 where environment = $1 and service = $2)`,
     stream,
   );
+  const artifactRows = await db.query<ArtifactRow>(
+    `select * from artifacts
+     where digest in (select digest from deployments
+                      where environment = $1 and service = $2 and digest is not null)`,
+    stream,
+  );
   const changeRows = await db.query<ChangeRow>(
     `select c.cdevent_seq, c.change_key, c.repository, c.revision, c.merged_at,
             (select json_agg(json_build_object('sha', cc.sha, 'committed_at', cc.committed_at)
@@ -252,6 +345,15 @@ export async function loadStreamFacts(db: Queryable, scope: StreamScope): Promis
       ...optional('resolvedAt', r.resolved_at && new Date(r.resolved_at)),
       ...optional('causeRevision', r.cause_revision),
       ...optional('causeDeployment', r.cause_deployment),
+    })),
+    artifacts: artifactRows.rows.map((r) => ({
+      seq: Number(r.cdevent_seq),
+      digest: r.digest,
+      purl: r.purl,
+      builtAt: new Date(r.built_at),
+      ...optional('revision', r.revision),
+      ...optional('repository', r.repository),
+      ...optional('changeKey', r.change_key),
     })),
     changes: changeRows.rows.map((r) => ({
       seq: Number(r.cdevent_seq),

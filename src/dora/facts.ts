@@ -1,4 +1,4 @@
-import { isRfc3339, revisionFromTag } from '../events/index.js';
+import { gitRepositoryPath, isRfc3339, revisionFromTag } from '../events/index.js';
 
 /** A deployment (or rollback) of a service to an environment. */
 export interface DeploymentFact {
@@ -50,16 +50,73 @@ export interface IncidentFact {
    * environment is then the service's only one, else the default, resolved on refresh.
    */
   environmentGiven?: boolean;
+  /**
+   * The producer's own fallback for an unnamed environment (Alertmanager's
+   * `defaultEnvironment`), used instead of `dora.environment` when the service has no only one.
+   */
+  defaultEnvironment?: string;
   detectedAt?: Date;
   resolvedAt?: Date;
   causeRevision?: string;
   causeDeployment?: string;
 }
 
+/**
+ * What a build said it made: an image digest and the commit it was built from (an
+ * `artifact.packaged` / `artifact.published` whose purl is pinned by digest, or a `build.finished`
+ * whose `artifactId` is). Lets a Deployment that runs `web@sha256:…` (no revision annotation,
+ * no sha tag) be matched to its commit.
+ */
+export interface ArtifactFact {
+  seq: number;
+  /** `sha256:<hex>`, lower case. */
+  digest: string;
+  purl: string;
+  builtAt: Date;
+  revision?: string;
+  repository?: string;
+  /** The change the artifact was built from, when it names one that is not a sha (a PR). */
+  changeKey?: string;
+}
+
+const DIGEST = /^sha(256|384|512):[0-9a-f]{32,128}$/;
+const SHA = /^[0-9a-f]{7,40}$/;
+
+/** The image digest a purl is pinned to (`pkg:oci/web@sha256%3A…`), if any. */
+export function digestFromPurl(purl: string | undefined): string | undefined {
+  if (!purl?.startsWith('pkg:')) return undefined;
+  const version = purl.split('?')[0]!.split('#')[0]!.split('@')[1];
+  if (!version) return undefined;
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(version).toLowerCase();
+  } catch {
+    return undefined;
+  }
+  return DIGEST.test(decoded) ? decoded : undefined;
+}
+
+/**
+ * The repository and commit a purl's `vcs_url` qualifier names (the purl spec's form:
+ * `git+https://github.com/acme/web.git@<sha>`).
+ */
+export function vcsFromPurl(purl: string): { url?: string; revision?: string } {
+  const query = purl.split('?')[1]?.split('#')[0];
+  const vcs = query ? new URLSearchParams(query).get('vcs_url') : null;
+  if (!vcs) return {};
+  const plain = vcs.replace(/^git\+/, '');
+  const at = plain.lastIndexOf('@');
+  const revision = at > plain.indexOf('//') + 1 ? plain.slice(at + 1).toLowerCase() : undefined;
+  if (!revision) return { url: plain };
+  // After the `@`: a commit, or a tag or branch (which names no commit here).
+  return { url: plain.slice(0, at), ...(SHA.test(revision) ? { revision } : {}) };
+}
+
 export type Fact =
   | { kind: 'deployment'; fact: DeploymentFact }
   | { kind: 'change'; fact: ChangeFact }
-  | { kind: 'incident'; fact: IncidentFact };
+  | { kind: 'incident'; fact: IncidentFact }
+  | { kind: 'artifact'; fact: ArtifactFact };
 
 /** A stored CDEvent as projection sees it. */
 export interface CdeventRecord {
@@ -172,10 +229,47 @@ export function factFromCdevent(record: CdeventRecord): Fact | undefined {
     };
   }
 
+  const built =
+    (subjectType === 'artifact' && ['packaged', 'published'].includes(predicate)) ||
+    (subjectType === 'build' && predicate === 'finished');
+  if (built) {
+    const purl = subjectType === 'artifact' ? subjectId : text(content.artifactId);
+    const digest = digestFromPurl(purl);
+    if (!purl || !digest) return undefined;
+    const vcs = vcsFromPurl(purl);
+    const change = object(content.change);
+    const changeId = text(change?.id);
+    const changeSha =
+      changeId && SHA.test(changeId.toLowerCase()) ? changeId.toLowerCase() : undefined;
+    const revision = text(cadence.revision) ?? vcs.revision ?? changeSha;
+    // The change reference's source is a repository only when it is a URL.
+    const changeSource = text(change?.source);
+    const url =
+      text(cadence.repository) ??
+      vcs.url ??
+      (changeSource && /^[a-z][a-z0-9+.-]*:\/\//i.test(changeSource) ? changeSource : undefined);
+    const repository = url ? gitRepositoryPath(url) : undefined;
+    const changeKey = changeId && !changeSha ? changeId : undefined;
+    if (!revision && !changeKey) return undefined;
+    return {
+      kind: 'artifact',
+      fact: {
+        seq: record.seq,
+        digest,
+        purl,
+        builtAt: record.timestamp,
+        ...(revision ? { revision } : {}),
+        ...(repository ? { repository } : {}),
+        ...(changeKey ? { changeKey } : {}),
+      },
+    };
+  }
+
   if (subjectType === 'incident') {
     const environment = text(object(content.environment)?.id) ?? 'production';
     // Producers that cannot know the environment (a forge issue) say so in customData.
     const environmentGiven = cadence.environmentGiven !== false;
+    const defaultEnvironment = environmentGiven ? undefined : text(cadence.defaultEnvironment);
     const service = text(object(content.service)?.id);
     const cause = object(cadence.cause) ?? {};
     const causeRevision = text(cause.revision);
@@ -184,6 +278,7 @@ export function factFromCdevent(record: CdeventRecord): Fact | undefined {
       key: subjectId,
       environment,
       ...(environmentGiven ? {} : { environmentGiven }),
+      ...(defaultEnvironment ? { defaultEnvironment } : {}),
       ...(service ? { service } : {}),
       ...(causeRevision ? { causeRevision } : {}),
       ...(causeDeployment ? { causeDeployment } : {}),

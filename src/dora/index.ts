@@ -8,6 +8,7 @@
 export { type Distribution, type Rate } from './metrics.js';
 export { refreshDeliveries } from './delivery-rows.js';
 export { defaultDoraSettings, type DoraSettings } from './settings.js';
+export { createBackgroundProjector, type BackgroundProjector } from './background-projector.js';
 export {
   metricsReport,
   metricsPerStream,

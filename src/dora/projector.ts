@@ -19,9 +19,12 @@ export async function projectFacts(store: Store, batchSize = 5000): Promise<numb
         predicate: string;
         timestamp: Date;
         body: Record<string, unknown>;
+        received_at: Date;
       }>(
-        `select seq, subject_type, predicate, timestamp, body from cdevents
-         where projected_at is null order by seq limit $1 for update skip locked`,
+        `select c.seq, c.subject_type, c.predicate, c.timestamp, c.body,
+                coalesce(e.received_at, c.stored_at) as received_at
+         from cdevents c left join events e on e.seq = c.event_seq
+         where c.projected_at is null order by c.seq limit $1 for update of c skip locked`,
         [batchSize],
       );
       if (rows.length === 0) return 0;
@@ -35,7 +38,8 @@ export async function projectFacts(store: Store, batchSize = 5000): Promise<numb
         }))
         .map(factFromCdevent)
         .filter((fact): fact is Fact => fact !== undefined);
-      await insertFacts(tx, facts);
+      const since = Math.min(...rows.map((row) => new Date(row.received_at).getTime()));
+      await insertFacts(tx, facts, new Date(since));
       await tx.query(`update cdevents set projected_at = now() where seq = any($1::int8[])`, [
         rows.map((row) => Number(row.seq)),
       ]);

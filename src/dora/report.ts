@@ -1,6 +1,6 @@
 import { CadenceError } from '../problem/index.js';
 import type { Store } from '../store/index.js';
-import { refreshDeliveries } from './delivery-rows.js';
+import { readFreshness, type Freshness } from './freshness.js';
 import { listStreams } from './fact-rows.js';
 import { queryMetricInputs } from './metric-queries.js';
 import { bucketsOf, type Bucket } from '../statistics/index.js';
@@ -34,6 +34,8 @@ export interface MetricsReport {
    * window (and services), so an empty answer says where the deployments are.
    */
   elsewhere?: { environment: string; deployments: number }[];
+  /** How fresh the numbers are: projection runs in the background, never inside a read. */
+  freshness: Freshness;
 }
 
 /** Deployments per environment in a window, for the services named (all when absent). */
@@ -69,8 +71,8 @@ export function servicesOf(query: MetricsQuery, settings: DoraSettings): string[
 }
 
 /**
- * The five metrics over a window, their DORA tiers, and optionally a series per bucket.
- * The rules' results are brought up to date first, then read with SQL aggregates.
+ * The five metrics over a window, their DORA tiers, and optionally a series per bucket, read
+ * with SQL aggregates from the rules' results as the background projector last left them.
  */
 export async function metricsReport(
   store: Store,
@@ -81,7 +83,8 @@ export async function metricsReport(
     throw new CadenceError('invalid-input', { field: 'from', detail: 'from must be before to' });
   }
   const services = servicesOf(query, settings);
-  await refreshDeliveries(store, settings);
+  // Read first: work finished between this and the aggregates only makes the report fresher.
+  const freshness = await readFreshness(store);
   const scope = {
     environment: query.environment ?? settings.environment,
     services,
@@ -131,6 +134,7 @@ export async function metricsReport(
           ),
         }
       : {}),
+    freshness,
   };
 }
 
@@ -149,9 +153,7 @@ export async function deployFrequency(
   store: Store,
   bucket: Bucket,
   filter: DeployFrequencyFilter = {},
-  settings: DoraSettings = defaultDoraSettings,
 ): Promise<{ DeployName: string; Deployments: number; Time: string }[]> {
-  await refreshDeliveries(store, settings);
   const { rows } = await store.query<{ service: string; time: Date; deployments: number }>(
     `select service, date_trunc($1, deployed_at, 'UTC') as time, count(*)::int8 as deployments
      from dora_deliveries
@@ -180,9 +182,7 @@ export interface StreamMetrics {
 export async function metricsPerStream(
   store: Store,
   window: { from: Date; to: Date } & DeployFrequencyFilter,
-  settings: DoraSettings = defaultDoraSettings,
 ): Promise<StreamMetrics[]> {
-  await refreshDeliveries(store, settings);
   const inputs = await queryMetricInputs(
     store,
     {

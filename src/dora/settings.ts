@@ -5,6 +5,11 @@ import type { DeliveryRules } from './delivery.js';
 export interface DoraSettings {
   environment: string;
   attributionWindowHours: number;
+  /**
+   * Reports of one stream's rollout from different reporters at most this many seconds apart
+   * are one deployment (a deployer applies, the watcher sees it finish). Default 3600.
+   */
+  identityWindowSeconds?: number | undefined;
   /** Service → team and repository, for team filters and for deployments without a repository. */
   services: Record<string, { team?: string | undefined; repository?: string | undefined }>;
   /**
@@ -23,6 +28,9 @@ export const defaultDoraSettings: DoraSettings = {
 export function rulesFrom(settings: DoraSettings): DeliveryRules {
   return {
     attributionWindowMs: settings.attributionWindowHours * 3600 * 1000,
+    ...(settings.identityWindowSeconds === undefined
+      ? {}
+      : { sameDeploymentWindowMs: settings.identityWindowSeconds * 1000 }),
     repositoryOf: (service) => settings.services[service]?.repository,
   };
 }
@@ -38,9 +46,10 @@ export function configuredRepositories(
 
 /**
  * Bumped when the rules themselves change (2: one deployment per rollout, baselines, revisions
- * from image tags, same-named repositories), so existing rows are recomputed once.
+ * from image tags, same-named repositories; 3: revisions from builds of image digests), so
+ * existing rows are recomputed once.
  */
-const RULES_VERSION = 2;
+const RULES_VERSION = 3;
 
 /** A fingerprint of the settings that change the rules' results (not the team names). */
 export function rulesDigest(settings: DoraSettings): string {
@@ -48,6 +57,13 @@ export function rulesDigest(settings: DoraSettings): string {
     .map(({ service, repository }) => `${service}=${repository}`)
     .sort();
   return createHash('sha256')
-    .update(JSON.stringify([RULES_VERSION, settings.attributionWindowHours, repositories]))
+    .update(
+      JSON.stringify([
+        RULES_VERSION,
+        settings.attributionWindowHours,
+        repositories,
+        settings.identityWindowSeconds ?? null,
+      ]),
+    )
     .digest('hex');
 }

@@ -25,6 +25,7 @@ export {
 } from './cdevents/index.js';
 export { createIntake, wrapCdevent, type Intake, type IntakeCaller } from './intake.js';
 export { createEventWriter } from './event-writer.js';
+export { createBacklogGate, type BacklogGate } from './backlog-gate.js';
 export { listEvents, findEvent, routerBacklog, type StoredEvent } from './event-rows.js';
 export { listCdevents, type StoredCdevent } from './cdevent-rows.js';
 export { compileRoutingTable } from './routing-table.js';

@@ -2,6 +2,7 @@ import { CadenceError, type ProblemIssue } from '../problem/index.js';
 import type { CloudEvent } from './cloud-event.js';
 import { isCdeventType, validateCdevent, type ValidCdevent } from './cdevents/index.js';
 import { INTERNAL_DOOR, type Door } from './event-rows.js';
+import type { BacklogGate } from './backlog-gate.js';
 import type { EventWriter } from './event-writer.js';
 import { decodeHttpMessage, parseJson, type HttpMessage, type HttpMode } from './http-binding.js';
 import type { RoutingTable } from './routing-table.js';
@@ -127,6 +128,8 @@ export function createIntake(options: {
   onStored?: () => void;
   /** Checks each event's producer at the door; without it the router's check is the only one. */
   admission?: IntakeAdmission;
+  /** Refuses producers' requests (429) while the router's backlog is over its bound. */
+  backlog?: Pick<BacklogGate, 'admit'>;
 }): Intake {
   async function store(
     mode: IntakeResult['mode'],
@@ -147,11 +150,13 @@ export function createIntake(options: {
 
   return {
     async acceptCloudEvents(message, caller) {
+      await options.backlog?.admit();
       const { mode, events } = decodeHttpMessage(message);
       withIndexPrefix(events, (event, at) => checkCdeventPayload(event, at));
       return store(mode, events, admitAll('/events', events, caller));
     },
     async acceptCdevents(message, caller) {
+      await options.backlog?.admit();
       const hasCloudEventHeaders = message.headers['ce-specversion'] !== undefined;
       const contentType = String(message.headers['content-type'] ?? '').toLowerCase();
       if (hasCloudEventHeaders || contentType.includes('cloudevents')) {

@@ -1,8 +1,8 @@
 import type { Logger } from '../log/index.js';
 import type { Store, Queryable } from '../store/index.js';
-import { validateCdevent } from './cdevents/index.js';
+import { isCdeventType, validateCdevent } from './cdevents/index.js';
 import { insertCdevents, type CdeventInsert } from './cdevent-rows.js';
-import { toStoredEvent, type StoredEvent } from './event-rows.js';
+import { INTERNAL_DOOR, toStoredEvent, type StoredEvent } from './event-rows.js';
 import type { RoutingTable } from './routing-table.js';
 import type { Transformer } from './transformer.js';
 
@@ -21,6 +21,8 @@ export interface RouterOptions {
    * which has one connection, halve its throughput); a short wait batches them.
    */
   settleMs?: number;
+  /** Called after each committed batch that routed events (the projector's cue). */
+  onRouted?: (count: number) => void;
 }
 
 export interface Router {
@@ -51,6 +53,23 @@ export function doorAllows(event: Pick<StoredEvent, 'door'>, transformer: string
   return event.door.vouched.includes('*') || event.door.vouched.includes(transformer);
 }
 
+/** Doors whose intake validates every `dev.cdevents.*` payload before storing it. */
+const VALIDATING_DOORS = new Set(['/events', '/cdevents', INTERNAL_DOOR.name]);
+
+/**
+ * Whether a transformer's output is the event's own payload, already validated by the intake
+ * (the CDEvents passthrough): validated once, at the door, not again here.
+ */
+export function intakeChecked(event: StoredEvent, body: unknown): boolean {
+  return (
+    body === event.data &&
+    isCdeventType(event.type) &&
+    event.door !== undefined &&
+    event.door !== null &&
+    VALIDATING_DOORS.has(event.door.name)
+  );
+}
+
 /** Runs an event through its transformers; a failing transformer is noted, never fatal. */
 async function transformEvent(
   event: StoredEvent,
@@ -73,7 +92,7 @@ async function transformEvent(
       const outcome = await transformers.get(name)!.transform(event);
       if (outcome.note) routed.notes.push(`${name}: ${outcome.note}`);
       for (const body of outcome.cdevents) {
-        const result = validateCdevent(body);
+        const result = validateCdevent(body, { schemaChecked: intakeChecked(event, body) });
         if (result.ok) {
           routed.outputs.push({ cdevent: result.value, eventSeq: event.seq, transformer: name });
         } else {
@@ -153,6 +172,7 @@ export function createRouter(options: RouterOptions): Router {
       let claimed = 0;
       try {
         claimed = await routeBatch();
+        if (claimed > 0) options.onRouted?.(claimed);
       } catch (error) {
         options.logger.error({ err: error }, 'routing batch failed; will retry');
       }

@@ -16,8 +16,13 @@
  * The CLI (`cadence git`, `cadence sql`) and the API (`/api/v1/cadence/*`) are thin shells over it.
  * Formats and definitions: docs/git-cadence.md.
  */
-export { listRepositories } from './commit-rows.js';
-export { importRepository, type ImportSummary, type ImportProgress } from './import-repository.js';
+export { listRepositories, type GitRepository } from './commit-rows.js';
+export {
+  importRepository,
+  isGitUrl,
+  type ImportSummary,
+  type ImportProgress,
+} from './import-repository.js';
 export { reportRepository, type RepositoryReport } from './repository-report.js';
 // The one way Cadence runs git (the deployer's manifest cache too), and how it hides tokens in URLs.
 export { gitEnv, redactCredentials, tryGit } from './run-git.js';

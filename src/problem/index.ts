@@ -14,7 +14,8 @@ export type ProblemCode =
   | 'not-found'
   | 'conflict'
   | 'config-invalid'
-  | 'unavailable';
+  | 'unavailable'
+  | 'backlogged';
 
 export interface ProblemIssue {
   /** The field at fault, as a dotted path (`context.timestamp`) or a header (`ce-id`). */
@@ -27,10 +28,18 @@ export class CadenceError extends Error {
   /** The first field at fault, if any. */
   readonly field: string | undefined;
   readonly issues: ProblemIssue[];
+  /** When to try again (a Retry-After header), for a refusal that passes. */
+  readonly retryAfterSeconds: number | undefined;
 
   constructor(
     code: ProblemCode,
-    options: { detail: string; field?: string; issues?: ProblemIssue[]; cause?: unknown },
+    options: {
+      detail: string;
+      field?: string;
+      issues?: ProblemIssue[];
+      cause?: unknown;
+      retryAfterSeconds?: number;
+    },
   ) {
     super(options.detail, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'CadenceError';
@@ -38,6 +47,7 @@ export class CadenceError extends Error {
     this.issues =
       options.issues ?? (options.field ? [{ field: options.field, message: options.detail }] : []);
     this.field = options.field ?? this.issues[0]?.field;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
 
@@ -52,4 +62,5 @@ export const problemStatus: Record<ProblemCode, number> = {
   'unsupported-media-type': 415,
   'config-invalid': 500,
   unavailable: 503,
+  backlogged: 429,
 };

@@ -76,6 +76,25 @@ const metricsScope = z.strictObject({
   to: time,
 });
 
+const freshness = z
+  .strictObject({
+    asOf: time.describe('every event received before this instant is counted'),
+    lagSeconds: z.number().describe('how far behind the read the numbers are (0: nothing pending)'),
+    pending: z
+      .strictObject({
+        events: z.number().int().describe('received, not yet routed'),
+        cdevents: z.number().int().describe('routed CDEvents not yet projected into facts'),
+        streams: z.number().int().describe('deployment streams waiting to be recomputed'),
+        days: z.number().int().describe('daily rollups waiting to be recomputed'),
+      })
+      .describe('work the background router and projector have not finished yet'),
+  })
+  .meta({
+    id: 'Freshness',
+    description:
+      'metrics reads never project: routing and projection run in the background, and the read says how far behind they are',
+  });
+
 export const metricsReportSchema = z
   .strictObject({
     scope: metricsScope,
@@ -91,6 +110,7 @@ export const metricsReportSchema = z
       .array(z.strictObject({ environment: z.string(), deployments: z.number().int() }))
       .optional()
       .describe('when the scope has no deployment: the environments that have some'),
+    freshness,
   })
   .meta({ id: 'MetricsReport' });
 
@@ -183,6 +203,9 @@ export const repositoryListSchema = z.strictObject({
       importedAt: time.nullable(),
       commitCount: z.number().int(),
       hasRules: z.boolean(),
+      rulesYaml: z.string().nullable(),
+      shallowBoundaries: z.array(z.string()),
+      repositoryPath: z.string().nullable(),
     }),
   ),
 });
@@ -593,3 +616,12 @@ export const deployResultSchema = z
     durationMs: z.number(),
   })
   .meta({ id: 'DeployResult', description: 'what was applied and removed' });
+
+/** `POST /api/v1/tokens`: the secret, shown this once. */
+export const tokenCreatedSchema = z.strictObject({ name: z.string(), secret: z.string() });
+
+/** `POST /api/v1/sql`: column names in order (repeats kept) and each row's values. */
+export const sqlResultSchema = z.strictObject({
+  columns: z.array(z.string()),
+  rows: z.array(z.array(z.unknown())),
+});

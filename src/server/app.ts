@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { AnalysisSettings } from '../analysis/index.js';
 import type { Deployer } from '../deploy/index.js';
@@ -20,6 +21,7 @@ import { registerCadenceRoutes } from './routes/cadence-routes.js';
 import { registerDashboardRoutes } from './routes/dashboard-routes.js';
 import { registerDeployRoutes } from './routes/deploy-routes.js';
 import { registerTrafficRoutes } from './routes/traffic-routes.js';
+import { registerGitRoutes } from './routes/git-routes.js';
 import { registerEventRoutes } from './routes/event-routes.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerMetricsRoutes } from './routes/metrics-routes.js';
@@ -63,6 +65,10 @@ export interface AppDeps {
   auth?: { read: boolean; ingest: boolean };
   /** Sources whose webhook receiver checks a configured secret (see securedSources). */
   securedSources?: ReadonlySet<string>;
+  /** The discovery file's credential, accepted from loopback only (embedded store). */
+  localCredential?: string;
+  /** Where `POST /api/v1/cadence/imports` mirrors URL sources (the data directory's). */
+  gitMirrorDir?: string;
 }
 
 export interface RegisteredRoute {
@@ -120,7 +126,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     insecureDev: deps.deployer?.insecureDev ?? false,
   };
   // Before any route: every route registered after this must declare its action.
-  enforceAuthorization(app, { store: deps.store, settings: authSettings });
+  enforceAuthorization(app, {
+    store: deps.store,
+    settings: authSettings,
+    localCredential: deps.localCredential,
+  });
   app.addHook('onRoute', (route) => {
     const action = (route.config as { auth?: { action: RouteAction } }).auth!.action;
     for (const method of [route.method].flat()) {
@@ -141,6 +151,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
   registerMetricsRoutes(app, deps);
   registerCadenceRoutes(app, deps);
+  registerGitRoutes(app, {
+    store: deps.store,
+    mirrorDir: deps.gitMirrorDir ?? join('.cadence', 'git-mirrors'),
+  });
   registerTimelineRoutes(app, deps);
   registerRolloutRoutes(app, {
     store: deps.store,

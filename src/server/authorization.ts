@@ -1,5 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import { timingSafeEqual } from 'node:crypto';
 import {
+  ACTIONS,
   authenticate,
   authorize,
   INSECURE_DEV_PRINCIPAL,
@@ -93,6 +95,33 @@ function param(request: FastifyRequest, name: string | undefined): string | unde
   return typeof value === 'string' ? value : undefined;
 }
 
+const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
+
+/**
+ * Whether a request carries this server's local credential (the one in the data directory's
+ * discovery file) over a loopback connection: whoever can read that file could open the data
+ * directory itself, so it may do what the directory's owner may; from elsewhere it is nothing.
+ */
+export function isLocalCredential(
+  header: string | undefined,
+  remoteAddress: string | undefined,
+  credential: string | undefined,
+): boolean {
+  if (!credential || !header || !LOOPBACK.test(remoteAddress ?? '')) return false;
+  const match = /^bearer\s+(.+)$/i.exec(header.trim());
+  if (!match) return false;
+  const given = Buffer.from(match[1]!);
+  const expected = Buffer.from(credential);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+const LOCAL_PRINCIPAL: Principal = {
+  name: 'cadence-local',
+  services: ['*'],
+  actions: ACTIONS,
+  sources: ['*'],
+};
+
 /**
  * Enforces every route's declared action: one onRequest hook, and an onRoute check that fails
  * start-up for a route registered without a declaration. 401 (with `WWW-Authenticate`) without a
@@ -100,7 +129,7 @@ function param(request: FastifyRequest, name: string | undefined): string | unde
  */
 export function enforceAuthorization(
   app: FastifyInstance,
-  deps: { store: Store; settings: AuthSettings },
+  deps: { store: Store; settings: AuthSettings; localCredential?: string | undefined },
 ): void {
   const { settings } = deps;
   app.addHook('onRoute', function (this: FastifyInstance, route) {
@@ -113,6 +142,10 @@ export function enforceAuthorization(
 
   async function principalOf(request: FastifyRequest, reply: FastifyReply): Promise<Principal> {
     if (settings.insecureDev) return INSECURE_DEV_PRINCIPAL;
+    const { authorization } = request.headers;
+    if (isLocalCredential(authorization, request.socket.remoteAddress, deps.localCredential)) {
+      return LOCAL_PRINCIPAL;
+    }
     try {
       return await authenticate(deps.store, request.headers.authorization);
     } catch (error) {

@@ -35,6 +35,8 @@ import {
   readinessSchema,
   repositoryListSchema,
   tokenListSchema,
+  tokenCreatedSchema,
+  sqlResultSchema,
   trafficStepsSchema,
 } from './api-schemas.js';
 import { analysisListQuery } from './routes/analysis-routes.js';
@@ -93,6 +95,13 @@ const intake = {
   400: problem('an event is invalid; nothing is stored (field names it)'),
   413: problem('over the body limit'),
   415: problem('not a media type this endpoint accepts'),
+};
+/** /events and /cdevents: producers there are told to back off when the router is behind. */
+const producerIntake = {
+  ...intake,
+  429: problem(
+    'the router is behind (more than router.maxBacklog events unrouted): nothing stored; retry after the Retry-After header (field: backlog)',
+  ),
 };
 
 const unauthorized = problem('no token, or a token that is not valid');
@@ -239,7 +248,7 @@ export const OPERATIONS: ApiOperation[] = [
         '*/*',
       ],
     },
-    responses: intake,
+    responses: producerIntake,
   },
   {
     method: 'post',
@@ -250,7 +259,7 @@ export const OPERATIONS: ApiOperation[] = [
       description: 'a CDEvent',
       contentTypes: ['application/json', 'application/cloudevents+json'],
     },
-    responses: intake,
+    responses: producerIntake,
   },
   {
     method: 'post',
@@ -537,6 +546,69 @@ export const OPERATIONS: ApiOperation[] = [
     tag: 'auth',
     summary: 'Every token: scope, expiry and last use (never a secret); an admin token',
     responses: { 200: { description: 'tokens', schema: tokenListSchema } },
+  },
+  {
+    method: 'post',
+    path: '/api/v1/tokens',
+    tag: 'auth',
+    summary: 'Mint a token (stored hashed; the secret is in this answer only); an admin token',
+    body: {
+      description: 'name, services, actions, and sources (ingest) and expiresAt (optional)',
+      contentTypes: ['application/json'],
+    },
+    responses: {
+      201: { description: 'the name and the secret', schema: tokenCreatedSchema },
+      400: problem('the request is invalid (field names it)'),
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/v1/cadence/imports',
+    tag: 'cadence',
+    summary:
+      'Import a git repository (what cadence git import does), progress streamed as NDJSON; an admin token',
+    body: {
+      description:
+        'source (a path on the server, or a git URL), name, ref, rulesYaml, allowShallow',
+      contentTypes: ['application/json'],
+    },
+    responses: {
+      200: {
+        description:
+          'NDJSON: {"progress":{commits,total}} lines, then {"summary":…} or {"problem":…}',
+        contentType: 'application/x-ndjson',
+      },
+      400: problem('the request is invalid, or the source is not a repository (field names it)'),
+      409: problem('the name is taken by another source'),
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/v1/cadence/report',
+    tag: 'cadence',
+    summary:
+      'The patching-cadence report with rules given in the body (cadence git report --rules)',
+    body: {
+      description: 'repository, rulesYaml and asOf, each optional',
+      contentTypes: ['application/json'],
+    },
+    responses: {
+      200: { description: 'the report', schema: cadenceReportSchema },
+      400: problem('the request is invalid (field names it)'),
+      404: problem('no such repository'),
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/v1/sql',
+    tag: 'cadence',
+    summary:
+      'One read-only SQL query over the git tables as the reader role (cadence sql); a read token even where reads are open',
+    body: { description: 'query and timeoutMs', contentTypes: ['application/json'] },
+    responses: {
+      200: { description: 'columns and rows', schema: sqlResultSchema },
+      400: problem('not one read-only query, or it failed (field query)'),
+    },
   },
   {
     method: 'delete',

@@ -27,6 +27,7 @@ const titles: Record<ProblemCode, string> = {
   conflict: 'Conflict',
   'config-invalid': 'Configuration invalid',
   unavailable: 'Service unavailable',
+  backlogged: 'Too many requests',
 };
 
 // Fastify's own request errors (body parsing, limits) mapped onto Cadence's codes.
@@ -47,7 +48,7 @@ function isDataException(error: unknown): boolean {
   return typeof code === 'string' && /^22[0-9A-Z]{3}$/.test(code) && typeof severity === 'string';
 }
 
-function toProblem(error: CadenceError): ProblemBody {
+export function toProblem(error: CadenceError): ProblemBody {
   const status = problemStatus[error.code];
   const body: ProblemBody = {
     type: `urn:cadence:problem:${error.code}`,
@@ -93,6 +94,9 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
   }
   const body = toProblem(problem);
   if (body.status >= 500) request.log.error({ err: error }, 'request failed');
+  if (problem.retryAfterSeconds !== undefined) {
+    void reply.header('retry-after', String(problem.retryAfterSeconds));
+  }
   return reply.code(body.status).type('application/problem+json').send(body);
 }
 

@@ -22,10 +22,12 @@ import {
 import {
   compileRoutingTable,
   createEventWriter,
+  createBacklogGate,
   createIntake,
   createRouter,
   type Router,
 } from '../events/index.js';
+import { createBackgroundProjector, type BackgroundProjector } from '../dora/index.js';
 import { loadKubeConfig } from '../kube/index.js';
 import type { Logger } from '../log/index.js';
 import { createNotifier, createNotifiers } from '../notify/index.js';
@@ -40,6 +42,8 @@ import {
 import { openStore, type Store } from '../store/index.js';
 import { createUpdateWatcher, type UpdateWatcher } from '../updates/index.js';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { newLocalCredential, writeDiscovery } from '../discovery/index.js';
 import { buildApp } from './app.js';
 import { capConnections, openFileLimit } from './connection-cap.js';
 
@@ -68,6 +72,8 @@ export interface RunningServer {
   app: FastifyInstance;
   store: Store;
   router: Router;
+  /** Projects routed CDEvents into the metrics' rows in the background; `settle()` waits for it. */
+  projector: BackgroundProjector;
   /** The canary analysis runner, when a Prometheus is configured. */
   analysisRunner: AnalysisRunner | undefined;
   /** The address it listens on, e.g. http://127.0.0.1:8080. */
@@ -178,21 +184,35 @@ export async function startServer(
   });
   const table = compileRoutingTable(config.routes, transformers.keys());
   const secured = securedSources(config.sources);
+  // Metrics reads only read: the rules' results are projected here, in the background, after
+  // each routed batch (and on a timer, for what other replicas routed).
+  const projector = createBackgroundProjector({
+    store,
+    settings: config.dora,
+    logger: logger.child({ module: 'projector' }),
+    pollIntervalMs: Math.max(config.router.pollIntervalMs, 1000),
+  });
   const router = createRouter({
     store,
     table,
     transformers,
+    onRouted: () => {
+      projector.kick();
+      void backlog.refresh().catch(() => undefined);
+    },
     logger: logger.child({ module: 'router' }),
     batchSize: config.router.batchSize,
     pollIntervalMs: config.router.pollIntervalMs,
     settleMs: config.router.settleMs,
   });
   const writer = createEventWriter(store);
+  const backlog = createBacklogGate({ db: store, maxBacklog: config.router.maxBacklog });
   // The intake checks each event's producer against the same routing table the router uses.
   const intake = createIntake({
     writer,
     onStored: () => router.kick(),
     admission: { table, secured },
+    backlog,
   });
   // A canary the deployer applies starts its analysis (when one can run); the analysis's
   // verdict comes back through the deployer. Each needs the other, so the hook reads this later.
@@ -280,8 +300,14 @@ export async function startServer(
       logger: logger.child({ module: 'updates' }),
     });
   }
+  // The embedded store is this process's alone: CLI commands on the same directory come through
+  // the API, finding it (and a credential good from loopback only) in the discovery file.
+  const embeddedDir = config.store.databaseUrl ? undefined : config.store.dataDir;
+  const localCredential = embeddedDir ? newLocalCredential() : undefined;
   const app = buildApp({
     store,
+    ...(localCredential ? { localCredential } : {}),
+    gitMirrorDir: join(config.store.dataDir, 'git-mirrors'),
     intake,
     logger,
     bodyLimitBytes: config.server.bodyLimitBytes,
@@ -305,7 +331,10 @@ export async function startServer(
     await store.close();
     throw error;
   }
-  if (config.router.enabled) router.start();
+  if (config.router.enabled) {
+    router.start();
+    projector.start();
+  }
   let watcher: RolloutWatcher | undefined;
   if (kubeConfig) {
     watcher = createRolloutWatcher({
@@ -327,6 +356,15 @@ export async function startServer(
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.server.port;
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
+  // A wildcard address is reached on loopback by a CLI on this machine.
+  const localHost = { '0.0.0.0': '127.0.0.1', '::': '[::1]', '[::]': '[::1]' }[host] ?? host;
+  const removeDiscovery =
+    embeddedDir && localCredential
+      ? writeDiscovery(embeddedDir, {
+          url: `http://${localHost}:${port}`,
+          credential: localCredential,
+        })
+      : undefined;
   logger.info({ url: `http://${host}:${port}`, engine: store.engine }, 'cadence listening');
   const open = openSurfaces(config);
   if (open) logger.warn({ open: open.list }, open.message);
@@ -336,15 +374,18 @@ export async function startServer(
     app,
     store,
     router,
+    projector,
     analysisRunner,
     url: `http://${host}:${port}`,
     close() {
       closing ??= (async () => {
+        removeDiscovery?.();
         await app.close();
         await watcher?.stop();
         await analysisRunner?.stop();
         await updateWatcher?.stop();
         await router.stop();
+        await projector.stop();
         await writer.drain();
         await store.close();
       })();

@@ -8,7 +8,7 @@ import {
   type Transformer,
   type TransformOutcome,
 } from '../events/index.js';
-import { nothing } from './cdevent-envelope.js';
+import { nothing, UNNAMED_ENVIRONMENT } from './cdevent-envelope.js';
 import {
   bodyDigestId,
   checkBearerToken,
@@ -42,8 +42,12 @@ export const alertmanagerSettingsSchema = z.strictObject({
   serviceLabel: z.string().min(1).default('service'),
   /** The alert label naming the environment. */
   environmentLabel: z.string().min(1).default('environment'),
-  /** The environment of an alert without the environment label. */
-  defaultEnvironment: z.string().min(1).default('production'),
+  /**
+   * The environment of an alert without the environment label when its service deploys to more
+   * than one (or none): the DORA rules first try the service's only environment. Unset:
+   * `dora.environment`.
+   */
+  defaultEnvironment: z.string().min(1).optional(),
   /** Labels tried in order for the service when the service label is missing. */
   fallbackServiceLabels: z.array(z.string().min(1)).default(['job', 'app']),
 });
@@ -153,11 +157,16 @@ function incidentCdevent(
   const key = incidentKey(alert);
   const predicate = alert.status === 'firing' ? 'detected' : 'resolved';
   const service = alertService(alert.labels, settings);
-  const environment = alert.labels[settings.environmentLabel] || settings.defaultEnvironment;
+  // Without the label the DORA rules resolve it (the service's only environment, else the
+  // default), so an unlabelled alert meets the deployments it follows.
+  const labelled = alert.labels[settings.environmentLabel] || undefined;
   const description = alert.annotations.summary ?? alert.labels.alertname;
   const content: Record<string, unknown> = {
     ...(description ? { description } : {}),
-    environment: { id: environment, source },
+    environment: {
+      id: labelled ?? settings.defaultEnvironment ?? UNNAMED_ENVIRONMENT,
+      source,
+    },
     ...(service ? { service: { id: service, source } } : {}),
   };
   return cdeventEnvelope({
@@ -168,6 +177,16 @@ function incidentCdevent(
     timestamp: alert.status === 'firing' ? alert.startsAt : alert.endsAt,
     subject: { id: key, content },
     customData: {
+      ...(labelled
+        ? {}
+        : {
+            cadence: {
+              environmentGiven: false,
+              ...(settings.defaultEnvironment
+                ? { defaultEnvironment: settings.defaultEnvironment }
+                : {}),
+            },
+          }),
       alertmanager: {
         fingerprint: alert.fingerprint,
         labels: alert.labels,

@@ -5,6 +5,8 @@ import {
   cdeventEnvelope,
   deployedArtifactId,
   deploymentFacts,
+  gitRepositoryPath,
+  imageToPurl,
   type StoredEvent,
   type Transformer,
   type TransformOutcome,
@@ -27,6 +29,9 @@ import { describeIssue } from './webhook-receiver.js';
  * - A finished run of a deploy pipeline (its name matches `deployPipelines`) is also a deployment:
  *   `service.deployed` at its completion time, with the outcome, revision and repository taken
  *   from the run's params. A cancelled run is not a deployment attempt.
+ * - A successful run that pushed an image (the `IMAGE_URL` and `IMAGE_DIGEST` results Tekton
+ *   Chains reads) is a build: `artifact.packaged` of the image by digest, built from the run's
+ *   revision, so a Deployment running that digest gets the commit's lead time.
  */
 
 export const tektonSettingsSchema = z.strictObject({
@@ -79,6 +84,9 @@ const pipelineRunSchema = z.looseObject({
         .optional(),
       startTime: timestamp.optional(),
       completionTime: timestamp.optional(),
+      // v1beta1 (what the events carry) names them pipelineResults, v1 results.
+      pipelineResults: z.array(z.looseObject({ name: z.string(), value: z.unknown() })).optional(),
+      results: z.array(z.looseObject({ name: z.string(), value: z.unknown() })).optional(),
     })
     .optional(),
 });
@@ -198,6 +206,52 @@ function finished(context: RunContext, outcome: Outcome): Record<string, unknown
   });
 }
 
+/** A string result of the run (v1beta1 `pipelineResults` or v1 `results`). */
+function stringResult(run: PipelineRunObject, name: string): string | undefined {
+  const results = [...(run.status?.pipelineResults ?? []), ...(run.status?.results ?? [])];
+  const value = results.find((result) => result.name === name)?.value;
+  return typeof value === 'string' && value.trim().length > 0 ? value.trim() : undefined;
+}
+
+/**
+ * The `artifact.packaged` of a run that pushed an image (results `IMAGE_URL`, `IMAGE_DIGEST`,
+ * as Tekton Chains reads them), built from the run's revision; or why there is none.
+ */
+function packaged(context: RunContext): { cdevent?: Record<string, unknown>; note?: string } {
+  const { run, settings } = context;
+  const url = stringResult(run, 'IMAGE_URL');
+  const digest = stringResult(run, 'IMAGE_DIGEST');
+  if (!url || !digest) return {};
+  const image = `${url.split('@')[0]}@${digest}`;
+  const revision = stringParam(run, settings.revisionParams);
+  if (!revision) {
+    return {
+      note: `built ${image} but names no revision param (${settings.revisionParams.join(', ')}): no build recorded`,
+    };
+  }
+  const repositoryUrl = stringParam(run, settings.repositoryParams);
+  return {
+    cdevent: cdevent(
+      context,
+      'artifact.packaged',
+      'packaged',
+      completionTime(context),
+      {
+        id: imageToPurl(image),
+        content: {
+          change: { id: revision, ...(repositoryUrl ? { source: repositoryUrl } : {}) },
+        },
+      },
+      {
+        cadence: {
+          revision,
+          ...(repositoryUrl ? { repository: gitRepositoryPath(repositoryUrl) } : {}),
+        },
+      },
+    ),
+  };
+}
+
 /** Whether runs of this pipeline deploy, by the configured globs. */
 export function isDeployPipeline(name: string, settings: Pick<TektonSettings, 'deployPipelines'>) {
   return settings.deployPipelines.some((glob) => picomatch.isMatch(name, glob, { dot: true }));
@@ -275,8 +329,12 @@ export function pipelineRunToCdevents(
   }
   const outcome = finishedOutcome(run, kind);
   const cdevents = [finished(context, outcome)];
+  const build = outcome === 'success' ? packaged(context) : {};
+  if (build.cdevent) cdevents.push(build.cdevent);
   const pipeline = pipelineName(run);
-  if (!isDeployPipeline(pipeline, settings)) return { cdevents };
+  if (!isDeployPipeline(pipeline, settings)) {
+    return build.note ? { cdevents, note: build.note } : { cdevents };
+  }
   if (outcome === 'cancel') {
     return {
       cdevents,
@@ -285,9 +343,8 @@ export function pipelineRunToCdevents(
   }
   const deployment = deployed(context, outcome);
   if (deployment.cdevent) cdevents.push(deployment.cdevent);
-  return deployment.notes.length > 0
-    ? { cdevents, note: deployment.notes.join('; ') }
-    : { cdevents };
+  const notes = [...(build.note ? [build.note] : []), ...deployment.notes];
+  return notes.length > 0 ? { cdevents, note: notes.join('; ') } : { cdevents };
 }
 
 export function createTektonSource(settings: TektonSettings): Transformer {

@@ -131,3 +131,20 @@ export function lockDataDir(dataDir: string): () => void {
   }
   throw new CadenceError('conflict', { field: 'dataDir', detail: `cannot lock ${dataDir}` });
 }
+
+/**
+ * The live process that holds `dataDir`, or undefined when none does (no lock file, or the one
+ * a killed process left): how a CLI tells a running server's discovery file from a stale one.
+ */
+export function liveHolder(dataDir: string): LockHolder | undefined {
+  const lockFile = join(dataDir, 'cadence.pid');
+  const holder = parseHolder(readOrUndefined(lockFile) ?? '');
+  if (!holder) return undefined;
+  const alive = holderIsAlive(holder, {
+    self: currentHolder(),
+    heldHere: heldByThisProcess.has(lockFile),
+    running: isRunning,
+    startTime: startTimeOf,
+  });
+  return alive ? holder : undefined;
+}

@@ -8,3 +8,4 @@
  */
 export type { Store, Queryable } from './store.js';
 export { openStore } from './open-store.js';
+export { liveHolder } from './data-dir-lock.js';

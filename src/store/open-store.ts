@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path';
+import { bootstrapPgliteDir } from './bootstrap-data-dir.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { applyMigrations } from './migrations.js';
 import { openPglite } from './pglite-engine.js';
@@ -25,7 +26,9 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     const dataDir = resolve(options.dataDir);
     const unlock = lockDataDir(dataDir);
     try {
-      const embedded = await openPglite(join(dataDir, 'pglite'));
+      const pgliteDir = join(dataDir, 'pglite');
+      await bootstrapPgliteDir(pgliteDir);
+      const embedded = await openPglite(pgliteDir);
       store = { ...embedded, close: () => embedded.close().finally(unlock) };
     } catch (error) {
       unlock();

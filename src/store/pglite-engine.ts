@@ -1,4 +1,5 @@
 import { PGlite } from '@electric-sql/pglite';
+import { embeddedStartParams } from './pglite-settings.js';
 import type { Queryable, QueryResult, Store } from './store.js';
 
 type PGliteLike = Pick<PGlite, 'query'>;
@@ -17,7 +18,10 @@ function asQueryable(db: PGliteLike): Queryable {
  * database files live there and survive restarts.
  */
 export async function openPglite(dataDir: string | undefined): Promise<Store> {
-  const db = await PGlite.create(dataDir ? { dataDir } : {});
+  const db = await PGlite.create({
+    ...(dataDir ? { dataDir } : {}),
+    startParams: embeddedStartParams(),
+  });
   const queryable = asQueryable(db);
   return {
     engine: 'pglite',

@@ -46,6 +46,7 @@ describe('the CLI HTTP client', () => {
       ['forbidden', 5],
       ['payload-too-large', 1],
       ['unsupported-media-type', 1],
+      ['backlogged', 1],
     ];
     assert.deepEqual(
       table.map(([code]) => code).sort(),

@@ -22,6 +22,7 @@ describe('loadConfig', () => {
     assert.equal(config.store.dataDir, './.cadence');
     assert.equal(config.store.databaseUrl, undefined);
     assert.equal(config.routes.length, defaults.routes.length);
+    assert.equal(config.dora.identityWindowSeconds, 3600);
   });
 
   it('layers file < environment < flags', () => {
@@ -50,6 +51,18 @@ describe('loadConfig', () => {
       'routes:\n  - type: x\n    transformers: []\n',
       {},
       'routes.0.transformers',
+    ],
+    [
+      'a zero identity window',
+      'dora:\n  identityWindowSeconds: 0\n',
+      {},
+      'dora.identityWindowSeconds',
+    ],
+    [
+      'an identity window over a day',
+      'dora:\n  identityWindowSeconds: 90000\n',
+      {},
+      'dora.identityWindowSeconds',
     ],
     ['YAML that is not a mapping', '- a\n- b\n', {}, 'config'],
     ['broken YAML', 'server: [\n', {}, 'config'],

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { metricsReport, type DoraSettings, type Distribution } from '../../src/dora/index.js';
 import { type DoraMetrics } from '../../src/dora/metrics.js';
-import { routeAll, testApp } from '../support/app.js';
+import { testApp } from '../support/app.js';
 import { engines, openTestStore } from '../support/engines.js';
 
 /** mulberry32: a small seeded PRNG, so a failure can be replayed. */
@@ -158,7 +158,7 @@ for (const engine of engines) {
   describe(`DORA daily rollups on ${engine}`, () => {
     it('agree with the exact aggregates after every batch of shuffled events', async () => {
       const { store, dispose } = await openTestStore(engine);
-      const { app, router } = testApp(store);
+      const { app, settle } = testApp(store, { dora: settings });
       const rolledUp = { ...settings, exactLimit: 0 };
       const exact = { ...settings, exactLimit: Number.MAX_SAFE_INTEGER };
       try {
@@ -181,7 +181,7 @@ for (const engine of engines) {
             ),
           });
           assert.equal(response.statusCode, 202, response.body);
-          await routeAll(router);
+          await settle();
           for (const window of windows) {
             for (const bucket of [undefined, 'week', 'day'] as const) {
               const query = { ...window, ...(bucket ? { bucket } : {}) };

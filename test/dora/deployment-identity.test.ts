@@ -11,11 +11,10 @@ import { calendarDaysBetween, metricsFromInputs } from '../../src/dora/metrics.j
 import { identifyDeployments, sameRevision } from '../../src/dora/deployment-identity.js';
 import { type DeploymentFact } from '../../src/dora/facts.js';
 import { emptyInputs } from '../../src/dora/metrics.js';
-import type { Router } from '../../src/events/index.js';
 import { rolloutCdevent } from '../../src/rollouts/rollout-cdevent.js';
 import { clusterRevision } from '../../src/events/cdevents/deployment-facts.js';
 import type { Store } from '../../src/store/index.js';
-import { routeAll, structured, testApp } from '../support/app.js';
+import { structured, testApp } from '../support/app.js';
 import { engines, openTestStore } from '../support/engines.js';
 
 const SHA = '3f2a9c1d5e6b7a8c9d0e1f2a3b4c5d6e7f8a9b0c';
@@ -218,7 +217,7 @@ for (const engine of engines) {
     let store: Store;
     let dispose: () => Promise<void>;
     let app: FastifyInstance;
-    let router: Router;
+    let settle: () => Promise<void>;
     const post = async (
       url: string,
       body: unknown,
@@ -248,7 +247,7 @@ for (const engine of engines) {
 
     before(async () => {
       ({ store, dispose } = await openTestStore(engine));
-      ({ app, router } = testApp(store));
+      ({ app, settle } = testApp(store));
     });
     after(async () => {
       await app.close();
@@ -311,7 +310,7 @@ for (const engine of engines) {
           'https://10.96.0.1:443',
         ),
       );
-      await routeAll(router);
+      await settle();
       const list = await deployments('shop');
       assert.equal(list.length, 1, JSON.stringify(list));
       assert.equal(list[0]!.evidence.length, 2);
@@ -359,7 +358,7 @@ for (const engine of engines) {
         ),
         structured,
       );
-      await routeAll(router);
+      await settle();
       const [web] = await deployments('web');
       assert.equal(web!.revision, SHA.slice(0, 7));
       assert.deepEqual(
@@ -394,7 +393,7 @@ for (const engine of engines) {
         ),
         structured,
       );
-      await routeAll(router);
+      await settle();
       assert.deepEqual(await deployments('legacy'), []);
       const streams = (await app.inject({ url: '/api/v1/streams' })).json().services as {
         service: string;
@@ -426,7 +425,7 @@ for (const engine of engines) {
         },
         customData: { cadence: { environmentGiven: false } },
       });
-      await routeAll(router);
+      await settle();
       const response = await app.inject({
         url: '/api/v1/incidents?environment=default&from=2026-03-01&to=2026-03-08',
       });

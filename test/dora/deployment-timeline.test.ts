@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { listDeployments, listIncidents } from '../../src/dora/index.js';
 import type { Store } from '../../src/store/index.js';
-import { routeAll, testApp } from '../support/app.js';
+import { testApp } from '../support/app.js';
 import { HOUR, scenario, settings, window } from '../support/dora-scenario.js';
 import { engines, openTestStore } from '../support/engines.js';
 
@@ -35,7 +35,7 @@ for (const engine of engines) {
 
     before(async () => {
       ({ store, dispose } = await openTestStore(engine));
-      const built = testApp(store);
+      const built = testApp(store, { dora: settings });
       app = built.app;
       for (const event of [...scenario, openIncident]) {
         const response = await app.inject({
@@ -46,7 +46,7 @@ for (const engine of engines) {
         });
         assert.equal(response.statusCode, 202, response.body);
       }
-      await routeAll(built.router);
+      await built.settle();
     });
     after(async () => {
       await app.close();

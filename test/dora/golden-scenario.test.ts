@@ -8,9 +8,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { metricsReport } from '../../src/dora/index.js';
-import type { Router } from '../../src/events/index.js';
 import type { Store } from '../../src/store/index.js';
-import { routeAll, testApp } from '../support/app.js';
+import { testApp } from '../support/app.js';
 import { HOUR, scenario, settings, window } from '../support/dora-scenario.js';
 import { engines, openTestStore } from '../support/engines.js';
 
@@ -18,12 +17,12 @@ for (const engine of engines) {
   describe(`DORA golden scenario on ${engine}`, () => {
     let store: Store;
     let app: FastifyInstance;
-    let router: Router;
+    let settle: (rules?: typeof settings) => Promise<void>;
     let dispose: () => Promise<void>;
 
     before(async () => {
       ({ store, dispose } = await openTestStore(engine));
-      ({ app, router } = testApp(store));
+      ({ app, settle } = testApp(store, { dora: settings }));
       for (const event of scenario) {
         const response = await app.inject({
           method: 'POST',
@@ -33,7 +32,7 @@ for (const engine of engines) {
         });
         assert.equal(response.statusCode, 202, response.body);
       }
-      await routeAll(router);
+      await settle();
     });
     after(async () => {
       await app.close();
@@ -176,7 +175,7 @@ for (const engine of engines) {
       const reports = [];
       for (const order of [scenario, [...scenario].reverse()]) {
         const { store, dispose } = await openTestStore(engine);
-        const { app, router } = testApp(store);
+        const { app, settle } = testApp(store, { dora: settings });
         try {
           for (const event of order) {
             const response = await app.inject({
@@ -187,20 +186,29 @@ for (const engine of engines) {
             });
             assert.equal(response.statusCode, 202, response.body);
             if (order !== scenario) {
-              await routeAll(router);
+              await settle();
               await metricsReport(store, window, settings);
             }
           }
-          await routeAll(router);
-          reports.push(await metricsReport(store, { ...window, bucket: 'week' }, settings));
+          await settle();
+          const report = await metricsReport(store, { ...window, bucket: 'week' }, settings);
+          // Settled: nothing is pending, and the read says so.
+          assert.deepEqual(report.freshness.pending, {
+            events: 0,
+            cdevents: 0,
+            streams: 0,
+            days: 0,
+          });
+          assert.equal(report.freshness.lagSeconds, 0);
+          reports.push({ ...report, freshness: undefined });
           if (order !== scenario) {
             // A zero-hour attribution window attributes no incident by time: only the explicitly
             // linked one (I2 → A1) still fails its deployment.
-            const strict = await metricsReport(store, window, {
-              ...settings,
-              attributionWindowHours: 1e-9,
-            });
+            const strictRules = { ...settings, attributionWindowHours: 1e-9 };
+            await settle(strictRules);
+            const strict = await metricsReport(store, window, strictRules);
             assert.ok(strict.overall.changeFailureRate.numerator < 4);
+            await settle(settings);
             const again = await metricsReport(store, window, settings);
             assert.deepEqual(again.overall, reports[0]!.overall);
           }

@@ -13,9 +13,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from '../support/browser.js';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import {
+  cadenceBin,
   postEvent,
-  runCadence,
   startCadence,
   type CadenceProcess,
 } from '../support/cadence-process.js';
@@ -23,6 +25,23 @@ import { createThrowawayDatabase, engines } from '../support/engines.js';
 import { pollUntil } from '../support/poll-until.js';
 
 const SHA = '9b1e7c3a5d2f4e6a8c0b1d3f5a7c9e2b4d6f8a0c';
+
+/**
+ * Runs the CLI without blocking this process: a blocked event loop misses the server closing an
+ * idle keep-alive connection (after 5 s), and the next fetch on it fails with `other side closed`.
+ */
+async function runCadence(args: string[]) {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cadenceBin, ...args], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    return { status: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code?: number; stdout?: string; stderr?: string };
+    return { status: failed.code ?? 1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
+  }
+}
 const DAY = 86_400_000;
 
 /** A Deployment as the ApiServerSource sends it: just created (no status), or rolled out. */
@@ -197,11 +216,15 @@ for (const engine of engines) {
     it('gives the same numbers from the API, the CLI, /metrics and the dashboard', async () => {
       const scope = `environment=default&from=${since}`;
       const api = (await (await get(`/api/v1/metrics?${scope}`)).json()) as {
-        overall: { deployments: number; leadTime: { median: number | null } };
+        overall: {
+          deployments: number;
+          leadTime: { count: number; median: number | null };
+          changeFailureRate: { numerator: number; denominator: number };
+        };
       };
       assert.equal(api.overall.deployments, 3);
 
-      const cli = runCadence([
+      const cli = await runCadence([
         'metrics',
         '--server',
         server.url,
@@ -241,11 +264,21 @@ for (const engine of engines) {
         .locator('..')
         .innerText();
       assert.match(card, new RegExp(`\\b${api.overall.deployments} deployments\\b`));
+      // The lead time and failure cards count the same commits and attempts as the API.
+      const details = (id: string) =>
+        page.locator(`[data-value="${id}"]`).locator('..').locator('.details').innerText();
+      assert.equal(api.overall.leadTime.count, 1, 'the pushed commit');
+      assert.match(await details('lead-time'), /\bmedian of 1 commits\b/);
+      const { numerator, denominator } = api.overall.changeFailureRate;
+      assert.match(
+        await details('change-failure-rate'),
+        new RegExp(`\\b${numerator} of ${denominator} attempts failed\\b`),
+      );
       await page.close();
     });
 
     it('an empty scope says where the deployments are', async () => {
-      const cli = runCadence(['metrics', '--server', server.url, '--from', since]);
+      const cli = await runCadence(['metrics', '--server', server.url, '--from', since]);
       assert.equal(cli.status, 0, cli.stderr);
       assert.match(cli.stdout, /0 in production; 3 in default: --environment default/);
     });

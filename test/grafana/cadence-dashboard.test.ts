@@ -7,10 +7,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { refreshDeliveries } from '../../src/dora/index.js';
 import { importRepository, type RepositoryReport } from '../../src/git/index.js';
 import type { Store } from '../../src/store/index.js';
-import { routeAll, testApp } from '../support/app.js';
+import { testApp } from '../support/app.js';
 import { HOUR, scenario, settings } from '../support/dora-scenario.js';
 import { openTestStore } from '../support/engines.js';
 import {
@@ -101,7 +100,7 @@ describe('the Grafana dashboard on PostgreSQL', () => {
 
   before(async () => {
     ({ store, dispose } = await openTestStore('postgres'));
-    const { app, router } = testApp(store);
+    const { app, settle } = testApp(store);
     for (const event of scenario) {
       const response = await app.inject({
         method: 'POST',
@@ -111,10 +110,9 @@ describe('the Grafana dashboard on PostgreSQL', () => {
       });
       assert.equal(response.statusCode, 202, response.body);
     }
-    await routeAll(router);
+    // The rules' results are kept up to date by the server's background projector.
+    await settle(settings);
     await app.close();
-    // The rules' results are kept up to date by the server (any metrics read or /metrics scrape).
-    await refreshDeliveries(store, settings);
     const repo = buildVendoringRepo();
     await importRepository(store, {
       source: repo.fixture.dir,

@@ -231,7 +231,8 @@ for (const engine of engines) {
           if (operation.path.endsWith('/stream')) continue;
           const response = await call(open, operation);
           const what = `${operation.method} ${operation.path} (${operation.action})`;
-          const deployerRead = /^\/(api\/v1\/services|deployer)/.test(operation.path);
+          // The deployer's reads and read-only SQL ask for a read token even with reads open.
+          const deployerRead = /^\/(api\/v1\/services|deployer|api\/v1\/sql$)/.test(operation.path);
           if (
             operation.action === 'public' ||
             ((operation.action === 'read' || operation.action === 'ingest') && !deployerRead)

@@ -12,7 +12,7 @@ import { silentLogger } from '../../src/log/index.js';
 import { createNotifier } from '../../src/notify/index.js';
 import { buildApp } from '../../src/server/app.js';
 import type { Store } from '../../src/store/index.js';
-import { routeAll, testApp } from '../support/app.js';
+import { testApp } from '../support/app.js';
 import { createDeployFixture, type DeployFixture } from '../support/deploy-fixture.js';
 import { engines, openTestStore } from '../support/engines.js';
 import { startRegistry, type TestRegistry } from '../support/oci-registry.js';
@@ -232,8 +232,8 @@ for (const engine of engines) {
     });
 
     it('counts the deploy in DORA metrics through its CDEvent', async () => {
-      const { router } = testApp(store);
-      await routeAll(router);
+      const { settle } = testApp(store);
+      await settle();
       const metrics = await app.inject({
         method: 'GET',
         url: '/api/v1/metrics?service=web&environment=production',

@@ -18,7 +18,7 @@ import { builtinWebhookReceivers } from '../../src/sources/index.js';
 import { routesOf } from '../../src/server/app.js';
 import type { Store } from '../../src/store/index.js';
 import { createUpdateWatcher, updatesSettingsSchema } from '../../src/updates/index.js';
-import { routeAll, testApp } from '../support/app.js';
+import { testApp } from '../support/app.js';
 import { openTestStore } from '../support/engines.js';
 import { buildVendoringRepo, VENDORING_RULES } from '../support/git-fixture.js';
 import { createRecordingCluster } from '../support/recording-cluster.js';
@@ -120,7 +120,7 @@ describe('OpenAPI document', () => {
       });
       assert.equal(response.statusCode, 202, response.body);
     }
-    await routeAll(built.router);
+    await built.settle();
     await importRepository(store, {
       source: vendoring.fixture.dir,
       name: 'vendoring',

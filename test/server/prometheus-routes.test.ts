@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import type { Router } from '../../src/events/index.js';
 import type { Store } from '../../src/store/index.js';
-import { routeAll, sampleEvent, structured, testApp } from '../support/app.js';
+import { sampleEvent, structured, testApp } from '../support/app.js';
 import { engines, openTestStore } from '../support/engines.js';
 
 const HOUR = 3_600_000;
@@ -18,14 +17,14 @@ for (const engine of engines) {
   describe(`GET /metrics on ${engine}`, () => {
     let store: Store;
     let app: FastifyInstance;
-    let router: Router;
+    let settle: () => Promise<void>;
     let dispose: () => Promise<void>;
     const now = Date.now();
     const iso = (offsetHours: number) => new Date(now - offsetHours * HOUR).toISOString();
 
     before(async () => {
       ({ store, dispose } = await openTestStore(engine));
-      ({ app, router } = testApp(store));
+      ({ app, settle } = testApp(store));
       const events = [
         {
           context: {
@@ -64,7 +63,7 @@ for (const engine of engines) {
         });
         assert.equal(response.statusCode, 202, response.body);
       }
-      await routeAll(router);
+      await settle();
       // One more event left unrouted: the router's backlog.
       await app.inject({
         method: 'POST',

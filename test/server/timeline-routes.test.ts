@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../../src/store/index.js';
-import { routeAll, testApp } from '../support/app.js';
+import { testApp } from '../support/app.js';
 import { scenario, settings } from '../support/dora-scenario.js';
 import { openTestStore } from '../support/engines.js';
 
@@ -30,7 +30,7 @@ describe('timeline routes', () => {
       });
       assert.equal(response.statusCode, 202, response.body);
     }
-    await routeAll(built.router);
+    await built.settle();
   });
   after(async () => {
     await app.close();

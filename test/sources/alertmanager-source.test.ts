@@ -100,8 +100,9 @@ describe('alertmanager transformer', () => {
         at: '2026-11-20T09:43:00.112Z',
         // No service label: the first fallback label (job) names it.
         service: 'checkout',
-        // No environment label: the default.
-        environment: 'production',
+        // No environment label: left to the DORA rules (the service's only environment, else
+        // the default), as customData.cadence.environmentGiven says.
+        environment: 'unknown',
         description: 'checkout is serving errors',
       },
     ]);
@@ -133,6 +134,8 @@ describe('alertmanager transformer', () => {
     options?: Partial<AlertmanagerSettings>;
     service: string | undefined;
     environment: string;
+    /** What customData.cadence says when the label is missing: the DORA rules resolve it. */
+    unnamed?: { environmentGiven: false; defaultEnvironment?: string };
   }[] = [
     {
       name: 'service and environment labels',
@@ -144,15 +147,23 @@ describe('alertmanager transformer', () => {
       name: 'fallback to job',
       labels: { job: 'worker' },
       service: 'worker',
-      environment: 'production',
+      environment: 'unknown',
+      unnamed: { environmentGiven: false },
     },
     {
       name: 'fallback to app when job is missing',
       labels: { app: 'cart' },
       service: 'cart',
-      environment: 'production',
+      environment: 'unknown',
+      unnamed: { environmentGiven: false },
     },
-    { name: 'no label names a service', labels: {}, service: undefined, environment: 'production' },
+    {
+      name: 'no label names a service',
+      labels: {},
+      service: undefined,
+      environment: 'unknown',
+      unnamed: { environmentGiven: false },
+    },
     {
       name: 'configured labels and default environment',
       labels: { component: 'search', tier: 'prod-eu' },
@@ -171,16 +182,20 @@ describe('alertmanager transformer', () => {
       options: { defaultEnvironment: 'prod' },
       service: 'web',
       environment: 'prod',
+      unnamed: { environmentGiven: false, defaultEnvironment: 'prod' },
     },
   ];
-  for (const { name, labels, options, service, environment } of labelCases) {
+  for (const { name, labels, options, service, environment, unnamed } of labelCases) {
     it(`service and environment from labels: ${name}`, () => {
       const payload = editAlert(fixture('firing'), 0, {
         labels: { alertname: 'HighErrorRate', ...labels },
       });
-      const [first] = deliverAndTransform(payload, options).cdevents.map(summary);
-      assert.equal(first!.service, service);
-      assert.equal(first!.environment, environment);
+      const [cdevent] = deliverAndTransform(payload, options).cdevents;
+      const first = summary(cdevent!);
+      assert.equal(first.service, service);
+      assert.equal(first.environment, environment);
+      const customData = cdevent!.customData as { cadence?: unknown };
+      assert.deepEqual(customData.cadence, unnamed);
     });
   }
 
@@ -348,7 +363,6 @@ describe('alertmanager receiver', () => {
     assert.deepEqual(alertmanagerSettingsSchema.parse({}), {
       serviceLabel: 'service',
       environmentLabel: 'environment',
-      defaultEnvironment: 'production',
       fallbackServiceLabels: ['job', 'app'],
     });
   });

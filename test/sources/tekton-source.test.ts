@@ -302,6 +302,88 @@ describe('tekton transformer', () => {
   });
 });
 
+describe('tekton builds: a run that pushed an image by digest', () => {
+  const DIGEST = `sha256:${'c3'.repeat(32)}`;
+  /** The build fixture with pipeline results (v1beta1 `pipelineResults`), params edited. */
+  const built = (
+    results: Record<string, string>,
+    params: Record<string, string | undefined> = {},
+    reason?: string,
+  ) => {
+    const event = withRun(fixture('build-successful'), { params, ...(reason ? { reason } : {}) });
+    const status = event.data.pipelineRun.status as Json;
+    status.pipelineResults = Object.entries(results).map(([name, value]) => ({ name, value }));
+    return event;
+  };
+  const table: [string, ReturnType<typeof built>, string[], RegExp | undefined][] = [
+    [
+      'IMAGE_URL and IMAGE_DIGEST with a revision: artifact.packaged',
+      built({ IMAGE_URL: 'registry.example.com/acme/web:1.4.2', IMAGE_DIGEST: DIGEST }),
+      ['dev.cdevents.pipelinerun.finished.0.3.0', 'dev.cdevents.artifact.packaged.0.3.0'],
+      undefined,
+    ],
+    [
+      'no IMAGE_DIGEST: no build',
+      built({ IMAGE_URL: 'registry.example.com/acme/web:1.4.2' }),
+      ['dev.cdevents.pipelinerun.finished.0.3.0'],
+      undefined,
+    ],
+    [
+      'no revision param: no build, noted',
+      built(
+        { IMAGE_URL: 'registry.example.com/acme/web', IMAGE_DIGEST: DIGEST },
+        { 'git-revision': undefined },
+      ),
+      ['dev.cdevents.pipelinerun.finished.0.3.0'],
+      /built registry\.example\.com\/acme\/web@sha256:c3c3.* names no revision param/,
+    ],
+  ];
+  for (const [name, event, types, note] of table) {
+    it(name, () => {
+      const outcome = transform(event);
+      assert.deepEqual(
+        outcome.cdevents.map((c) => valid(c).context.type),
+        types,
+      );
+      if (note) assert.match(outcome.note ?? '', note);
+      else assert.equal(outcome.note, undefined);
+    });
+  }
+
+  it('names the image by digest and the commit it was built from', () => {
+    const [, packaged] = transform(table[0]![1]).cdevents.map(valid);
+    assert.equal(
+      packaged!.subject.id,
+      `pkg:oci/web@sha256%3A${'c3'.repeat(32)}?repository_url=registry.example.com%2Facme%2Fweb`,
+    );
+    assert.deepEqual(packaged!.subject.content, {
+      change: {
+        id: '9f3c2d41a7b8e6f5d4c3b2a1908f7e6d5c4b3a29',
+        source: 'https://github.com/acme/web.git',
+      },
+    });
+    assert.deepEqual(packaged!.customData?.cadence, {
+      revision: '9f3c2d41a7b8e6f5d4c3b2a1908f7e6d5c4b3a29',
+      repository: 'acme/web',
+    });
+  });
+
+  it('a failed run built nothing', () => {
+    const failed = built(
+      { IMAGE_URL: 'registry.example.com/acme/web', IMAGE_DIGEST: DIGEST },
+      {},
+      'Failed',
+    );
+    failed.type = 'dev.tekton.event.pipelinerun.failed.v1';
+    const conditions = (failed.data.pipelineRun.status as { conditions: Json[] }).conditions;
+    conditions[0]!.status = 'False';
+    assert.deepEqual(
+      transform(failed).cdevents.map((c) => valid(c).context.type),
+      ['dev.cdevents.pipelinerun.finished.0.3.0'],
+    );
+  });
+});
+
 describe('tekton helpers', () => {
   const globs: [string, string[], boolean][] = [
     ['deploy-web', ['*deploy*'], true],

@@ -1,11 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { defaults } from '../../src/config/index.js';
 import type { Deployer } from '../../src/deploy/index.js';
-import type { DoraSettings } from '../../src/dora/index.js';
+import { defaultDoraSettings, refreshDeliveries, type DoraSettings } from '../../src/dora/index.js';
 import {
   compileRoutingTable,
+  createBacklogGate,
   createEventWriter,
   createIntake,
+  type BacklogGate,
   createRouter,
   type Intake,
   type Router,
@@ -19,7 +21,11 @@ import {
 } from '../../src/sources/index.js';
 import type { Store } from '../../src/store/index.js';
 
-/** The real HTTP app over a store, with its router (not started: tests call routeBatch()). */
+/**
+ * The real HTTP app over a store, with its router (not started: tests call routeBatch()) and
+ * `settle()`, which routes everything and runs the projector's pass to completion: metrics reads
+ * only read, so a test waits for the projection by this condition before reading.
+ */
 export function testApp(
   store: Store,
   options: {
@@ -40,8 +46,17 @@ export function testApp(
     auth?: AppDeps['auth'];
     /** Most rollouts streams open at once; the default when absent. */
     rolloutStreams?: number;
+    /** `router.maxBacklog`: no back-pressure when absent. */
+    maxBacklog?: number;
   } = {},
-): { app: FastifyInstance; router: Router } {
+): {
+  app: FastifyInstance;
+  router: Router;
+  /** Routes until nothing is left, then projects (with these rules, else the app's). */
+  settle: (rules?: DoraSettings) => Promise<void>;
+  /** The intake's back-pressure gate, when `maxBacklog` is given. */
+  backlog: BacklogGate | undefined;
+} {
   const transformers = builtinTransformers(options.sources ? { settings: options.sources } : {});
   const table = compileRoutingTable(
     defaults.routes.map((route) => ({ ...route, transformers: [...route.transformers] })),
@@ -50,9 +65,14 @@ export function testApp(
   const router = createRouter({ store, table, transformers, logger: silentLogger });
   // As start-server wires it: producers with a webhook secret are refused from anonymous callers.
   const secured = securedSources(options.sources ?? {});
+  const backlog =
+    options.maxBacklog === undefined
+      ? undefined
+      : createBacklogGate({ db: store, maxBacklog: options.maxBacklog });
   const intake = createIntake({
     writer: createEventWriter(store),
     admission: { table, secured },
+    ...(backlog ? { backlog } : {}),
   });
   const deployer = options.deployer?.(intake);
   const app = buildApp({
@@ -69,7 +89,11 @@ export function testApp(
     ...(deployer && options.updates ? { updates: options.updates(deployer.deployer) } : {}),
     ...(options.rolloutStreams ? { rolloutStreams: options.rolloutStreams } : {}),
   });
-  return { app, router };
+  const settle = async (rules?: DoraSettings) => {
+    await routeAll(router);
+    await refreshDeliveries(store, rules ?? options.dora ?? defaultDoraSettings);
+  };
+  return { app, router, settle, backlog };
 }
 
 /** Routes until nothing is left. */

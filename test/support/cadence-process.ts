@@ -70,7 +70,9 @@ export function runCadence(args: string[], env: NodeJS.ProcessEnv = {}) {
   const result = spawnSync(process.execPath, [cadenceBin, ...args], {
     env: { ...process.env, ...env },
     encoding: 'utf8',
-    timeout: 30_000,
+    // A hang guard only: a first command on a fresh embedded directory bootstraps it in a child
+    // process, which takes well over 30 s on the shared machine under load.
+    timeout: 120_000,
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }

@@ -24,6 +24,7 @@ export const EMITTED_SPEC_VERSION = '0.5.1';
 const EMITTED_TYPES = {
   'change.merged': 'dev.cdevents.change.merged.0.3.0',
   'artifact.published': 'dev.cdevents.artifact.published.0.3.0',
+  'artifact.packaged': 'dev.cdevents.artifact.packaged.0.3.0',
   'pipelinerun.started': 'dev.cdevents.pipelinerun.started.0.3.0',
   'pipelinerun.finished': 'dev.cdevents.pipelinerun.finished.0.3.0',
   'service.deployed': 'dev.cdevents.service.deployed.0.3.0',

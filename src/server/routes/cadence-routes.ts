@@ -29,6 +29,10 @@ export function registerCadenceRoutes(app: FastifyInstance, deps: { store: Store
       importedAt: repository.importedAt ? new Date(repository.importedAt).toISOString() : null,
       commitCount: repository.commitCount,
       hasRules: repository.rulesYaml !== null,
+      // What `cadence git list --json` prints, for a CLI that reads it through this server.
+      rulesYaml: repository.rulesYaml,
+      shallowBoundaries: repository.shallowBoundaries,
+      repositoryPath: repository.repositoryPath,
     })),
   }));
 

@@ -96,6 +96,6 @@ export function registerMetricsRoutes(
   app.get('/deploy-frequency/:bucket', READ, async (request) => {
     const { bucket } = parseQuery(z.object({ bucket: z.enum(BUCKETS) }), request.params);
     const filter = parseQuery(streamFilter, request.query);
-    return deployFrequency(deps.store, bucket, filter, settings);
+    return deployFrequency(deps.store, bucket, filter);
   });
 }

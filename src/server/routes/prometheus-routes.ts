@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { defaultDoraSettings, metricsPerStream, type DoraSettings } from '../../dora/index.js';
+import { metricsPerStream, type DoraSettings } from '../../dora/index.js';
 import { routerBacklog } from '../../events/index.js';
 import { registerRolloutMetrics } from '../../rollouts/index.js';
 import type { Store } from '../../store/index.js';
@@ -35,7 +35,6 @@ export function registerPrometheusRoutes(
   // copies are the old names, kept one release.
   collectDefaultMetrics({ register: registry });
   collectDefaultMetrics({ register: registry, prefix: 'cadence_' });
-  const settings = deps.dora ?? defaultDoraSettings;
   const labelNames = ['service', 'environment'] as const;
   const gauge = (name: string, help: string) =>
     new Gauge({ name, help, labelNames, registers: [registry] });
@@ -147,11 +146,11 @@ export function registerPrometheusRoutes(
 
   async function refresh(filter: { service?: string; environment?: string }): Promise<void> {
     const to = new Date();
-    const streams = await metricsPerStream(
-      deps.store,
-      { from: new Date(to.getTime() - WINDOW_DAYS * DAY), to, ...filter },
-      settings,
-    );
+    const streams = await metricsPerStream(deps.store, {
+      from: new Date(to.getTime() - WINDOW_DAYS * DAY),
+      to,
+      ...filter,
+    });
     for (const g of [
       deployments,
       perDay,

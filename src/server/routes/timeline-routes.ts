@@ -5,7 +5,6 @@ import {
   listDeployments,
   listIncidents,
   listStreams,
-  refreshDeliveries,
   type DoraSettings,
 } from '../../dora/index.js';
 import { CadenceError } from '../../problem/index.js';
@@ -41,7 +40,6 @@ export function registerTimelineRoutes(
   // The services and environments that have deployments, and the configured teams: the
   // choices of the dashboard's filters.
   app.get('/api/v1/streams', READ, async () => {
-    await refreshDeliveries(deps.store, settings);
     const streams = await listStreams(deps.store);
     return {
       services: streams.map((stream) => ({

@@ -1,0 +1,68 @@
+import { execFile } from 'node:child_process';
+import { existsSync, renameSync, rmSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { CadenceError } from '../problem/index.js';
+
+const run = promisify(execFile);
+
+// The script beside this module: .js in dist/, .ts when the sources run through tsx.
+const bootstrapScript = fileURLToPath(
+  new URL(`./pglite-bootstrap${extname(fileURLToPath(import.meta.url))}`, import.meta.url),
+);
+
+const WITH_VALUE = new Set(['--import', '--loader', '--experimental-loader', '--require', '-r']);
+
+/**
+ * The node flags that load code (tsx when the sources run directly), without the rest: a test
+ * runner's flags, or `-e CODE`, would make the child run something else than the bootstrap.
+ *
+ * @example loaderFlags(['--import', 'tsx', '-e', 'code']) // ['--import', 'tsx']
+ */
+export function loaderFlags(execArgv: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const flag = execArgv[i]!;
+    if (WITH_VALUE.has(flag) && i + 1 < execArgv.length) {
+      kept.push(flag, execArgv[++i]!);
+    } else if ([...WITH_VALUE].some((name) => flag.startsWith(`${name}=`))) {
+      kept.push(flag);
+    }
+  }
+  return kept;
+}
+
+/** Whether `dir` already holds a PostgreSQL cluster (initdb writes PG_VERSION). */
+export function isInitialized(dir: string): boolean {
+  return existsSync(join(dir, 'PG_VERSION'));
+}
+
+/**
+ * Creates PGlite's data directory in a short child process (initdb and migrations), so that the
+ * caller, often a server that runs for weeks, never holds initdb's memory. The child writes into
+ * a staging directory that is renamed into place only when complete: a bootstrap killed halfway
+ * leaves no half-made cluster behind, and the next start begins again.
+ */
+export async function bootstrapPgliteDir(dir: string): Promise<void> {
+  if (isInitialized(dir)) return;
+  const staging = `${dir}.bootstrap-${process.pid}`;
+  rmSync(staging, { recursive: true, force: true });
+  const flags = loaderFlags(process.execArgv);
+  try {
+    await run(process.execPath, [...flags, bootstrapScript, staging], {
+      maxBuffer: 16 * 1024 * 1024,
+    });
+  } catch (error) {
+    rmSync(staging, { recursive: true, force: true });
+    const stderr = (error as { stderr?: string }).stderr?.trim();
+    throw new CadenceError('unavailable', {
+      field: 'dataDir',
+      detail: `cannot create the embedded store in ${dir}: ${stderr || (error as Error).message}`,
+      cause: error,
+    });
+  }
+  // A directory left from before (empty, or a crashed bootstrap's) gives way to the new one.
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(staging, dir);
+}
