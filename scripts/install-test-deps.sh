@@ -12,6 +12,8 @@ command -v unzip >/dev/null || missing+=(unzip)
 [[ -x /usr/bin/chromium ]] || missing+=(chromium fonts-dejavu-core)
 [[ -x /usr/bin/prometheus ]] || missing+=(prometheus)
 [[ -x /usr/bin/docker-registry ]] || missing+=(docker-registry)
+# The canary traffic-steps e2e routes real requests through HAProxy by the HTTPRoute's weights.
+[[ -x /usr/sbin/haproxy ]] || missing+=(haproxy)
 if [[ ${#missing[@]} -gt 0 ]]; then
   echo "test: installing ${missing[*]}"
   sudo_cmd=(); [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)

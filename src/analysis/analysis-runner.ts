@@ -18,6 +18,13 @@ import type { PrometheusClient } from './prometheus-client.js';
 import { verdictCloudEvent } from './verdict-cdevent.js';
 import { verdictNotice } from './verdict-notice.js';
 
+const canaryRequest = (analysis: Analysis) => ({
+  service: analysis.service,
+  namespace: analysis.namespace,
+  analysisId: analysis.id,
+  ...(analysis.revision ? { revision: analysis.revision } : {}),
+});
+
 export interface AnalysisRunnerOptions {
   store: Store;
   prometheus: PrometheusClient;
@@ -81,7 +88,18 @@ export function createAnalysisRunner(options: AnalysisRunnerOptions): AnalysisRu
       const now = clock();
       if (intervalWindow(analysis, index).dueAt > now) break;
       const interval = await evaluateInterval(analysis, index, prometheus, replicaId, now);
-      const progress = nextProgress(analysis, interval.verdict, analysis.spec, interval.missing);
+      let progress = nextProgress(analysis, interval.verdict, analysis.spec, interval.missing);
+      if (interval.verdict === 'pass' && control.gate) {
+        // Traffic steps: a pass moves the canary's weight; promotion waits for the last step.
+        const gate = await control.gate(
+          canaryRequest(analysis),
+          { index, windowStart: interval.windowStart },
+          now,
+        );
+        if (progress.status === 'promoting' && !gate.promote) {
+          progress = { ...progress, status: 'running', verdict: null, reason: gate.detail };
+        }
+      }
       const terminal = progress.status === 'inconclusive';
       const held = progress.status === 'holding';
       const recorded = await recordInterval(store, replicaId, interval, {
@@ -113,12 +131,7 @@ export function createAnalysisRunner(options: AnalysisRunnerOptions): AnalysisRu
   }
 
   async function act(analysis: Analysis) {
-    const request = {
-      service: analysis.service,
-      namespace: analysis.namespace,
-      analysisId: analysis.id,
-      ...(analysis.revision ? { revision: analysis.revision } : {}),
-    };
+    const request = canaryRequest(analysis);
     const promoting = analysis.status === 'promoting';
     let result;
     try {

@@ -30,9 +30,22 @@ export interface CanaryActionResult {
   gone?: boolean;
 }
 
+/**
+ * Asked after each passing interval (traffic steps): the pass may move the canary to its next
+ * weight, and the analysis promotes only when the gate says so — after the last step, unpaused,
+ * confirmed when that is asked for. Until then it keeps judging (a failing interval still rolls
+ * back). Called again for the same interval after a crash: it must count it once.
+ */
+export type StepGate = (
+  request: CanaryRequest,
+  interval: { index: number; windowStart: Date },
+  now: Date,
+) => Promise<{ promote: boolean; detail: string }>;
+
 export interface CanaryControl {
   promote(request: CanaryRequest): Promise<CanaryActionResult>;
   rollback(request: CanaryRequest & { reason: string }): Promise<CanaryActionResult>;
+  gate?: StepGate;
 }
 
 /**

@@ -73,8 +73,15 @@ export async function evaluateInterval(
       track,
       interval: promDuration(spec.sampleWindowSeconds),
     });
+  // The reference side is stable, or the baseline (stable's version started beside the canary):
+  // its samples are still kept and judged as `stable`.
   const range = (template: string, track: string) =>
-    prometheus.queryRange(render(template, track), from, end, spec.stepSeconds);
+    prometheus.queryRange(
+      render(template, track === 'stable' ? (spec.compareWith ?? 'stable') : track),
+      from,
+      end,
+      spec.stepSeconds,
+    );
 
   const trafficQuery =
     spec.metrics.find((metric) => metric.name === 'request-rate')?.query ??

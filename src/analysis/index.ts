@@ -22,5 +22,6 @@ export {
   type CanaryControl,
   type CanaryRequest,
   type CanaryActionResult,
+  type StepGate,
 } from './canary-control.js';
 export { createAnalysisRunner, type AnalysisRunner } from './analysis-runner.js';

@@ -60,6 +60,12 @@ export type MetricSpecInput = z.input<typeof metricSpecSchema>;
 
 export const analysisSpecSchema = z.strictObject({
   judge: judgeNameSchema.default('mann-whitney'),
+  /**
+   * The track the canary is judged against: `stable`, or `baseline` — stable's version started
+   * at the canary's size beside it (the deployer's `baseline: true`), so pod age and warm
+   * caches do not bias the comparison.
+   */
+  compareWith: z.enum(['stable', 'baseline']).default('stable'),
   intervalSeconds: z.number().positive().default(300),
   /** Passing intervals needed to promote: the duration is intervals × intervalSeconds. */
   intervals: z.number().int().min(1).max(1000).default(3),

@@ -61,6 +61,49 @@ export const withClientOptions = (command: Command) =>
 const path = (service: string, rest = '') =>
   `/api/v1/services/${encodeURIComponent(service)}${rest}`;
 
+interface StepsReport {
+  service: string;
+  canary: string | null;
+  steps: { weight: number; pauseSeconds: number }[];
+  step: number | null;
+  weight: number;
+  done: boolean;
+  pausedBy: string | null;
+  confirmPromotion: boolean;
+  confirmedBy: string | null;
+}
+
+/** One line per step, the current one marked; then what the canary waits for. */
+export function describeSteps(report: StepsReport): string {
+  if (report.step === null) return `${report.service}: no canary`;
+  const lines = report.steps.map((step, index) => {
+    const mark = index + 1 === report.step ? (report.done ? '✓' : '▶') : ' ';
+    const pause = step.pauseSeconds > 0 ? `, at least ${step.pauseSeconds} s` : '';
+    return `${mark} step ${index + 1}: ${step.weight} %${pause}`;
+  });
+  const waiting = report.pausedBy
+    ? `paused by ${report.pausedBy}`
+    : report.done
+      ? report.confirmPromotion && !report.confirmedBy
+        ? `all steps passed; waiting for: cadence confirm ${report.service}`
+        : 'all steps passed; promoting'
+      : `at ${report.weight} %; the next passing interval moves on`;
+  return [`${report.service}: canary ${report.canary}`, ...lines, waiting].join('\n');
+}
+
+function stepsCommand(verb: 'steps' | 'pause' | 'resume' | 'confirm', description: string) {
+  return withClientOptions(new Command(verb).description(description).argument('<service>')).action(
+    async (service: string, flags: ClientFlags) => {
+      const report = await call<StepsReport>(
+        flags,
+        verb === 'steps' ? 'GET' : 'POST',
+        path(service, `/${verb}`),
+      );
+      print(flags, report, () => describeSteps(report));
+    },
+  );
+}
+
 function operationCommand(
   operation: 'deploy' | 'canary' | 'promote' | 'rollback',
   description: string,
@@ -273,6 +316,10 @@ export function deployCommands(): Command[] {
     ls,
     show,
     tags,
+    stepsCommand('steps', "the canary's traffic steps: step, weight, pause, confirmation"),
+    stepsCommand('pause', 'hold the canary at its traffic step (the analysis keeps judging)'),
+    stepsCommand('resume', 'let the canary move through its traffic steps again'),
+    stepsCommand('confirm', 'allow the promotion after the last traffic step'),
     versions,
     operationCommand('deploy', 'deploy a service at a commit or tag (stable track)'),
     operationCommand('canary', 'start a canary of a commit or tag next to stable'),

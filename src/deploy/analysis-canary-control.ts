@@ -1,5 +1,6 @@
 import type { CanaryActionResult, CanaryControl, CanaryRequest } from '../analysis/index.js';
 import type { Deployer, DeployResult } from './deployer.js';
+import type { TrafficSteps } from './traffic-steps.js';
 
 /**
  * The deployer as the canary analysis's CanaryControl: a verdict promotes or removes the canary
@@ -7,7 +8,7 @@ import type { Deployer, DeployResult } from './deployer.js';
  * already gone (promoted or removed by the first call, or replaced by a newer canary) is "nothing
  * applied", never a rollback of stable; any other failure is thrown, for the runner to retry.
  */
-export function analysisCanaryControl(deployer: Deployer): CanaryControl {
+export function analysisCanaryControl(deployer: Deployer, steps?: TrafficSteps): CanaryControl {
   // `recorded`: the deployer's promote emits its own `service.upgraded`, so the analysis must
   // not emit another; removing a canary counts only in `<environment>-canary`, so the analysis's
   // failed-canary event is the environment's only record of it.
@@ -40,6 +41,8 @@ export function analysisCanaryControl(deployer: Deployer): CanaryControl {
           detail: 'cancelled: the analysis names no canary revision, so it may not act on one',
         };
   return {
+    // Traffic steps (a service with a strategy): passing intervals move the canary's weight.
+    ...(steps ? { gate: steps.gate } : {}),
     async promote(request) {
       const refused = unbound(request);
       if (refused) return refused;

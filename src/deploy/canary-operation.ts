@@ -1,7 +1,8 @@
 import { CadenceError } from '../problem/index.js';
-import { newRevision } from './deploy-validation.js';
+import { knownRevision, newRevision } from './deploy-validation.js';
 import { objectRef, type ObjectRef } from './manifest-rewrite.js';
 import type { DeployContext, DeployRef, OperationPlanner } from './operation-plan.js';
+import { trafficObjectsFor } from './traffic-objects.js';
 
 const sameRef = (a: ObjectRef, b: ObjectRef) =>
   a.kind === b.kind &&
@@ -25,7 +26,25 @@ export function planCanary(
         detail: `service ${service} has no stable version yet; deploy before a canary`,
       });
     }
-    const { objects, revision, images } = await newRevision(context, service, ref, 'canary', state);
+    const created = await newRevision(context, service, ref, 'canary', state);
+    const { images } = created;
+    // With traffic steps: the track Services and the route at the first step's weight; the
+    // canary's Service goes with the canary.
+    const routed = await trafficObjectsFor(
+      context.cluster,
+      context.config(service),
+      service,
+      'first',
+    );
+    // A baseline: stable's version at the canary's size, applied and removed with the canary.
+    const baseline = context.config(service).baseline
+      ? (await knownRevision(context, service, state.stable, 'baseline')).objects
+      : [];
+    const objects = [...created.objects, ...baseline, ...routed.apply];
+    const revision = {
+      ...created.revision,
+      objects: [...created.revision.objects, ...baseline.map(objectRef), ...routed.canaryObjects],
+    };
     const applied = objects.map(objectRef);
     return {
       apply: objects,

@@ -8,7 +8,12 @@ import { planCanary } from './canary-operation.js';
 import { createDeployContext } from './deploy-context.js';
 import type { Cluster } from './kube-cluster.js';
 import type { DeployRef, DeployResult } from './operation-plan.js';
-import { planPromote, planRollback, type CanaryExpectation } from './promote-rollback.js';
+import {
+  checkCanary,
+  planPromote,
+  planRollback,
+  type CanaryExpectation,
+} from './promote-rollback.js';
 import { createServiceQueue } from './service-lease.js';
 import {
   createServiceSummaries,
@@ -17,7 +22,9 @@ import {
   type ServiceSummary,
   type ServiceVersions,
 } from './service-summary.js';
-import type { DeployerSettings } from './schema.js';
+import { readServiceState } from './deploy-rows.js';
+import type { DeployerSettings, DeployServiceSettings } from './schema.js';
+import { trafficObjectsFor } from './traffic-objects.js';
 import { planDeploy } from './stable-deploy.js';
 
 export type { DeployOperation, DeployRef, DeployResult } from './operation-plan.js';
@@ -50,6 +57,13 @@ export interface Deployer {
     expect?: CanaryExpectation,
     to?: string,
   ): Promise<DeployResult>;
+  /**
+   * Traffic steps: the canary's weight in the service's HTTPRoute, serialized with the
+   * operations; refused (a `conflict`) when the expected canary is not the one running.
+   */
+  shiftCanary(service: string, weight: number, expect: CanaryExpectation): Promise<void>;
+  /** The service's config (its traffic strategy, namespace). */
+  settingsOf(service: string): DeployServiceSettings;
 }
 
 export interface DeployerOptions {
@@ -81,9 +95,14 @@ export interface DeployerOptions {
 export function createDeployer(options: DeployerOptions): Deployer {
   const { settings, logger } = options;
   const context = createDeployContext(options);
+  const serialized = createServiceQueue(
+    options.store,
+    randomUUID(),
+    options.leaseMs ?? 10 * 60_000,
+  );
   const run = createOperationRunner({
     context,
-    serialized: createServiceQueue(options.store, randomUUID(), options.leaseMs ?? 10 * 60_000),
+    serialized,
     intake: options.intake,
     notifier: options.notifier ?? noopNotifier,
   });
@@ -118,5 +137,19 @@ export function createDeployer(options: DeployerOptions): Deployer {
       run('promote', service, actor, {}, planPromote(context, service, expect)),
     rollback: (service, actor, expect, to) =>
       run('rollback', service, actor, {}, planRollback(context, service, expect, to)),
+    settingsOf: (service) => context.config(service),
+    shiftCanary: (service, weight, expect) =>
+      serialized(service, async () => {
+        const state = await readServiceState(options.store, service);
+        checkCanary(service, state.canary, expect);
+        const { apply } = await trafficObjectsFor(
+          context.cluster,
+          context.config(service),
+          service,
+          weight,
+        );
+        await context.cluster.apply(apply, { dryRun: false });
+        logger.info({ service, weight, version: state.canary?.version }, 'canary weight set');
+      }),
   };
 }

@@ -7,7 +7,8 @@ import { isUntagged, parseImage } from '../registry/index.js';
  * over plain objects: the manifests are read, rewritten and applied as data, never as text.
  */
 
-export type Track = 'stable' | 'canary';
+/** `baseline`: stable's version at the canary's size, started beside the canary (optional). */
+export type Track = 'stable' | 'canary' | 'baseline';
 
 /** One Kubernetes object as read from a manifest file. */
 export interface Manifest {
@@ -26,6 +27,7 @@ export const VERSION_LABEL = 'version';
 export const TRACK_ENV = 'CADENCE_TRACK';
 export const VERSION_ENV = 'CADENCE_VERSION';
 export const CANARY_SUFFIX = '-canary';
+export const BASELINE_SUFFIX = '-baseline';
 
 type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json =>
@@ -132,7 +134,10 @@ function rewriteDeployment(source: Manifest, options: RewriteOptions): Manifest 
   const manifest = structuredClone(source);
   const version = labelValue(options.version);
   const { track } = options;
-  if (track === 'canary') manifest.metadata.name = `${manifest.metadata.name}${CANARY_SUFFIX}`;
+  if (track !== 'stable') {
+    const suffix = track === 'canary' ? CANARY_SUFFIX : BASELINE_SUFFIX;
+    manifest.metadata.name = `${manifest.metadata.name}${suffix}`;
+  }
   manifest.metadata.labels = {
     ...manifest.metadata.labels,
     [TRACK_LABEL]: track,
@@ -140,7 +145,7 @@ function rewriteDeployment(source: Manifest, options: RewriteOptions): Manifest 
   };
   const spec: Json = isObject(manifest.spec) ? manifest.spec : {};
   manifest.spec = spec;
-  if (track === 'canary') {
+  if (track !== 'stable') {
     spec.replicas = options.canaryReplicas;
     // The canary is a new Deployment, so it gets a selector of its own. Stable keeps the
     // manifest's (and, once live, the live one: see keepLiveSelectors): a Deployment's
@@ -201,7 +206,8 @@ function withNamespace(manifest: Manifest, namespace: string): Manifest {
 /**
  * The objects to apply for one track. Stable: every manifest, Deployments labelled
  * `track=stable` with the version, Services selecting both tracks. Canary: only the Deployments,
- * copied with a `-canary` name, the canary replica count and `track=canary`.
+ * copied with a `-canary` name, the canary replica count and `track=canary`. Baseline: the same
+with `-baseline` and `track=baseline` (stable's version, judged against the canary).
  *
  * @example rewriteManifests(manifests, { track: 'canary', version: 'main-025838f', … })
  */
@@ -209,7 +215,7 @@ export function rewriteManifests(
   manifests: readonly Manifest[],
   options: RewriteOptions,
 ): Manifest[] {
-  const selected = options.track === 'canary' ? manifests.filter(isDeployment) : [...manifests];
+  const selected = options.track !== 'stable' ? manifests.filter(isDeployment) : [...manifests];
   return selected.map((manifest) => {
     const rewritten = isDeployment(manifest)
       ? rewriteDeployment(manifest, options)

@@ -3,6 +3,11 @@ import type { DeployedRevision } from './deploy-rows.js';
 import { knownRevision } from './deploy-validation.js';
 import { describeKept, findKept, keepReplaced } from './kept-versions.js';
 import type { DeployContext, OperationPlanner } from './operation-plan.js';
+import { trafficObjectsFor } from './traffic-objects.js';
+
+/** With traffic steps: the route without the canary (its weight 0), applied before it goes. */
+const withoutCanary = async (context: DeployContext, service: string) =>
+  (await trafficObjectsFor(context.cluster, context.config(service), service, 'none')).apply;
 
 /**
  * What a caller acting on a canary it started (the canary analysis) expects to find: a canary,
@@ -15,7 +20,7 @@ export interface CanaryExpectation {
   canaryVersion?: string | undefined;
 }
 
-function checkCanary(
+export function checkCanary(
   service: string,
   canary: DeployedRevision | null,
   expect: CanaryExpectation | undefined,
@@ -62,7 +67,7 @@ export function planPromote(
       'stable',
     );
     return {
-      apply: objects,
+      apply: [...objects, ...(await withoutCanary(context, service))],
       remove: state.canary.objects,
       revision,
       images,
@@ -110,7 +115,7 @@ export function planRollback(
     }
     if (state.canary) {
       return {
-        apply: [],
+        apply: await withoutCanary(context, service),
         remove: state.canary.objects,
         revision: state.canary,
         images: [],

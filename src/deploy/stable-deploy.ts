@@ -1,6 +1,7 @@
 import { newRevision } from './deploy-validation.js';
 import { keepReplaced } from './kept-versions.js';
 import type { DeployContext, DeployRef, OperationPlanner } from './operation-plan.js';
+import { trafficObjectsFor } from './traffic-objects.js';
 
 /** A deploy: a new stable version, replacing the canary too (never more than two versions). */
 export function planDeploy(
@@ -10,8 +11,12 @@ export function planDeploy(
 ): OperationPlanner {
   return async (state) => {
     const { objects, revision, images } = await newRevision(context, service, ref, 'stable', state);
+    // With traffic steps, the route without the canary before the canary goes.
+    const routed = state.canary
+      ? (await trafficObjectsFor(context.cluster, context.config(service), service, 'none')).apply
+      : [];
     return {
-      apply: objects,
+      apply: [...objects, ...routed],
       remove: state.canary?.objects ?? [],
       revision,
       images,

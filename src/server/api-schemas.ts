@@ -578,6 +578,22 @@ export const deployerVersionSchema = z.strictObject({
   previousVersions,
 });
 
+/** A service's canary traffic steps (`GET /api/v1/services/{name}/steps`). */
+export const trafficStepsSchema = z
+  .strictObject({
+    service: z.string(),
+    canary: z.string().nullable(),
+    steps: z.array(z.strictObject({ weight: z.number(), pauseSeconds: z.number() })),
+    step: z.number().nullable(),
+    weight: z.number(),
+    done: z.boolean(),
+    pausedBy: z.string().nullable(),
+    confirmPromotion: z.boolean(),
+    confirmedBy: z.string().nullable(),
+    stepStartedAt: z.string().nullable(),
+  })
+  .meta({ id: 'TrafficSteps' });
+
 const objectRef = z.strictObject({
   apiVersion: z.string(),
   kind: z.string(),

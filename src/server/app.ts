@@ -20,6 +20,7 @@ import { registerAnalysisRoutes } from './routes/analysis-routes.js';
 import { registerCadenceRoutes } from './routes/cadence-routes.js';
 import { registerDashboardRoutes } from './routes/dashboard-routes.js';
 import { registerDeployRoutes } from './routes/deploy-routes.js';
+import { registerTrafficRoutes } from './routes/traffic-routes.js';
 import { registerGitRoutes } from './routes/git-routes.js';
 import { registerEventRoutes } from './routes/event-routes.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
@@ -160,7 +161,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     streamPollMs: deps.rolloutStreamPollMs,
     maxStreams: deps.rolloutStreams,
   });
-  if (deps.deployer) registerDeployRoutes(app, { ...deps.deployer, store: deps.store });
+  if (deps.deployer) {
+    registerDeployRoutes(app, { ...deps.deployer, store: deps.store });
+    registerTrafficRoutes(app, { deployer: deps.deployer.deployer, store: deps.store });
+  }
   registerAnalysisRoutes(app, { ...deps, deployer: deps.deployer?.deployer });
   registerTokenRoutes(app, deps);
   if (deps.updates) registerUpdateRoutes(app, { ...deps.updates, store: deps.store });

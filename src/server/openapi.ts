@@ -37,6 +37,7 @@ import {
   tokenListSchema,
   tokenCreatedSchema,
   sqlResultSchema,
+  trafficStepsSchema,
 } from './api-schemas.js';
 import { analysisListQuery } from './routes/analysis-routes.js';
 import { cadenceReportQuery } from './routes/cadence-routes.js';
@@ -191,6 +192,42 @@ function deployerOperations(): ApiOperation[] {
           },
         });
       }
+    }
+  }
+  operations.push({
+    method: 'get',
+    path: '/api/v1/services/{name}/steps',
+    tag: 'deployer',
+    summary: "The canary's traffic steps: step, weight, pause and confirmation",
+    params: name,
+    responses: {
+      200: { description: 'the answer', schema: trafficStepsSchema },
+      401: unauthorized,
+      403: forbidden,
+      404: noService,
+    },
+  });
+  const stepActions = [
+    ['pause', 'Hold the canary at its traffic step (the analysis keeps judging)'],
+    ['resume', 'Let the canary move through its traffic steps again'],
+    ['confirm', 'Allow the promotion after the last step (strategy.confirmPromotion)'],
+  ] as const;
+  for (const [action, summary] of stepActions) {
+    for (const method of ['post', 'put'] as const) {
+      operations.push({
+        method,
+        path: `/api/v1/services/{name}/${action}`,
+        tag: 'deployer',
+        summary,
+        params: name,
+        responses: {
+          200: { description: 'the steps now', schema: trafficStepsSchema },
+          401: unauthorized,
+          403: forbidden,
+          404: noService,
+          409: problem('the service has no traffic steps (field strategy) or no canary'),
+        },
+      });
     }
   }
   return operations;

@@ -10,6 +10,7 @@ import {
 import type { CadenceConfig } from '../config/index.js';
 import {
   analysisCanaryControl,
+  createTrafficSteps,
   countDeployTokens,
   createDeployer,
   createKubeCluster,
@@ -231,7 +232,10 @@ export async function startServer(
     throw error;
   }
   const canaryControl =
-    options.canaryControl ?? (deployer ? analysisCanaryControl(deployer) : noCanaryControl);
+    options.canaryControl ??
+    (deployer
+      ? analysisCanaryControl(deployer, createTrafficSteps({ store, deployer }))
+      : noCanaryControl);
   const analysisRunner =
     config.analysis.enabled && config.analysis.prometheusUrl
       ? createAnalysisRunner({
@@ -265,6 +269,8 @@ export async function startServer(
           revision: canary.version,
           // One analysis per canary operation: a retried start finds the same one.
           id: `canary-${canary.operationId}`,
+          // A service started with a baseline is judged against it.
+          ...(service?.baseline ? { analysis: { compareWith: 'baseline' as const } } : {}),
         },
         config.analysis,
       );

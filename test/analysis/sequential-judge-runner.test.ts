@@ -15,6 +15,7 @@ import {
   listIntervals,
   startAnalysis,
   type AnalysisRunner,
+  type CanaryRequest,
 } from '../../src/analysis/index.js';
 import { type AnalysisSpecInput } from '../../src/analysis/schema.js';
 import { CadenceError } from '../../src/problem/index.js';
@@ -52,19 +53,49 @@ describe('the sequential judge through the analysis runner, against a real Prome
     'seq-healthy': {},
     'seq-errors': { errorRatio: 0.3 },
     'seq-latency': { latencyMs: 160 },
+    // Traffic steps: the control's gate holds the promotion of this healthy canary three times.
+    'seq-gated': {},
   };
   const apps: DemoApp[] = [];
   let prometheus: TestPrometheus;
   let load: ReturnType<typeof startLoad>;
   let store: Store;
   let runner: AnalysisRunner;
-  const control = recordingControl();
+  const gateCalls: { service: string; index: number }[] = [];
+  const control = {
+    ...recordingControl(),
+    gate(request: CanaryRequest, interval: { index: number }) {
+      gateCalls.push({ service: request.service, index: interval.index });
+      const held =
+        request.service === 'seq-gated' &&
+        gateCalls.filter((c) => c.service === 'seq-gated').length <= 3;
+      return Promise.resolve({
+        promote: !held,
+        detail: held ? 'step 2 of 4: canary at 25 %' : 'all steps passed',
+      });
+    },
+  };
 
   before(async () => {
     for (const [service, behaviour] of Object.entries(services)) {
       apps.push(await startDemoApp({ service, track: 'stable' }));
       apps.push(await startDemoApp({ service, track: 'canary', behaviour }));
     }
+    // A baseline (stable's version started beside the canary) as slow as the canary, while
+    // the long-running stable is fast: judged against the baseline, the canary is no worse.
+    apps.push(
+      await startDemoApp({ service: 'seq-baseline', track: 'stable' }),
+      await startDemoApp({
+        service: 'seq-baseline',
+        track: 'canary',
+        behaviour: { latencyMs: 160 },
+      }),
+      await startDemoApp({
+        service: 'seq-baseline',
+        track: 'baseline',
+        behaviour: { latencyMs: 160 },
+      }),
+    );
     prometheus = await createTestPrometheus({
       targets: apps.map((app) => app.target),
       scrapeIntervalMs: 1000,
@@ -116,7 +147,7 @@ describe('the sequential judge through the analysis runner, against a real Prome
         ),
       ),
     );
-    const [healthy, errors, latency] = done;
+    const [healthy, errors, latency, gated] = done;
     const trail = async (id: string) =>
       JSON.stringify(
         (await listIntervals(store, id)).map((i) => [
@@ -128,6 +159,18 @@ describe('the sequential judge through the analysis runner, against a real Prome
     assert.equal(healthy!.status, 'promoted', await trail(healthy!.id));
     assert.equal(errors!.status, 'rolled-back', await trail(errors!.id));
     assert.equal(latency!.status, 'rolled-back', await trail(latency!.id));
+    // The gate held a promotion the judge allowed: passes beyond `intervals`, each asked once.
+    assert.equal(gated!.status, 'promoted', await trail(gated!.id));
+    const asked = gateCalls.filter((call) => call.service === 'seq-gated');
+    assert.equal(asked.length, 4, JSON.stringify(asked));
+    assert.equal(new Set(asked.map((call) => call.index)).size, 4, 'each interval asked once');
+    assert.ok(gated!.passed >= 4, `promoted after ${gated!.passed} passes`);
+    const passes = (await listIntervals(store, gated!.id)).filter((i) => i.verdict === 'pass');
+    assert.deepEqual(
+      asked.map((call) => call.index),
+      passes.map((i) => i.index),
+      'the gate is asked after passing intervals only',
+    );
     for (const [analysis, metric] of [
       [errors!, 'error-rate'],
       [latency!, 'latency-p95'],
@@ -153,6 +196,39 @@ describe('the sequential judge through the analysis runner, against a real Prome
     }
     const last = intervals.at(-1)!.samples['latency-p95']!.canary.length;
     assert.ok(last > 4, `the last interval judged ${last} samples, more than one 3 s interval has`);
+  });
+
+  it('judges the canary against the baseline track when compareWith is baseline', async () => {
+    const [againstBaseline, againstStable] = await Promise.all(
+      (['baseline', 'stable'] as const).map((compareWith) =>
+        startAnalysis(store, {
+          service: 'seq-baseline',
+          revision: `v2-${compareWith}`,
+          analysis: { ...sequential, compareWith },
+        }),
+      ),
+    );
+    const finished = (id: string) =>
+      pollUntil(
+        async () => {
+          const found = await findAnalysis(store, id);
+          return found?.finishedAt ? found : undefined;
+        },
+        `analysis ${id} to finish`,
+        { timeoutMs: 90_000, intervalMs: 200 },
+      );
+    const [baseline, stable] = await Promise.all([
+      finished(againstBaseline!.id),
+      finished(againstStable!.id),
+    ]);
+    assert.equal(baseline.status, 'promoted', baseline.reason ?? '');
+    assert.equal(stable.status, 'rolled-back', 'the same canary against the fast stable');
+    const judged = (await listIntervals(store, baseline.id)).at(-1)!;
+    const means = judged.samples['latency-p95']!;
+    // The reference side's samples are the baseline's (slow), not stable's (fast).
+    const mean = (points: [number, number][]) =>
+      points.reduce((sum, [, value]) => sum + value, 0) / points.length;
+    assert.ok(mean(means.stable) > 0.1, `reference p95 ${mean(means.stable)} s is the baseline's`);
   });
 
   it('refuses a sequential analysis with an alpha out of range, naming the field', async () => {

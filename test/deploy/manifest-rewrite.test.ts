@@ -173,6 +173,16 @@ describe('manifest rewrites', () => {
         selector: { app: 'web', track: 'canary' },
       },
     ],
+    // The baseline: stable's version at the canary's size, a Deployment of its own.
+    [
+      'baseline',
+      {
+        name: 'web-baseline',
+        replicas: 2,
+        objects: ['Deployment'],
+        selector: { app: 'web', track: 'baseline' },
+      },
+    ],
   ];
   for (const [track, expected] of trackCases) {
     it(`labels, selects and sets env for the ${track} track`, () => {

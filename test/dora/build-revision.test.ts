@@ -20,9 +20,8 @@ import {
 import { linkDeliveries } from '../../src/dora/delivery.js';
 import { defaultDoraSettings } from '../../src/dora/index.js';
 import { rulesFrom } from '../../src/dora/settings.js';
-import type { Router } from '../../src/events/index.js';
 import type { Store } from '../../src/store/index.js';
-import { routeAll, structured, testApp } from '../support/app.js';
+import { structured, testApp } from '../support/app.js';
 import { engines, openTestStore } from '../support/engines.js';
 
 type Json = Record<string, unknown>;
@@ -302,7 +301,7 @@ for (const engine of engines) {
     let store: Store;
     let dispose: () => Promise<void>;
     let app: FastifyInstance;
-    let router: Router;
+    let settle: () => Promise<void>;
     const post = async (url: string, body: unknown, headers: Record<string, string>) => {
       const response = await app.inject({
         method: 'POST',
@@ -349,7 +348,7 @@ for (const engine of engines) {
 
     before(async () => {
       ({ store, dispose } = await openTestStore(engine));
-      ({ app, router } = testApp(store));
+      ({ app, settle } = testApp(store));
     });
     after(async () => {
       await app.close();
@@ -374,7 +373,7 @@ for (const engine of engines) {
         apiserverUpdate('a1', 'api', `ghcr.io/acme/api@${digest}`, 2, '2026-03-05T10:00:00Z'),
         structured,
       );
-      await routeAll(router);
+      await settle();
       const [api] = await deployments('api');
       assert.equal(api!.revision, SHA);
       assert.equal(api!.repository, 'acme/api');
@@ -416,7 +415,7 @@ for (const engine of engines) {
         ),
         structured,
       );
-      await routeAll(router);
+      await settle();
       const [web] = await deployments('web');
       assert.equal(web!.revision, commit);
       assert.deepEqual(
@@ -433,7 +432,7 @@ for (const engine of engines) {
         apiserverUpdate('a2', 'api', `ghcr.io/acme/api@${digest}`, 3, '2026-03-06T09:00:00Z'),
         structured,
       );
-      await routeAll(router);
+      await settle();
       // Read once before the build arrives: no commit known yet.
       const before = await deployments('api');
       assert.equal(before[0]!.revision, null);
@@ -447,7 +446,7 @@ for (const engine of engines) {
         ),
         json,
       );
-      await routeAll(router);
+      await settle();
       const [latest] = await deployments('api');
       assert.equal(latest!.revision, OTHER);
       assert.deepEqual(

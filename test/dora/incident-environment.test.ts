@@ -7,13 +7,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import type { Router } from '../../src/events/index.js';
 import {
   alertmanagerSettingsSchema,
   createAlertmanagerReceiver,
 } from '../../src/sources/alertmanager-source.js';
 import type { Store } from '../../src/store/index.js';
-import { routeAll, structured, testApp } from '../support/app.js';
+import { structured, testApp } from '../support/app.js';
 import { engines, openTestStore } from '../support/engines.js';
 
 /** A Deployment rolled out in a namespace, as a resource-mode ApiServerSource reports it. */
@@ -87,7 +86,7 @@ for (const engine of engines) {
       let store: Store;
       let dispose: () => Promise<void>;
       let app: FastifyInstance;
-      let router: Router;
+      let settle: () => Promise<void>;
       const post = async (url: string, body: unknown, headers: Record<string, string>) => {
         const response = await app.inject({
           method: 'POST',
@@ -99,7 +98,7 @@ for (const engine of engines) {
       };
       const json = { 'content-type': 'application/json' };
       const incidents = async (environment: string) => {
-        await routeAll(router);
+        await settle();
         const response = await app.inject({
           url: `/api/v1/incidents?environment=${environment}&from=2026-03-01&to=2026-03-08`,
         });
@@ -118,7 +117,7 @@ for (const engine of engines) {
         const alertmanager = alertmanagerSettingsSchema.parse(
           alertmanagerDefault ? { defaultEnvironment: alertmanagerDefault } : {},
         );
-        ({ app, router } = testApp(store, {
+        ({ app, settle } = testApp(store, {
           sources: { alertmanager },
           webhookReceivers: new Map([['alertmanager', createAlertmanagerReceiver(alertmanager)]]),
         }));

@@ -186,6 +186,62 @@ describe('test Kubernetes API server, driven by the real kubectl', () => {
     assert.match(status.stderr, /deployment "web" exceeded its progress deadline/);
   });
 
+  it('serves Gateway API HTTPRoutes (a custom resource): apply, get, weights applied by a second field manager', async () => {
+    const route = (weights: [number, number] | undefined, manager: string) =>
+      apply(
+        `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: web
+spec:
+  parentRefs: [{name: gateway}]
+  rules:
+  - backendRefs:
+${(weights
+  ? [
+      ['web-stable', weights[0]],
+      ['web-canary', weights[1]],
+    ]
+  : [['web', undefined]]
+)
+  .map(
+    ([name, weight]) =>
+      `    - {name: ${name}, port: 80${weight === undefined ? '' : `, weight: ${weight}`}}`,
+  )
+  .join('\n')}
+`,
+        [`--field-manager=${manager}`, '--force-conflicts'],
+      );
+    const created = await route(undefined, 'someone');
+    assert.equal(created.status, 0, created.stderr);
+    assert.match(created.stdout, /httproute\.gateway\.networking\.k8s\.io\/web serverside-applied/);
+    const weighted = await route([95, 5], 'cadence');
+    assert.equal(weighted.status, 0, weighted.stderr);
+    const got = await run(['get', 'httproutes.gateway.networking.k8s.io', 'web', '-o', 'json']);
+    assert.equal(got.status, 0, got.stderr);
+    const live = JSON.parse(got.stdout) as {
+      metadata: { generation: number };
+      spec: { parentRefs: unknown[]; rules: { backendRefs: { name: string; weight: number }[] }[] };
+    };
+    assert.deepEqual(
+      live.spec.rules[0]!.backendRefs.map((ref) => [ref.name, ref.weight]),
+      [
+        ['web-stable', 95],
+        ['web-canary', 5],
+      ],
+    );
+    assert.deepEqual(live.spec.parentRefs, [{ name: 'gateway' }]);
+    assert.equal(live.metadata.generation, 2, 'a spec change bumps the generation');
+    const stored = kube.get('gateway.networking.k8s.io', 'httproutes', 'default', 'web')!;
+    const managers = (stored.metadata as { managedFields: { manager: string }[] }).managedFields;
+    assert.ok(managers.some((entry) => entry.manager === 'cadence'));
+    const listed = await run(['get', 'httproute', '-o', 'name']);
+    assert.equal(listed.stdout.trim(), 'httproute.gateway.networking.k8s.io/web');
+    const deleted = await run(['delete', 'httproute', 'web']);
+    assert.equal(deleted.status, 0, deleted.stderr);
+    assert.equal(kube.get('gateway.networking.k8s.io', 'httproutes', 'default', 'web'), undefined);
+  });
+
   it('prints kubectl NotFound for a missing object, and deletes what it applied', async () => {
     const missing = await run(['get', 'deployment', 'nothing-here']);
     assert.notEqual(missing.status, 0);

@@ -24,7 +24,7 @@ export interface DemoApp {
   /** host:port, for a scrape config. */
   target: string;
   service: string;
-  track: 'stable' | 'canary';
+  track: 'stable' | 'canary' | 'baseline';
   set(behaviour: Partial<DemoBehaviour>): void;
   close(): Promise<void>;
 }
@@ -35,7 +35,7 @@ const BUCKETS = [0.005, 0.05, 0.06, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2];
 
 export async function startDemoApp(options: {
   service: string;
-  track: 'stable' | 'canary';
+  track: 'stable' | 'canary' | 'baseline';
   namespace?: string;
   behaviour?: Partial<DemoBehaviour>;
 }): Promise<DemoApp> {
@@ -80,7 +80,8 @@ export async function startDemoApp(options: {
       const failing = errorDebt >= 1;
       if (failing) errorDebt -= 1;
       const code = failing ? 500 : 200;
-      response.writeHead(code, { 'content-type': 'text/plain' });
+      // The track answering, for a test counting where a proxy sent each request.
+      response.writeHead(code, { 'content-type': 'text/plain', 'x-track': options.track });
       response.end(failing ? 'failed\n' : 'ok\n');
       requests.inc({ code: String(code) });
       duration.observe(wait / 1000);

@@ -28,6 +28,8 @@ export const DEPLOY_KINDS: ResourceKind[] = [
   { apiGroup: 'apps', resource: 'deployments' },
   { apiGroup: '', resource: 'services' },
   { apiGroup: '', resource: 'configmaps' },
+  // Traffic steps: the weights of a service's Gateway API route.
+  { apiGroup: 'gateway.networking.k8s.io', resource: 'httproutes' },
 ];
 
 /**
@@ -57,9 +59,21 @@ export const CLIENT_CALLS: Record<
         `${k.apiGroup}/${k.resource}:patch`,
       ]),
   },
-  'KubernetesObjectApi.delete': { role: 'deploy', needs: () => ['apps/deployments:delete'] },
-  // The deployer reads a live Deployment's selector (immutable) before rewriting it.
-  'KubernetesObjectApi.read': { role: 'deploy', needs: () => ['apps/deployments:get'] },
+  // Canaries are removed: their Deployments and, with traffic steps, their `-canary` Service.
+  'KubernetesObjectApi.delete': {
+    role: 'deploy',
+    needs: () => ['apps/deployments:delete', '/services:delete'],
+  },
+  // The deployer reads a live Deployment's selector (immutable) before rewriting it; traffic
+  // steps read the service's Service (its ports and selector) and its HTTPRoute (the rules).
+  'KubernetesObjectApi.read': {
+    role: 'deploy',
+    needs: () => [
+      'apps/deployments:get',
+      '/services:get',
+      'gateway.networking.k8s.io/httproutes:get',
+    ],
+  },
 };
 
 function sourceFiles(dir: string): string[] {

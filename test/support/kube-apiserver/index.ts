@@ -20,11 +20,12 @@
  * await kube.close();
  * ```
  *
- * Served: discovery (`/version`, `/api`, `/api/v1`, `/apis`, `/apis/apps`, `/apis/apps/v1`; the
+ * Served: discovery (`/version`, `/api`, `/api/v1`, `/apis`, `/apis/<group>`, `/apis/<group>/v1`; the
  * legacy shapes, which kubectl takes when its aggregated-discovery Accept is answered with plain
  * JSON); `/openapi/v3` with just what kubectl's field-validation check reads (see openapi.ts: a
  * 404 there makes kubectl refuse to apply without `--validate=false`); `/openapi/v2` is a 404.
- * Namespaces, Pods, Services, ConfigMaps, Deployments, ReplicaSets: get, list, watch, create,
+ * Namespaces, Pods, Services, ConfigMaps, Deployments, ReplicaSets, and one custom resource,
+ * Gateway API HTTPRoutes (gateway.networking.k8s.io/v1, stored as given): get, list, watch, create,
  * replace, patch (merge, strategic merge approximated, JSON patch, server-side apply with
  * fieldManager/force/managedFields and conflicts), delete (propagation via ownerReferences),
  * deletecollection, `dryRun=All`, label and field (metadata.name/namespace) selectors; errors as
@@ -54,10 +55,12 @@ import {
   apiGroupList,
   apiVersionOf,
   apiVersions,
-  appsApiGroup,
+  namedApiGroup,
+  namedGroups,
   findKind,
   resourceList,
   versionInfo,
+  type ApiGroup,
   type ResourceKind,
 } from './resources.js';
 
@@ -90,12 +93,12 @@ export interface KubeApiServer {
   dropWatches(): number;
   compact(): void;
   get(
-    group: '' | 'apps',
+    group: ApiGroup,
     plural: string,
     namespace: string | undefined,
     name: string,
   ): JsonObject | undefined;
-  list(group: '' | 'apps', plural: string, namespace?: string): JsonObject[];
+  list(group: ApiGroup, plural: string, namespace?: string): JsonObject[];
   close(): Promise<void>;
 }
 
@@ -178,13 +181,17 @@ interface Route {
 
 /** `/api/v1/namespaces/ns/pods/name/status` → kind, namespace, name, subresource. */
 function route(segments: string[]): Route | undefined {
-  let group: '' | 'apps';
+  let group: ApiGroup;
   let rest: string[];
   if (segments[0] === 'api' && segments[1] === 'v1') {
     group = '';
     rest = segments.slice(2);
-  } else if (segments[0] === 'apis' && segments[1] === 'apps' && segments[2] === 'v1') {
-    group = 'apps';
+  } else if (
+    segments[0] === 'apis' &&
+    (namedGroups as readonly string[]).includes(segments[1] ?? '') &&
+    segments[2] === 'v1'
+  ) {
+    group = segments[1] as ApiGroup;
     rest = segments.slice(3);
   } else {
     return undefined;
@@ -329,8 +336,18 @@ export async function startKubeApiServer(
       if (path === '/api') return send(response, 200, apiVersions(url.replace(/^https?:\/\//, '')));
       if (path === '/api/v1') return send(response, 200, resourceList(''));
       if (path === '/apis') return send(response, 200, apiGroupList);
-      if (path === '/apis/apps') return send(response, 200, appsApiGroup);
-      if (path === '/apis/apps/v1') return send(response, 200, resourceList('apps'));
+      if (segments[0] === 'apis' && segments.length === 2) {
+        const group = namedApiGroup(segments[1]!);
+        if (group) return send(response, 200, group);
+      }
+      if (
+        segments[0] === 'apis' &&
+        segments.length === 3 &&
+        segments[2] === 'v1' &&
+        (namedGroups as readonly string[]).includes(segments[1]!)
+      ) {
+        return send(response, 200, resourceList(segments[1] as ApiGroup));
+      }
       if (path === '/openapi/v3') return send(response, 200, openapiRoot());
       if (path.startsWith('/openapi/v3/')) {
         const document = openapiGroupVersion(path.slice('/openapi/v3/'.length));

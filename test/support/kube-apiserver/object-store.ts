@@ -14,7 +14,13 @@ import {
   type FieldManagerEntry,
   type JsonObject,
 } from './patches.js';
-import { apiVersionOf, qualifiedName, resourceKinds, type ResourceKind } from './resources.js';
+import {
+  apiVersionOf,
+  qualifiedName,
+  resourceKinds,
+  type ApiGroup,
+  type ResourceKind,
+} from './resources.js';
 
 /**
  * The objects of the test API server: one global resourceVersion counter, a history of changes
@@ -211,7 +217,7 @@ export class ObjectStore {
     }
   }
 
-  kind(group: '' | 'apps', plural: string): ResourceKind {
+  kind(group: ApiGroup, plural: string): ResourceKind {
     return resourceKinds.find((kind) => kind.group === group && kind.plural === plural)!;
   }
 

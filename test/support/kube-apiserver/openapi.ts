@@ -1,4 +1,4 @@
-import { resourceKinds } from './resources.js';
+import { namedGroups, resourceKinds } from './resources.js';
 
 /**
  * Just enough OpenAPI v3 for kubectl's field-validation check. Before `apply`/`create`, kubectl
@@ -19,7 +19,7 @@ function groupVersionPath(group: string): string {
 
 export function openapiRoot(): Record<string, unknown> {
   const paths: Record<string, unknown> = {};
-  for (const group of ['', 'apps']) {
+  for (const group of ['', ...namedGroups]) {
     paths[groupVersionPath(group)] = {
       serverRelativeURL: `/openapi/v3/${groupVersionPath(group)}?hash=${HASH}`,
     };
@@ -29,7 +29,8 @@ export function openapiRoot(): Record<string, unknown> {
 
 /** The document of `api/v1` or `apis/apps/v1`, or undefined for any other path. */
 export function openapiGroupVersion(path: string): Record<string, unknown> | undefined {
-  const group = path === 'api/v1' ? '' : path === 'apis/apps/v1' ? 'apps' : undefined;
+  const group =
+    path === 'api/v1' ? '' : namedGroups.find((candidate) => path === `apis/${candidate}/v1`);
   if (group === undefined) return undefined;
   const paths: Record<string, unknown> = {};
   for (const kind of resourceKinds.filter((candidate) => candidate.group === group)) {

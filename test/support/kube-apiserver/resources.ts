@@ -4,8 +4,11 @@
  * discovery first and falls back to these when the response's Content-Type is plain JSON).
  */
 
+/** The core group (''), apps, and the custom resources' groups (generic storage). */
+export type ApiGroup = '' | 'apps' | 'gateway.networking.k8s.io';
+
 export interface ResourceKind {
-  group: '' | 'apps';
+  group: ApiGroup;
   version: 'v1';
   /** Plural, as in the URL. */
   plural: string;
@@ -87,7 +90,23 @@ export const resourceKinds: readonly ResourceKind[] = [
     hasGeneration: true,
     subresources: ['status', 'scale'],
   },
+  // A custom resource (Gateway API, standard channel): stored as given, no controller, no
+  // schema; enough for Cadence's traffic steps, which server-side apply its backendRefs weights.
+  {
+    group: 'gateway.networking.k8s.io',
+    version: 'v1',
+    plural: 'httproutes',
+    singular: 'httproute',
+    kind: 'HTTPRoute',
+    namespaced: true,
+    shortNames: [],
+    hasGeneration: true,
+    subresources: ['status'],
+  },
 ];
+
+/** The named groups served under /apis, in discovery order. */
+export const namedGroups = ['apps', 'gateway.networking.k8s.io'] as const;
 
 export function apiVersionOf(kind: ResourceKind): string {
   return kind.group ? `${kind.group}/${kind.version}` : kind.version;
@@ -107,7 +126,7 @@ export function kindByName(apiVersion: string, kindName: string): ResourceKind |
 }
 
 /** `GET /api/v1` or `GET /apis/apps/v1`. */
-export function resourceList(group: '' | 'apps'): Record<string, unknown> {
+export function resourceList(group: ApiGroup): Record<string, unknown> {
   const kinds = resourceKinds.filter((kind) => kind.group === group);
   const resources = kinds.flatMap((kind) => [
     {
@@ -118,6 +137,7 @@ export function resourceList(group: '' | 'apps'): Record<string, unknown> {
       verbs: kind.plural === 'namespaces' ? verbs.filter((v) => v !== 'deletecollection') : verbs,
       shortNames: kind.shortNames,
       ...(kind.group === 'apps' ? { categories: ['all'] } : {}),
+      ...(kind.kind === 'HTTPRoute' ? { categories: ['gateway-api'] } : {}),
       ...(['pods', 'services'].includes(kind.plural) ? { categories: ['all'] } : {}),
     },
     ...kind.subresources.map((sub) => ({
@@ -158,11 +178,23 @@ export function apiVersions(serverAddress: string): Record<string, unknown> {
   };
 }
 
-const appsGroup = {
-  name: 'apps',
-  versions: [{ groupVersion: 'apps/v1', version: 'v1' }],
-  preferredVersion: { groupVersion: 'apps/v1', version: 'v1' },
+function apiGroup(name: string) {
+  return {
+    name,
+    versions: [{ groupVersion: `${name}/v1`, version: 'v1' }],
+    preferredVersion: { groupVersion: `${name}/v1`, version: 'v1' },
+  };
+}
+
+export const apiGroupList = {
+  kind: 'APIGroupList',
+  apiVersion: 'v1',
+  groups: namedGroups.map(apiGroup),
 };
 
-export const apiGroupList = { kind: 'APIGroupList', apiVersion: 'v1', groups: [appsGroup] };
-export const appsApiGroup = { kind: 'APIGroup', apiVersion: 'v1', ...appsGroup };
+/** `GET /apis/<group>`, or undefined for a group not served. */
+export function namedApiGroup(name: string): Record<string, unknown> | undefined {
+  return (namedGroups as readonly string[]).includes(name)
+    ? { kind: 'APIGroup', apiVersion: 'v1', ...apiGroup(name) }
+    : undefined;
+}

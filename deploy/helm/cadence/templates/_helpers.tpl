@@ -72,8 +72,9 @@ seccompProfile:
 Rules: reading Deployments (the rollout watcher lists, then watches them; a reference-mode
 ApiServerSource event is resolved with a get); deploying is
 server-side apply, which Kubernetes authorizes as patch, and as create when the object is new;
-only canary Deployments are ever deleted; a live Deployment is read (get) for its immutable
-selector before it is rewritten.
+only canary Deployments (and, with traffic steps, canary Services) are ever deleted; a live
+Deployment is read (get) for its immutable selector before it is rewritten; traffic steps read
+the service's Service and HTTPRoute.
 */}}
 {{- define "cadence.watchRules" -}}
 - apiGroups: ['apps']
@@ -85,6 +86,7 @@ selector before it is rewritten.
 {{- range .Values.rbac.deployKinds }}
 - apiGroups: [{{ .apiGroup | quote }}]
   resources: [{{ .resource | quote }}]
-  verbs: [{{ if and (eq .apiGroup "apps") (eq .resource "deployments") }}'get', {{ end }}'create', 'patch'{{ if and (eq .apiGroup "apps") (eq .resource "deployments") }}, 'delete'{{ end }}]
+  {{- $key := printf "%s/%s" .apiGroup .resource }}
+  verbs: [{{ if has $key (list "apps/deployments" "/services" "gateway.networking.k8s.io/httproutes") }}'get', {{ end }}'create', 'patch'{{ if has $key (list "apps/deployments" "/services") }}, 'delete'{{ end }}]
 {{- end }}
 {{- end -}}
