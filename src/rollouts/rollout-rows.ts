@@ -84,11 +84,18 @@ const iso = (value: Date | null): string | null => (value ? new Date(value).toIS
 const json = <T>(value: T | string): T =>
   typeof value === 'string' ? (JSON.parse(value) as T) : value;
 
-function toRollout(row: RolloutRow): Rollout {
+/**
+ * What a rollout record and a live row show alike, from the columns both queries select; the
+ * live row starts at its record's start, or at its update when it has no record yet.
+ */
+function rolloutFields(
+  row: Omit<LiveRow, 'rollout_id' | 'started_at' | 'conditions' | 'change_seq'>,
+  id: string | number | null,
+  startedAt: Date,
+): Rollout {
   const endedAt = row.ended_at ? new Date(row.ended_at) : null;
-  const startedAt = new Date(row.started_at);
   return {
-    id: Number(row.id),
+    id: Number(id ?? 0),
     namespace: row.namespace,
     deployment: row.deployment,
     uid: row.uid,
@@ -112,36 +119,14 @@ function toRollout(row: RolloutRow): Rollout {
   };
 }
 
-function toLive(row: LiveRow): LiveRollout {
-  const updatedAt = new Date(row.updated_at);
-  const startedAt = row.started_at ? new Date(row.started_at) : updatedAt;
-  const endedAt = row.ended_at ? new Date(row.ended_at) : null;
-  return {
-    id: Number(row.rollout_id ?? 0),
-    namespace: row.namespace,
-    deployment: row.deployment,
-    uid: row.uid,
-    revision: row.revision,
-    generation: Number(row.generation),
-    images: json(row.images),
-    phase: row.phase,
-    progress: Number(row.progress),
-    desired: row.desired,
-    updated: row.updated,
-    ready: row.ready,
-    available: row.available,
-    reason: row.reason,
-    message: row.message,
-    startedAt: startedAt.toISOString(),
-    endedAt: endedAt?.toISOString() ?? null,
-    durationMs: endedAt ? endedAt.getTime() - startedAt.getTime() : null,
-    updatedAt: updatedAt.toISOString(),
-    deadlineExceededAt: iso(row.deadline_exceeded_at),
-    deletedAt: iso(row.deleted_at),
-    conditions: json(row.conditions),
-    eventId: Number(row.change_seq),
-  };
-}
+const toRollout = (row: RolloutRow): Rollout =>
+  rolloutFields(row, row.id, new Date(row.started_at));
+
+const toLive = (row: LiveRow): LiveRollout => ({
+  ...rolloutFields(row, row.rollout_id, new Date(row.started_at ?? row.updated_at)),
+  conditions: json(row.conditions),
+  eventId: Number(row.change_seq),
+});
 
 /**
  * Writes to the live view take one lock, so `rollout_change_seq` values become visible in the

@@ -17,6 +17,7 @@ import { type PrometheusClient } from '../../src/analysis/prometheus-client.js';
 import { CadenceError } from '../../src/problem/index.js';
 import { startDemoApp, startLoad, type DemoApp } from '../support/demo-app.js';
 import { createTestPrometheus, freePort, type TestPrometheus } from '../support/prometheus.js';
+import { pollUntil } from '../support/poll-until.js';
 
 const labels = (track: string) => ({
   service: 'shop',
@@ -88,19 +89,19 @@ describe('Prometheus client against a real Prometheus', () => {
     client = createPrometheusClient({ url: prometheus.url, timeoutMs: 2000 });
     load = startLoad([stable, canary], { ratePerSecond: 20 });
     // Wait until both tracks have a rate over a 2 s window.
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      // Both tracks: each target has its own scrape schedule, so one may be a scrape behind.
-      const outcomes = await Promise.all(
-        ['stable', 'canary'].map((track) =>
-          client.query(renderQuery(builtinQueries['request-rate'], labels(track)), new Date()),
-        ),
-      );
-      if (outcomes.every((outcome) => outcome.outcome === 'values')) break;
-      if (Date.now() > deadline)
-        throw new Error(`no data in Prometheus:\n${prometheus.logs.join('')}`);
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
+    await pollUntil(
+      async () => {
+        // Both tracks: each target has its own scrape schedule, so one may be a scrape behind.
+        const outcomes = await Promise.all(
+          ['stable', 'canary'].map((track) =>
+            client.query(renderQuery(builtinQueries['request-rate'], labels(track)), new Date()),
+          ),
+        );
+        return outcomes.every((outcome) => outcome.outcome === 'values');
+      },
+      'data in Prometheus',
+      { intervalMs: 250, detail: () => prometheus.logs.join('') },
+    );
   });
   after(async () => {
     await load?.stop();

@@ -8,41 +8,27 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createToken } from '../../src/auth/index.js';
-import { analysisCanaryControl, createDeployer, type Deployer } from '../../src/deploy/index.js';
-import { createEventWriter, createIntake } from '../../src/events/index.js';
-import { silentLogger } from '../../src/log/index.js';
+import { analysisCanaryControl, type Deployer } from '../../src/deploy/index.js';
 import type { Store } from '../../src/store/index.js';
-import { createDeployFixture, type DeployFixture } from '../support/deploy-fixture.js';
+import {
+  openDeployerOverFixture,
+  type DeployerOverFixture,
+  type DeployFixture,
+} from '../support/deploy-fixture.js';
 import { testApp } from '../support/app.js';
-import { openTestStore } from '../support/engines.js';
-import { startRegistry, type TestRegistry } from '../support/oci-registry.js';
-import { createRecordingCluster } from '../support/recording-cluster.js';
 
 describe('the deployer as CanaryControl', () => {
   let store: Store;
-  let dispose: () => Promise<void>;
-  let registry: TestRegistry;
   let fixture: DeployFixture;
   let deployer: Deployer;
 
+  let opened: DeployerOverFixture;
+
   before(async () => {
-    ({ store, dispose } = await openTestStore('pglite'));
-    registry = await startRegistry();
-    fixture = await createDeployFixture(registry);
-    for (let n = 0; n < 4; n++) await fixture.commit();
-    deployer = createDeployer({
-      store,
-      intake: createIntake({ writer: createEventWriter(store) }),
-      cluster: createRecordingCluster(),
-      settings: fixture.settings(),
-      logger: silentLogger,
-    });
+    opened = await openDeployerOverFixture(4);
+    ({ store, fixture, deployer } = opened);
   });
-  after(async () => {
-    await registry.stop();
-    fixture.remove();
-    await dispose();
-  });
+  after(() => opened.close());
 
   const sha = (n: number) => fixture.commits[n]!.slice(0, 7);
   const request = (revision: string) => ({

@@ -11,10 +11,13 @@ import { commitOfTag, DEFAULT_TAG_PATTERN } from '../../src/deploy/tag-commit.js
 import { createEventWriter, createIntake } from '../../src/events/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import type { Store } from '../../src/store/index.js';
-import { createDeployFixture, type DeployFixture } from '../support/deploy-fixture.js';
-import { openTestStore } from '../support/engines.js';
-import { startRegistry, type TestRegistry } from '../support/oci-registry.js';
-import { createRecordingCluster, type RecordingCluster } from '../support/recording-cluster.js';
+import {
+  openDeployerOverFixture,
+  type DeployerOverFixture,
+  type DeployFixture,
+} from '../support/deploy-fixture.js';
+import type { TestRegistry } from '../support/oci-registry.js';
+import type { RecordingCluster } from '../support/recording-cluster.js';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -40,31 +43,18 @@ describe('commitOfTag', () => {
 
 describe('deploying by image tag', () => {
   let store: Store;
-  let dispose: () => Promise<void>;
   let registry: TestRegistry;
   let fixture: DeployFixture;
   let cluster: RecordingCluster;
   let deployer: Deployer;
 
+  let opened: DeployerOverFixture;
+
   before(async () => {
-    ({ store, dispose } = await openTestStore('pglite'));
-    registry = await startRegistry();
-    fixture = await createDeployFixture(registry);
-    for (let n = 0; n < 3; n++) await fixture.commit();
-    cluster = createRecordingCluster();
-    deployer = createDeployer({
-      store,
-      intake: createIntake({ writer: createEventWriter(store) }),
-      cluster,
-      settings: fixture.settings(),
-      logger: silentLogger,
-    });
+    opened = await openDeployerOverFixture(3);
+    ({ store, registry, fixture, cluster, deployer } = opened);
   });
-  after(async () => {
-    await registry.stop();
-    fixture.remove();
-    await dispose();
-  });
+  after(() => opened.close());
 
   const sha = (n: number) => fixture.commits[n]!.slice(0, 7);
   const live = (name: string) => cluster.objects.get(`Deployment/production/${name}`) as Json;

@@ -31,20 +31,9 @@ async function freePort(): Promise<number> {
 }
 
 /** Polls until `probe` returns a value, or fails after `timeoutMs` saying what it waited for. */
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+// A probe that throws (Alertmanager or Cadence not answering yet) counts as not yet.
+const waitFor = <T>(what: string, probe: () => Promise<T | undefined>) =>
+  pollUntil(() => probe().catch(() => undefined), what, { intervalMs: 200 });
 
 interface Alertmanager {
   child: ChildProcess;

@@ -19,6 +19,7 @@ import {
   type Analysis,
   type AnalysisRunner,
 } from '../../src/analysis/index.js';
+import { intervalWindow } from '../../src/analysis/evaluate-interval.js';
 import { type AnalysisSpecInput } from '../../src/analysis/schema.js';
 import { createEventWriter, createIntake } from '../../src/events/index.js';
 import { silentLogger } from '../../src/log/index.js';
@@ -28,6 +29,7 @@ import { testApp } from '../support/app.js';
 import { startDemoApp, startLoad, type DemoApp, type DemoBehaviour } from '../support/demo-app.js';
 import { createTestPrometheus, type TestPrometheus } from '../support/prometheus.js';
 import { recordingControl } from '../support/recording-control.js';
+import { pollUntil } from '../support/poll-until.js';
 
 /** Seconds-long intervals: 2 s warm-up, then 6 s intervals sampled every second. */
 const quick: AnalysisSpecInput = {
@@ -47,19 +49,8 @@ const quick: AnalysisSpecInput = {
   ],
 };
 
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+const waitFor = <T>(what: string, probe: () => Promise<T | undefined>) =>
+  pollUntil(probe, what, { timeoutMs: 60_000, intervalMs: 200 });
 
 const finished = (store: Store, id: string) =>
   waitFor(`analysis ${id} to finish`, async () => {
@@ -265,8 +256,11 @@ describe('canary analysis against a real Prometheus', () => {
     );
     await first.stop();
     await before.close();
-    // Down for longer than an interval: the next one comes due while nothing runs.
-    await new Promise((resolve) => setTimeout(resolve, 5000));
+    // Down until the next interval comes due: it must be judged by the replica that resumes.
+    const nextDue = intervalWindow(analysis, 1).dueAt.getTime();
+    await pollUntil(() => Date.now() > nextDue, 'interval 1 to come due while nothing runs', {
+      intervalMs: 100,
+    });
     const after = await openStore({ dataDir });
     const second = createAnalysisRunner({
       store: after,

@@ -18,6 +18,7 @@ import { stringify } from 'yaml';
 import { cadenceBin, startCadence, type CadenceProcess } from '../support/cadence-process.js';
 import { startDemoApp, startLoad, type DemoApp } from '../support/demo-app.js';
 import { createTestPrometheus, type TestPrometheus } from '../support/prometheus.js';
+import { pollUntil } from '../support/poll-until.js';
 
 /** Runs the CLI without blocking this process (its demo apps must keep answering). */
 function cadence(
@@ -120,8 +121,8 @@ describe('canary analysis through cadence serve and the CLI', () => {
     assert.equal(minted.status, 0, minted.stderr);
     canaryToken = (JSON.parse(minted.stdout) as { token: string }).token;
     cadenceServer = await startCadence(['--config', config, '--data-dir', join(dir, 'data')]);
-    // Prometheus needs a few seconds of history before the first interval's windows are full.
-    await new Promise((resolve) => setTimeout(resolve, 5000));
+    // The first interval's 4 s windows need 4 s of history (5 scrapes, one a second).
+    await prometheus.scraped(5);
   });
 
   after(async () => {
@@ -211,7 +212,7 @@ describe('canary analysis through cadence serve and the CLI', () => {
     assert.match(shown.stdout, /error-rate +0\.\d+ \(n=\d+\) +0 \(n=\d+\) .*high: p = /);
 
     // Verdict notifications: the generic webhook gets the verdict, Slack a message.
-    await waitUntil(() => received.length >= 4);
+    await pollUntil(() => received.length >= 4, 'the four notifications', { intervalMs: 200 });
     const webhook = received
       .filter((entry) => entry.path === '/webhook')
       .map((entry) => entry.body);
@@ -228,7 +229,11 @@ describe('canary analysis through cadence serve and the CLI', () => {
     ]);
 
     // The promotion is a deployment, the failed canary a failed one: 1 of 3 failed.
-    await waitUntil(async () => (await changeFailureRate()).denominator === 3);
+    await pollUntil(
+      async () => (await changeFailureRate()).denominator === 3,
+      'the three deployments to count',
+      { intervalMs: 200 },
+    );
     const afterwards = await changeFailureRate();
     assert.equal(afterwards.numerator, 1);
     assert.ok(afterwards.rate! > (before.rate ?? 0));
@@ -257,11 +262,3 @@ describe('canary analysis through cadence serve and the CLI', () => {
     assert.equal(((await badPost.json()) as { field: string }).field, 'analysis.judge');
   });
 });
-
-async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}

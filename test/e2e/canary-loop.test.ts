@@ -17,7 +17,6 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import { cadenceBin, startCadence, type CadenceProcess } from '../support/cadence-process.js';
@@ -78,6 +77,15 @@ describe('the canary loop: deploy, canary, judge on Prometheus, promote or roll 
   const deployment = (name: string) =>
     kube.get('apps', 'deployments', 'production', name) as Json | undefined;
   const image = (commit: string) => `${registry.host}/web:main-${commit.slice(0, 7)}`;
+  /** Resolves when Cadence's router has routed every event it accepted (its backlog is 0). */
+  const routedAll = () =>
+    eventually('the router to route every accepted event', async () => {
+      const response = await fetch(`${cadence.url}/metrics`);
+      assert.equal(response.status, 200);
+      const backlog = /^cadence_router_backlog_events (\d+)$/m.exec(await response.text());
+      assert.ok(backlog, 'the backlog gauge is exported');
+      return backlog[1] === '0' || undefined;
+    });
   const live = async () => {
     const response = await fetch(`${cadence.url}/api/v1/metrics?service=web&environment=live`);
     assert.equal(response.status, 200);
@@ -172,8 +180,8 @@ describe('the canary loop: deploy, canary, judge on Prometheus, promote or roll 
     assert.equal(created.status, 0, created.stderr);
     token = (JSON.parse(created.stdout) as { token: string }).token;
     cadence = await startCadence(store);
-    // Prometheus needs a few seconds of history before the first interval's windows are full.
-    await sleep(4000);
+    // The first interval's 4 s windows need 4 s of history (5 scrapes, one a second).
+    await prometheus.scraped(5);
   });
 
   after(async () => {
@@ -225,7 +233,8 @@ describe('the canary loop: deploy, canary, judge on Prometheus, promote or roll 
       const overall = await live();
       return overall.deployments >= 2 ? overall : undefined;
     });
-    await sleep(1000); // a late duplicate would show by now; the count must stay 2
+    // Once the router has routed everything accepted, the count is final: it must stay 2.
+    await routedAll();
     const settled = await live();
     assert.equal(settled.deployments, 2, JSON.stringify(settled));
     assert.equal(settled.changeFailureRate.numerator, 0);
@@ -235,8 +244,13 @@ describe('the canary loop: deploy, canary, judge on Prometheus, promote or roll 
   it('journey 2: a canary at C with raised errors is rolled back (exit 2), stable untouched', async () => {
     const [b, c] = [commits[1]!, commits[2]!];
     canaryApp.set({ errorRatio: 0.3 });
-    // Let the regression reach Prometheus's recent samples before the canary's analysis starts.
-    await sleep(2000);
+    // Let the regression reach Prometheus's samples before the canary's analysis starts.
+    await eventually('the canary errors in Prometheus', async () => {
+      const [errors] = await prometheus.values(
+        'sum(http_requests_total{service="web",track="canary",code="500"})',
+      );
+      return (errors ?? 0) > 0 || undefined;
+    });
     const waited = await cli(['canary', 'web', '--commit', c, '--wait', '--timeout', '120']);
     assert.equal(waited.status, 2, `${waited.stdout}${waited.stderr}`);
     assert.match(waited.stdout, /analysis canary-\S+: rolled-back \(fail\)/);
@@ -257,7 +271,7 @@ describe('the canary loop: deploy, canary, judge on Prometheus, promote or roll 
       const overall = await live();
       return overall.changeFailureRate.denominator >= 3 ? overall : undefined;
     });
-    await sleep(1000);
+    await routedAll();
     const settled = await live();
     assert.equal(settled.changeFailureRate.denominator, 3, JSON.stringify(settled));
     assert.equal(settled.changeFailureRate.numerator, 1, JSON.stringify(settled));

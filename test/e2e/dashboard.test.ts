@@ -20,6 +20,7 @@ import { artifactsDir, launchChromium } from '../support/browser.js';
 import { runCadence, startCadence, type CadenceProcess } from '../support/cadence-process.js';
 import { scenario } from '../support/dora-scenario.js';
 import { buildVendoringRepo, VENDORING_RULES } from '../support/git-fixture.js';
+import { pollUntil } from '../support/poll-until.js';
 
 const screenshots = artifactsDir('dashboard');
 const WINDOW = 'from=2026-03-01&to=2026-03-15';
@@ -98,7 +99,13 @@ describe('the dashboard in a real browser', () => {
         join(work, 'cadence.yaml'),
         'dora:\n  services:\n    web: { team: storefront }\n    api: { team: platform }\n',
       );
-      server = await startCadence(['--data-dir', dataDir, '--config', join(work, 'cadence.yaml')]);
+      const started = await startCadence([
+        '--data-dir',
+        dataDir,
+        '--config',
+        join(work, 'cadence.yaml'),
+      ]);
+      server = started;
       for (const event of scenario) {
         const response: Response = await fetch(`${server.url}/cdevents`, {
           method: 'POST',
@@ -108,15 +115,14 @@ describe('the dashboard in a real browser', () => {
         assert.equal(response.status, 202, await response.text());
       }
       // The router runs in the background: wait until every CDEvent is routed.
-      for (let attempt = 0; attempt < 100; attempt++) {
+      await pollUntil(async () => {
         const { events } = (await (
-          await fetch(`${server.url}/api/v1/events?limit=100`)
+          await fetch(`${started.url}/api/v1/events?limit=100`)
         ).json()) as {
           events: { routedAt: string | null }[];
         };
-        if (events.length === scenario.length && events.every((e) => e.routedAt)) break;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+        return events.length === scenario.length && events.every((e) => e.routedAt);
+      }, 'every CDEvent to be routed');
       page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
       page.on('pageerror', (error) => assert.fail(`page error: ${error.message}`));
     });

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCadence, startCadence, type CadenceProcess } from '../support/cadence-process.js';
+import { pollUntil } from '../support/poll-until.js';
 
 const event = (type: string, id: string, timestamp: string, subject: object, cadence?: object) => ({
   context: { specversion: '0.5.1', id, source: '/e2e', type: `dev.cdevents.${type}`, timestamp },
@@ -49,13 +50,12 @@ describe('cadence metrics', () => {
       assert.equal(response.status, 202, await response.text());
     }
     // The router runs in the background: wait until both CDEvents are stored.
-    for (let i = 0; i < 100; i++) {
+    await pollUntil(async () => {
       const { cdevents } = (await (await fetch(`${server.url}/api/v1/cdevents`)).json()) as {
         cdevents: unknown[];
       };
-      if (cdevents.length === 2) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+      return cdevents.length === 2;
+    }, 'both CDEvents to be stored');
   });
   after(async () => {
     server.child.kill('SIGTERM');

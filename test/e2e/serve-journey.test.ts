@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { postEvent, runCadence, startCadence } from '../support/cadence-process.js';
+import { pollUntil } from '../support/poll-until.js';
 
 describe('a newcomer runs cadence serve on the embedded store', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'cadence-journey-'));
@@ -50,14 +51,16 @@ describe('a newcomer runs cadence serve on the embedded store', () => {
       assert.equal(response.status, 202);
 
       // The router runs in the background: wait for the CDEvent.
-      let seq = 0;
-      for (let attempt = 0; attempt < 50 && seq === 0; attempt++) {
-        const listed = runCadence(['events', 'list', '--server', server.url, '--json']);
-        assert.equal(listed.status, 0, listed.stderr);
-        const [event] = JSON.parse(listed.stdout) as { seq: number; routedAt: string | null }[];
-        if (event?.routedAt) seq = event.seq;
-        else await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      const seq = await pollUntil(
+        () => {
+          const listed = runCadence(['events', 'list', '--server', server.url, '--json']);
+          assert.equal(listed.status, 0, listed.stderr);
+          const [event] = JSON.parse(listed.stdout) as { seq: number; routedAt: string | null }[];
+          return event?.routedAt ? event.seq : undefined;
+        },
+        'the event to be routed',
+        { intervalMs: 100 },
+      );
       assert.ok(seq > 0, 'the event was routed');
       const table = runCadence(['events', 'list', '--server', server.url]);
       assert.match(

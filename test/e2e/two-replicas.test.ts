@@ -6,6 +6,7 @@ import { after, describe, it } from 'node:test';
 import pg from 'pg';
 import { startCadence } from '../support/cadence-process.js';
 import { createThrowawayDatabase } from '../support/engines.js';
+import { pollUntil } from '../support/poll-until.js';
 
 const EVENTS = 1200;
 
@@ -67,15 +68,15 @@ describe('two cadence serve processes on one PostgreSQL', () => {
       const client = new pg.Client({ connectionString: database.url });
       await client.connect();
       try {
-        let unrouted = EVENTS;
-        for (let attempt = 0; attempt < 300 && unrouted > 0; attempt++) {
-          await new Promise((resolve) => setTimeout(resolve, 100));
-          unrouted = Number(
-            (await client.query('select count(*) as n from events where routed_at is null')).rows[0]
-              .n,
-          );
-        }
-        assert.equal(unrouted, 0, 'every event routed');
+        await pollUntil(
+          async () =>
+            Number(
+              (await client.query('select count(*) as n from events where routed_at is null'))
+                .rows[0].n,
+            ) === 0,
+          'every event to be routed',
+          { timeoutMs: 60_000, intervalMs: 100 },
+        );
         const counts = (
           await client.query(
             'select route_count, count(*)::int as n from events group by route_count',

@@ -1,26 +1,14 @@
 /** `/api/v1/cadence/*` through the real app, on every engine: the report the dashboard reads. */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { importRepository } from '../../src/git/index.js';
 import type { Store } from '../../src/store/index.js';
 import { testApp } from '../support/app.js';
 import { engines, openTestStore } from '../support/engines.js';
-import { buildVendoringRepo, VENDORING_RULES, type VendoringRepo } from '../support/git-fixture.js';
+import { VENDORING_RULES, vendoringRepoForFile } from '../support/git-fixture.js';
 
-let vendoring: VendoringRepo;
-let mirrorDir: string;
-before(() => {
-  vendoring = buildVendoringRepo();
-  mirrorDir = mkdtempSync(join(tmpdir(), 'cadence-mirrors-'));
-});
-after(() => {
-  vendoring.fixture.remove();
-  rmSync(mirrorDir, { recursive: true, force: true });
-});
+const vendoring = vendoringRepoForFile();
 
 for (const engine of engines) {
   describe(`cadence API on ${engine}`, () => {
@@ -59,7 +47,7 @@ for (const engine of engines) {
         source: vendoring.fixture.dir,
         name: 'vendoring',
         rulesYaml: VENDORING_RULES,
-        mirrorDir,
+        mirrorDir: vendoring.mirrorDir,
       });
       const { status, body } = await get('/api/v1/cadence/report?asOf=2024-02-20');
       assert.equal(status, 200);
@@ -93,7 +81,11 @@ for (const engine of engines) {
     });
 
     it('lists the repositories', async () => {
-      await importRepository(store, { source: vendoring.fixture.dir, name: 'no-rules', mirrorDir });
+      await importRepository(store, {
+        source: vendoring.fixture.dir,
+        name: 'no-rules',
+        mirrorDir: vendoring.mirrorDir,
+      });
       const { status, body } = await get('/api/v1/cadence/repositories');
       assert.equal(status, 200);
       assert.deepEqual(

@@ -5,13 +5,16 @@ import { formatDays, progressBar } from '../../src/cli/git-command.js';
 import { renderSqlResult, rowsAsObjects } from '../../src/cli/sql-command.js';
 
 describe('progressBar', () => {
-  it('redraws one line with \\r, at most ten times a second, and clears it when done', async () => {
+  it('redraws one line with \\r, at most ten times a second, and clears it when done', (t) => {
+    // The clock is mocked: the 100 ms rule is checked at 99 ms and at 100 ms exactly.
+    t.mock.timers.enable({ apis: ['Date'], now: 1_000_000 });
     const writes: string[] = [];
     const stream = { columns: 100, write: (text: string) => writes.push(text) };
     const bar = progressBar(stream as unknown as NodeJS.WriteStream, 'importing');
     bar.update({ commits: 250, total: 1000 });
+    t.mock.timers.tick(99);
     bar.update({ commits: 260, total: 1000 }); // within 100 ms: not drawn
-    await new Promise((resolve) => setTimeout(resolve, 110));
+    t.mock.timers.tick(1);
     bar.update({ commits: 1000, total: 1000 });
     bar.done();
     assert.deepEqual(writes, [

@@ -4,14 +4,11 @@
  * on a re-import that brings nothing new, and always the rows the report is computed from.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { importRepository, reportRepository, type RepositoryReport } from '../../src/git/index.js';
 import type { Store } from '../../src/store/index.js';
 import { engines, openTestStore } from '../support/engines.js';
-import { buildVendoringRepo, VENDORING_RULES, type VendoringRepo } from '../support/git-fixture.js';
+import { VENDORING_RULES, vendoringRepoForFile } from '../support/git-fixture.js';
 
 // The same repository read by other rules: every commit touching deploy/prod deploys (no merge
 // requirement), so the PR branch commits now count and lead times shrink.
@@ -25,16 +22,7 @@ const ANY_COMMIT_DEPLOYS = `purposes:
 `;
 
 const asOf = new Date('2024-02-20T00:00:00Z');
-let vendoring: VendoringRepo;
-let mirrorDir: string;
-before(() => {
-  vendoring = buildVendoringRepo();
-  mirrorDir = mkdtempSync(join(tmpdir(), 'cadence-mirrors-'));
-});
-after(() => {
-  vendoring.fixture.remove();
-  rmSync(mirrorDir, { recursive: true, force: true });
-});
+const vendoring = vendoringRepoForFile();
 
 for (const engine of engines) {
   describe(`materialized cadence on ${engine}`, () => {
@@ -95,7 +83,11 @@ for (const engine of engines) {
     });
 
     it('holds nothing for a repository imported without rules', async () => {
-      await importRepository(store, { source: vendoring.fixture.dir, name: 'gitops', mirrorDir });
+      await importRepository(store, {
+        source: vendoring.fixture.dir,
+        name: 'gitops',
+        mirrorDir: vendoring.mirrorDir,
+      });
       assert.deepEqual(await tables(), { pairs: [], intervals: [], events: [] });
     });
 
@@ -104,7 +96,7 @@ for (const engine of engines) {
         source: vendoring.fixture.dir,
         name: 'gitops',
         rulesYaml: VENDORING_RULES,
-        mirrorDir,
+        mirrorDir: vendoring.mirrorDir,
       });
       assert.equal(summary.mode, 'unchanged', 'no new commit: only the rules changed');
       const report = await reportRepository(store, { repository: 'gitops', asOf });
@@ -122,7 +114,7 @@ for (const engine of engines) {
         source: vendoring.fixture.dir,
         name: 'gitops',
         rulesYaml: ANY_COMMIT_DEPLOYS,
-        mirrorDir,
+        mirrorDir: vendoring.mirrorDir,
       });
       const report = await reportRepository(store, { repository: 'gitops', asOf });
       const rows = await tables();
@@ -130,7 +122,11 @@ for (const engine of engines) {
       // nginx 1.25 is now deployed by the PR branch commit of Jan 6 00:00, not the merge at 12:00.
       assert.equal(rows.pairs[0]!.deploy_commit, vendoring.commits.bumpNginxBranch);
       assert.equal(rows.pairs[0]!.lead_time_days, 1);
-      await importRepository(store, { source: vendoring.fixture.dir, name: 'gitops', mirrorDir });
+      await importRepository(store, {
+        source: vendoring.fixture.dir,
+        name: 'gitops',
+        mirrorDir: vendoring.mirrorDir,
+      });
       assert.deepEqual(await tables(), rows);
     });
   });

@@ -12,21 +12,15 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { ACTIONS, createToken, type Action } from '../../src/auth/index.js';
-import { createDeployer, deployerSettingsSchema } from '../../src/deploy/index.js';
-import { silentLogger } from '../../src/log/index.js';
 import { alertmanagerSettingsSchema } from '../../src/sources/index.js';
 import type { Store } from '../../src/store/index.js';
-import { createUpdateWatcher, updatesSettingsSchema } from '../../src/updates/index.js';
-import { testApp } from '../support/app.js';
 import { engines, openTestStore } from '../support/engines.js';
+import {
+  documentOperations,
+  everyRouteApp,
+  type DocumentOperation,
+} from '../support/every-route-app.js';
 import { buildVendoringRepo } from '../support/git-fixture.js';
-import { createRecordingCluster } from '../support/recording-cluster.js';
-
-interface Operation {
-  method: string;
-  path: string;
-  action: string;
-}
 
 // A value for each path parameter the document names; `gitlab` has no secret in these tests,
 // so its webhook is the one a token guards.
@@ -43,18 +37,6 @@ const PARAMS: Record<string, string> = {
 const fill = (path: string) =>
   path.replace(/\{([A-Za-z0-9_]+)\}/g, (_m, name: string) => PARAMS[name] ?? 'x');
 
-function operationsOf(document: {
-  paths: Record<string, Record<string, { 'x-cadence-action'?: string }>>;
-}): Operation[] {
-  return Object.entries(document.paths).flatMap(([path, methods]) =>
-    Object.entries(methods).map(([method, operation]) => ({
-      method: method.toUpperCase(),
-      path,
-      action: operation['x-cadence-action'] ?? '(none)',
-    })),
-  );
-}
-
 for (const engine of engines) {
   describe(`authorization on every operation (${engine})`, () => {
     let store: Store;
@@ -63,36 +45,16 @@ for (const engine of engines) {
     const mirrorDir = mkdtempSync(join(tmpdir(), 'cadence-auth-'));
 
     const appWith = (auth: { read: boolean; ingest: boolean } | undefined) =>
-      testApp(store, {
+      everyRouteApp(store, {
+        repository: vendoring.fixture.dir,
+        cacheDir: mirrorDir,
+        insecureDev: false,
         ...(auth ? { auth } : {}),
         sources: { alertmanager: alertmanagerSettingsSchema.parse({ token: 'am-secret' }) },
-        deployer: (intake) => ({
-          deployer: createDeployer({
-            store,
-            intake,
-            cluster: createRecordingCluster(),
-            logger: silentLogger,
-            settings: deployerSettingsSchema.parse({
-              enabled: true,
-              cacheDir: join(mirrorDir, 'deployer'),
-              services: { web: { repository: vendoring.fixture.dir, namespace: 'shop' } },
-            }),
-          }),
-          insecureDev: false,
-        }),
-        updates: (deployer) => ({
-          watcher: createUpdateWatcher({
-            store,
-            deployer,
-            settings: updatesSettingsSchema.parse({ enabled: true }),
-            logger: silentLogger,
-          }),
-          insecureDev: false,
-        }),
       }).app;
 
     let locked: FastifyInstance;
-    let operations: Operation[];
+    let operations: DocumentOperation[];
     /** A token per action holding every other action, on every service and source. */
     const allBut = new Map<Action, string>();
     let otherService: string;
@@ -103,7 +65,7 @@ for (const engine of engines) {
       await locked.ready();
       const response = await locked.inject({ method: 'GET', url: '/openapi.json' });
       assert.equal(response.statusCode, 200, 'the document is public');
-      operations = operationsOf(response.json());
+      operations = documentOperations(response.json());
       for (const action of ACTIONS) {
         const { name, secret } = await createToken(store, {
           name: `all-but-${action}`,
@@ -128,7 +90,7 @@ for (const engine of engines) {
       rmSync(mirrorDir, { recursive: true, force: true });
     });
 
-    const call = (app: FastifyInstance, operation: Operation, authorization?: string) =>
+    const call = (app: FastifyInstance, operation: DocumentOperation, authorization?: string) =>
       app.inject({
         method: operation.method as 'GET',
         url: fill(operation.path),

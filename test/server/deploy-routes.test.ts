@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { createDeployer, deployerSettingsSchema, type Deployer } from '../../src/deploy/index.js';
@@ -15,6 +14,7 @@ import type { Store } from '../../src/store/index.js';
 import { testApp } from '../support/app.js';
 import { createDeployFixture, type DeployFixture } from '../support/deploy-fixture.js';
 import { engines, openTestStore } from '../support/engines.js';
+import { pollUntil } from '../support/poll-until.js';
 import { startRegistry, type TestRegistry } from '../support/oci-registry.js';
 import { createRecordingCluster, type RecordingCluster } from '../support/recording-cluster.js';
 
@@ -403,31 +403,52 @@ for (const engine of engines) {
     });
 
     it('serializes two concurrent deploys of one service, in this process and across deployers', async () => {
-      const replica = createDeployer({
-        store,
-        intake: createIntake({ writer: createEventWriter(store) }),
-        cluster,
-        settings: fixture.settings(),
-        logger: silentLogger,
-      });
-      for (const second of [deployer, replica]) {
+      const deployerOver = (watched: LeaseWatch) =>
+        createDeployer({
+          store: watched.store,
+          intake: createIntake({ writer: createEventWriter(store) }),
+          cluster,
+          settings: fixture.settings(),
+          logger: silentLogger,
+        });
+      const mine = leaseWatch(store);
+      const theirs = leaseWatch(store);
+      const here = deployerOver(mine);
+      const replica = deployerOver(theirs);
+      for (const second of [here, replica]) {
         const held = cluster.hold();
         const start = cluster.calls.length;
-        const first = deployer.deploy('web', { commit: fixture.commits[0] }, 'one');
+        const first = here.deploy('web', { commit: fixture.commits[0] }, 'one');
         await held.reached; // the first is inside its apply, holding the service
+        const taken = mine.taken + theirs.taken;
+        const refused = theirs.refused;
         const next = second.deploy('web', { commit: fixture.commits[1] }, 'two');
-        await sleep(300); // time for an unserialized second deploy to reach the cluster
-        const during = cluster.calls.length;
-        held.release();
-        const [a, b] = await Promise.all([first, next]);
-        assert.ok(a.ok && b.ok);
+        // In this process the replica asks too, after the second: its lease query is issued after
+        // any the second would make, so when it has been refused twice (two polls) a second deploy
+        // that was not serialized would have taken the lease or gone on to the cluster.
+        const probe =
+          second === here
+            ? replica.deploy('web', { commit: fixture.commits[1] }, 'probe')
+            : undefined;
+        await pollUntil(
+          () => theirs.refused >= refused + 2,
+          'the replica to be refused the lease the held deploy has',
+        );
+        assert.equal(mine.taken + theirs.taken, taken, 'nobody took the lease while it was held');
         assert.equal(
-          during,
+          cluster.calls.length,
           start + 2,
           "only the first deploy's two dry runs happened while it was held",
         );
+        held.release();
+        const results = await Promise.all([first, next, ...(probe ? [probe] : [])]);
+        assert.ok(results.every((result) => result.ok));
         const order = cluster.calls.slice(start).map((call) => `${call.dryRun ? 'dry' : 'apply'}`);
-        assert.deepEqual(order, ['dry', 'dry', 'apply', 'apply', 'dry', 'dry', 'apply', 'apply']);
+        assert.deepEqual(
+          order,
+          results.flatMap(() => ['dry', 'dry', 'apply', 'apply']),
+          'each deploy dry-ran and applied before the next began',
+        );
       }
       const version = await deployer.version('web');
       assert.equal(version.stable?.commit, fixture.commits[1]);
@@ -550,4 +571,33 @@ for (const engine of engines) {
       );
     });
   });
+}
+
+interface LeaseWatch {
+  store: Store;
+  /** Times this deployer asked for a service's lease and got it, or was refused. */
+  taken: number;
+  refused: number;
+}
+
+/** The store as one deployer sees it, counting its answers on the service lease. */
+function leaseWatch(store: Store): LeaseWatch {
+  const watch: LeaseWatch = { store, taken: 0, refused: 0 };
+  watch.store = new Proxy(store, {
+    get(target, key) {
+      if (key === 'query') {
+        return async (sql: string, params?: unknown[]) => {
+          const result = await target.query(sql, params);
+          if (/set lock_owner = \$2/.test(sql)) {
+            if (result.rows.length > 0) watch.taken++;
+            else watch.refused++;
+          }
+          return result;
+        };
+      }
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return watch;
 }

@@ -10,17 +10,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
-import { createDeployer } from '../../src/deploy/index.js';
-import { createEventWriter, createIntake } from '../../src/events/index.js';
-import { silentLogger } from '../../src/log/index.js';
-import { buildApp } from '../../src/server/app.js';
 import { builtinWebhookReceivers } from '../../src/sources/index.js';
 import type { Store } from '../../src/store/index.js';
-import { createUpdateWatcher, updatesSettingsSchema } from '../../src/updates/index.js';
 import { createDeployFixture, type DeployFixture } from '../support/deploy-fixture.js';
 import { engines, openTestStore } from '../support/engines.js';
 import { startRegistry, type TestRegistry } from '../support/oci-registry.js';
-import { createRecordingCluster } from '../support/recording-cluster.js';
+import { deployerAndUpdatesApp } from '../support/every-route-app.js';
 
 /** Requests per operation per engine: about 55 operations, so ~2,200 requests an engine. */
 const RUNS_PER_OPERATION = 40;
@@ -219,32 +214,10 @@ for (const engine of engines) {
     let app: FastifyInstance;
     before(async () => {
       ({ store, dispose } = await openTestStore(engine));
-      const intake = createIntake({ writer: createEventWriter(store) });
-      const deployer = createDeployer({
-        store,
-        intake,
-        cluster: createRecordingCluster(),
-        settings: fixture.settings(),
-        logger: silentLogger,
-      });
-      const watcher = createUpdateWatcher({
-        store,
-        deployer,
-        settings: updatesSettingsSchema.parse({
-          enabled: true,
-          services: { web: { policy: 'minor', approval: true } },
-        }),
-        logger: silentLogger,
-      });
-      app = buildApp({
-        store,
-        intake,
-        logger: silentLogger,
-        bodyLimitBytes: 1024 * 1024,
+      ({ app } = deployerAndUpdatesApp(store, fixture.settings(), {
+        insecureDev: true,
         webhookReceivers: builtinWebhookReceivers({}),
-        deployer: { deployer, insecureDev: true },
-        updates: { watcher, insecureDev: true },
-      });
+      }));
     });
     after(async () => {
       await app.close();

@@ -11,17 +11,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { FastifyInstance } from 'fastify';
-import { createDeployer, deployerSettingsSchema } from '../../src/deploy/index.js';
 import { importRepository } from '../../src/git/index.js';
-import { silentLogger } from '../../src/log/index.js';
 import { builtinWebhookReceivers } from '../../src/sources/index.js';
 import { routesOf } from '../../src/server/app.js';
 import type { Store } from '../../src/store/index.js';
-import { createUpdateWatcher, updatesSettingsSchema } from '../../src/updates/index.js';
-import { testApp } from '../support/app.js';
 import { openTestStore } from '../support/engines.js';
 import { buildVendoringRepo, VENDORING_RULES } from '../support/git-fixture.js';
-import { createRecordingCluster } from '../support/recording-cluster.js';
+import { documentOperations, everyRouteApp } from '../support/every-route-app.js';
 
 interface Document {
   paths: Record<
@@ -60,33 +56,11 @@ describe('OpenAPI document', () => {
 
   before(async () => {
     ({ store, dispose } = await openTestStore('pglite'));
-    // The deployer's routes are registered only with a deployer: one over the fixture repository
-    // and a recording cluster (no cluster is reached by the reads checked here).
-    const built = testApp(store, {
-      deployer: (intake) => ({
-        deployer: createDeployer({
-          store,
-          intake,
-          cluster: createRecordingCluster(),
-          logger: silentLogger,
-          settings: deployerSettingsSchema.parse({
-            enabled: true,
-            cacheDir: join(mirrorDir, 'deployer'),
-            services: { web: { repository: vendoring.fixture.dir, namespace: 'shop' } },
-          }),
-        }),
-        insecureDev: true,
-      }),
-      // No policies: the routes answer from an empty table and a watcher that never ticks.
-      updates: (deployer) => ({
-        watcher: createUpdateWatcher({
-          store,
-          deployer,
-          settings: updatesSettingsSchema.parse({ enabled: true }),
-          logger: silentLogger,
-        }),
-        insecureDev: true,
-      }),
+    // The deployer's and updates' routes are registered only with them (nothing reaches a cluster).
+    const built = everyRouteApp(store, {
+      repository: vendoring.fixture.dir,
+      cacheDir: mirrorDir,
+      insecureDev: true,
     });
     app = built.app;
     const events = [
@@ -152,8 +126,8 @@ describe('OpenAPI document', () => {
       .filter((r) => r.url === '/openapi.json' || !/\.\w+$/.test(r.url))
       .map((r) => `${r.method.toLowerCase()} ${r.url.replace(/:(\w+)/g, '{$1}')}`)
       .sort();
-    const documented = Object.entries(document.paths)
-      .flatMap(([path, item]) => Object.keys(item).map((method) => `${method} ${path}`))
+    const documented = documentOperations(document)
+      .map((operation) => `${operation.method.toLowerCase()} ${operation.path}`)
       .sort();
     assert.ok(registered.length > 10, 'routes were recorded');
     assert.deepEqual(documented, registered);

@@ -10,21 +10,14 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { createDeployer, type Deployer } from '../../src/deploy/index.js';
+import { type Deployer } from '../../src/deploy/index.js';
 import { createToken as createDeployToken } from '../../src/auth/index.js';
-import { createEventWriter, createIntake } from '../../src/events/index.js';
-import { silentLogger } from '../../src/log/index.js';
-import { buildApp } from '../../src/server/app.js';
 import type { Store } from '../../src/store/index.js';
-import {
-  createUpdateWatcher,
-  updatesSettingsSchema,
-  type UpdateWatcher,
-} from '../../src/updates/index.js';
+import type { UpdateWatcher } from '../../src/updates/index.js';
 import { createDeployFixture, type DeployFixture } from '../support/deploy-fixture.js';
 import { openTestStore } from '../support/engines.js';
 import { startRegistry, type TestRegistry } from '../support/oci-registry.js';
-import { createRecordingCluster } from '../support/recording-cluster.js';
+import { deployerAndUpdatesApp } from '../support/every-route-app.js';
 
 const basic = (name: string, secret: string) =>
   `Basic ${Buffer.from(`${name}:${secret}`).toString('base64')}`;
@@ -65,32 +58,10 @@ describe('update routes', () => {
     registry = await startRegistry();
     fixture = await createDeployFixture(registry);
     await release('v2.3.0');
-    const intake = createIntake({ writer: createEventWriter(store) });
-    deployer = createDeployer({
-      store,
-      intake,
-      cluster: createRecordingCluster(),
-      settings: fixture.settings(),
-      logger: silentLogger,
-    });
+    ({ app, deployer, watcher } = deployerAndUpdatesApp(store, fixture.settings(), {
+      insecureDev: false,
+    }));
     assert.equal((await deployer.deploy('web', { tag: 'v2.3.0' }, 'test')).ok, true);
-    watcher = createUpdateWatcher({
-      store,
-      deployer,
-      settings: updatesSettingsSchema.parse({
-        enabled: true,
-        services: { web: { policy: 'minor', approval: true } },
-      }),
-      logger: silentLogger,
-    });
-    app = buildApp({
-      store,
-      intake,
-      logger: silentLogger,
-      bodyLimitBytes: 1024 * 1024,
-      deployer: { deployer, insecureDev: false },
-      updates: { watcher, insecureDev: false },
-    });
     url = await app.listen({ host: '127.0.0.1', port: 0 });
     for (const [name, services, actions] of [
       ['ci', ['web'], ['read', 'canary']],

@@ -8,10 +8,8 @@ import {
   listCdevents,
   validateCdevent,
   type CloudEvent,
-  type Router,
   type StoredEvent,
 } from '../../src/events/index.js';
-import { countEvents } from '../../src/events/event-rows.js';
 import { CadenceError } from '../../src/problem/index.js';
 import { githubSettingsSchema } from '../../src/sources/index.js';
 import {
@@ -20,8 +18,9 @@ import {
   type GithubSettings,
 } from '../../src/sources/github-source.js';
 import type { Store } from '../../src/store/index.js';
-import { routeAll, testApp } from '../support/app.js';
+import { testApp } from '../support/app.js';
 import { openTestStore } from '../support/engines.js';
+import { sourceContract } from './source-contract.js';
 
 // Real payloads: the examples GitHub's own Octokit team keeps for every webhook event.
 const definitions = createRequire(import.meta.url)(
@@ -716,13 +715,12 @@ describe('POST /webhooks/github (PGlite)', () => {
   let store: Store;
   let dispose: () => Promise<void>;
   let app: FastifyInstance;
-  let router: Router;
   let settle: () => Promise<void>;
 
   before(async () => {
     ({ store, dispose } = await openTestStore('pglite'));
     const config = settings({ secret: SECRET });
-    ({ app, router, settle } = testApp(store, {
+    ({ app, settle } = testApp(store, {
       webhookReceivers: new Map([['github', createGithubReceiver(config)]]),
       sources: { github: config },
     }));
@@ -732,43 +730,7 @@ describe('POST /webhooks/github (PGlite)', () => {
     await dispose();
   });
 
-  const post = (body: string, signature: string, id = 'http-delivery-1') =>
-    app.inject({
-      method: 'POST',
-      url: '/webhooks/github',
-      headers: {
-        'content-type': 'application/json',
-        'x-github-event': 'push',
-        'x-github-delivery': id,
-        'x-hub-signature-256': signature,
-      },
-      payload: body,
-    });
-
-  it('refuses a bad signature with 401 problem+json and stores nothing', async () => {
-    const body = JSON.stringify(pushToMaster());
-    const response = await post(body, sign(body, 'wrong secret'));
-    assert.equal(response.statusCode, 401);
-    assert.match(String(response.headers['content-type']), /^application\/problem\+json/);
-    assert.equal(response.json().field, 'x-hub-signature-256');
-    assert.equal(await countEvents(store), 0);
-  });
-
-  it('stores a signed delivery once (202), and routing makes its CDEvents', async () => {
-    const body = JSON.stringify(pushToMaster());
-    const response = await post(body, sign(body));
-    assert.equal(response.statusCode, 202, response.body);
-    const again = await post(body, sign(body));
-    assert.equal(again.statusCode, 202, again.body);
-    assert.equal(await countEvents(store), 1);
-
-    await routeAll(router);
-    const cdevents = await listCdevents(store, { limit: 10 });
-    assert.deepEqual(
-      cdevents.map((c) => [c.type, c.subjectId, c.transformer]),
-      [['dev.cdevents.change.merged.0.3.0', `Codertocat/Hello-World@${PUSHED}`, 'github']],
-    );
-  });
+  // Signatures, shape errors, redeliveries and notes: the source contract below.
   // GitHub's default content type: `payload=<url-encoded JSON>`, signed over the raw form body.
   const formPost = (
     event: string,
@@ -824,4 +786,57 @@ describe('POST /webhooks/github (PGlite)', () => {
       1,
     );
   });
+});
+
+/** A delivery as HTTP sends it, signed with `secret` (null: no signature header). */
+function http(message: ReturnType<typeof delivery>, secret: string | null = SECRET) {
+  const headers = Object.fromEntries(
+    Object.entries(message.headers).filter((entry): entry is [string, string] => !!entry[1]),
+  );
+  return {
+    body: message.body.toString(),
+    headers: secret ? { ...headers, 'x-hub-signature-256': sign(message.body, secret) } : headers,
+  };
+}
+
+sourceContract({
+  source: 'github',
+  app: {
+    webhookReceivers: new Map([['github', createGithubReceiver(settings({ secret: SECRET }))]]),
+    sources: { github: settings({ secret: SECRET }) },
+  },
+  valid: () => http(delivery('push', pushToMaster())),
+  unauthorised: () => [
+    {
+      name: 'no signature',
+      ...http(delivery('push', pushToMaster()), null),
+      status: 401,
+      field: 'x-hub-signature-256',
+    },
+    {
+      name: 'a signature made with another secret',
+      ...http(delivery('push', pushToMaster()), 'not the secret'),
+      status: 401,
+      field: 'x-hub-signature-256',
+    },
+  ],
+  shapeErrors: () => [
+    { name: 'a body that is not JSON', ...http(delivery('push', '{"ref": ')), field: 'body' },
+    {
+      name: 'a push whose after is not a sha',
+      ...http(delivery('push', changed(pushToMaster(), { after: 'main' }))),
+      field: 'after',
+    },
+    {
+      name: 'no X-GitHub-Delivery',
+      ...http(delivery('push', pushToMaster(), { 'x-github-delivery': undefined })),
+      field: 'x-github-delivery',
+    },
+  ],
+  unmapped: () => ({
+    ...http(
+      delivery('push', changed(pushToMaster(), { ref: 'refs/heads/feature' }), {}, 'feature-1'),
+    ),
+    note: /not to the default branch/,
+  }),
 });

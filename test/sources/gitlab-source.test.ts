@@ -1,15 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { after, before, describe, it } from 'node:test';
-import type { FastifyInstance } from 'fastify';
-import {
-  listCdevents,
-  validateCdevent,
-  type CloudEvent,
-  type Router,
-  type StoredEvent,
-} from '../../src/events/index.js';
-import { countEvents } from '../../src/events/event-rows.js';
+import { describe, it } from 'node:test';
+import { validateCdevent, type CloudEvent, type StoredEvent } from '../../src/events/index.js';
 import { CadenceError } from '../../src/problem/index.js';
 import { gitlabSettingsSchema } from '../../src/sources/index.js';
 import {
@@ -18,9 +10,7 @@ import {
   parseGitlabTime,
   type GitlabSettings,
 } from '../../src/sources/gitlab-source.js';
-import type { Store } from '../../src/store/index.js';
-import { routeAll, testApp } from '../support/app.js';
-import { openTestStore } from '../support/engines.js';
+import { sourceContract } from './source-contract.js';
 
 type Json = Record<string, unknown>;
 
@@ -615,57 +605,60 @@ describe('gitlab receiver', () => {
   }
 });
 
-describe('POST /webhooks/gitlab (PGlite)', () => {
-  let store: Store;
-  let dispose: () => Promise<void>;
-  let app: FastifyInstance;
-  let router: Router;
+/** A delivery as HTTP sends it, with `token` in X-Gitlab-Token (null: no header). */
+function http(message: ReturnType<typeof delivery>, token: string | null = TOKEN) {
+  const headers = Object.fromEntries(
+    Object.entries(message.headers).filter((entry): entry is [string, string] => !!entry[1]),
+  );
+  return {
+    body: message.body.toString(),
+    headers: token ? { ...headers, 'x-gitlab-token': token } : headers,
+  };
+}
 
-  before(async () => {
-    ({ store, dispose } = await openTestStore('pglite'));
-    const config = settings({ token: TOKEN });
-    ({ app, router } = testApp(store, {
-      webhookReceivers: new Map([['gitlab', createGitlabReceiver(config)]]),
-      sources: { gitlab: config },
-    }));
-  });
-  after(async () => {
-    await app.close();
-    await dispose();
-  });
-
-  const post = (token: string) =>
-    app.inject({
-      method: 'POST',
-      url: '/webhooks/gitlab',
-      headers: {
-        'content-type': 'application/json',
-        'x-gitlab-event': 'Deployment Hook',
-        'x-gitlab-event-uuid': 'http-delivery-1',
-        'x-gitlab-token': token,
-      },
-      payload: JSON.stringify(fixture('deployment')),
-    });
-
-  it('refuses a wrong token with 401 problem+json and stores nothing', async () => {
-    const response = await post('glwht-guess');
-    assert.equal(response.statusCode, 401);
-    assert.match(String(response.headers['content-type']), /^application\/problem\+json/);
-    assert.equal(response.json().field, 'x-gitlab-token');
-    assert.equal(await countEvents(store), 0);
-  });
-
-  it('stores a delivery with the token once (202), and routing makes its CDEvents', async () => {
-    const response = await post(TOKEN);
-    assert.equal(response.statusCode, 202, response.body);
-    assert.equal((await post(TOKEN)).statusCode, 202);
-    assert.equal(await countEvents(store), 1);
-
-    await routeAll(router);
-    const cdevents = await listCdevents(store, { limit: 10 });
-    assert.deepEqual(
-      cdevents.map((c) => [c.type, c.subjectId, c.transformer]),
-      [['dev.cdevents.service.deployed.0.3.0', 'test-deployment-webhooks', 'gitlab']],
-    );
-  });
+// Through the app, on every engine: the token, shape errors, redeliveries and notes.
+sourceContract({
+  source: 'gitlab',
+  app: {
+    webhookReceivers: new Map([['gitlab', createGitlabReceiver(settings({ token: TOKEN }))]]),
+    sources: { gitlab: settings({ token: TOKEN }) },
+  },
+  valid: () => http(delivery('Deployment Hook', fixture('deployment'))),
+  unauthorised: () => [
+    {
+      name: 'no token',
+      ...http(delivery('Deployment Hook', fixture('deployment')), null),
+      status: 401,
+      field: 'x-gitlab-token',
+    },
+    {
+      name: 'a wrong token',
+      ...http(delivery('Deployment Hook', fixture('deployment')), 'glwht-guess'),
+      status: 401,
+      field: 'x-gitlab-token',
+    },
+  ],
+  shapeErrors: () => [
+    { name: 'a body that is not JSON', ...http(delivery('Push Hook', '{"ref": ')), field: 'body' },
+    {
+      name: 'a deployment without environment',
+      ...http(
+        delivery('Deployment Hook', changed(fixture('deployment'), { environment: undefined })),
+      ),
+      field: 'environment',
+    },
+    {
+      name: 'no X-Gitlab-Event',
+      ...http(delivery('Push Hook', fixture('push'), { 'x-gitlab-event': undefined })),
+      field: 'x-gitlab-event',
+    },
+  ],
+  unmapped: () => ({
+    ...http(
+      delivery('Push Hook', changed(fixture('push'), { ref: 'refs/heads/feature' }), {
+        'x-gitlab-event-uuid': 'feature-1',
+      }),
+    ),
+    note: /not to the default branch/,
+  }),
 });

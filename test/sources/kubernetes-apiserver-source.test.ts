@@ -7,6 +7,8 @@ import {
   createKubernetesApiserverSource,
   rolloutState,
 } from '../../src/sources/kubernetes-apiserver-source.js';
+import { structured } from '../support/app.js';
+import { ingestTokens, sourceContract } from './source-contract.js';
 
 function deployment(
   overrides: {
@@ -229,4 +231,55 @@ describe('imageToPurl', () => {
   ];
   for (const [image, purl] of cases)
     it(`${image} → ${purl}`, () => assert.equal(imageToPurl(image), purl));
+});
+
+// ApiServerSource events through POST /events with server.auth.ingest on, on every engine.
+const tokens = ingestTokens('kubernetes-apiserver');
+const update = (id: string, object: unknown) => ({
+  specversion: '1.0',
+  id,
+  source: 'https://10.96.0.1:443',
+  type: 'dev.knative.apiserver.resource.update',
+  time: '2026-11-20T09:30:00Z',
+  subject: '/apis/apps/v1/namespaces/production/deployments/web',
+  datacontenttype: 'application/json',
+  data: object,
+});
+const cloudEvent = (event: unknown, headers = tokens.headers.mine) => ({
+  body: typeof event === 'string' ? event : JSON.stringify(event),
+  headers: { ...structured, ...headers },
+});
+sourceContract({
+  source: 'kubernetes-apiserver',
+  path: '/events',
+  app: { auth: tokens.auth },
+  setUp: tokens.setUp,
+  valid: () => cloudEvent(update('rollout-2', deployment())),
+  unauthorised: () => [
+    {
+      name: 'no token',
+      ...cloudEvent(update('rollout-2', deployment()), {}),
+      status: 401,
+      field: 'authorization',
+    },
+    {
+      name: "another producer's token",
+      ...cloudEvent(update('rollout-2', deployment()), tokens.headers.other),
+      status: 403,
+      // The token is good; the event's type is what it may not send.
+      field: 'type',
+    },
+  ],
+  shapeErrors: () => [
+    { name: 'a body that is not JSON', ...cloudEvent('{'), field: 'body' },
+    {
+      name: 'no source',
+      ...cloudEvent({ ...update('rollout-2', deployment()), source: undefined }),
+      field: 'source',
+    },
+  ],
+  unmapped: () => ({
+    ...cloudEvent(update('rollout-3', deployment({ revision: '3', updated: 1 }))),
+    note: /rollout in progress/,
+  }),
 });

@@ -18,6 +18,7 @@ import { gitRepositoryPath } from '../../src/events/cdevents/deployment-facts.js
 import type { Store } from '../../src/store/index.js';
 import { routeAll, structured, testApp } from '../support/app.js';
 import { openTestStore } from '../support/engines.js';
+import { ingestTokens, sourceContract } from './source-contract.js';
 
 type Json = Record<string, unknown>;
 type Fixture = 'started' | 'running' | 'successful' | 'failed' | 'build-successful';
@@ -449,4 +450,42 @@ describe('Tekton CloudEvents through POST /events on PGlite', () => {
     );
     assert.match(notes[0]?.route_note ?? '', /nothing new until it finishes/);
   });
+});
+
+// Through POST /events with server.auth.ingest on, on every engine.
+const tokens = ingestTokens('tekton');
+const cloudEvent = (event: unknown, headers = tokens.headers.mine) => ({
+  body: typeof event === 'string' ? event : JSON.stringify(event),
+  headers: { ...structured, ...headers },
+});
+sourceContract({
+  source: 'tekton',
+  path: '/events',
+  app: { auth: tokens.auth },
+  setUp: tokens.setUp,
+  valid: () => cloudEvent(fixture('successful')),
+  unauthorised: () => [
+    {
+      name: 'no token',
+      ...cloudEvent(fixture('successful'), {}),
+      status: 401,
+      field: 'authorization',
+    },
+    {
+      name: "another producer's token",
+      ...cloudEvent(fixture('successful'), tokens.headers.other),
+      status: 403,
+      // The token is good; the event's type is what it may not send.
+      field: 'type',
+    },
+  ],
+  shapeErrors: () => [
+    { name: 'a body that is not JSON', ...cloudEvent('{'), field: 'body' },
+    {
+      name: 'no type',
+      ...cloudEvent({ ...fixture('successful'), type: undefined }),
+      field: 'type',
+    },
+  ],
+  unmapped: () => ({ ...cloudEvent(fixture('running')), note: /nothing new until it finishes/ }),
 });

@@ -2,15 +2,23 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** ../shared/cdevents beside the repository: the official CDEvents files (never copied in). */
+/**
+ * ../shared/cdevents beside the repository: the official CDEvents files (never copied in). They
+ * are part of the test environment, so their absence fails the run (no skip) with what to do.
+ */
 export function sharedCdeventsDir(): string {
   const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-  const dir = process.env.CADENCE_SHARED_DIR
-    ? join(process.env.CADENCE_SHARED_DIR, 'cdevents')
-    : resolve(repoRoot, '..', 'shared', 'cdevents');
+  const shared = process.env.CADENCE_SHARED_DIR ?? resolve(repoRoot, '..', 'shared');
+  const dir = join(shared, 'cdevents');
   if (!existsSync(dir)) {
     throw new Error(
-      `CDEvents conformance files not found at ${dir}: the shared folder must sit beside the repository`,
+      [
+        `The CDEvents conformance files are missing: no folder ${dir}.`,
+        `The CDEvents tests read each spec version's conformance events from`,
+        `${join(dir, '<version>', 'conformance', '*.json')} (0.3.0, 0.4.1, 0.5.1, as in the`,
+        `cdevents/spec repository). Put the shared folder at ${shared} (beside the repository),`,
+        `or set CADENCE_SHARED_DIR to the folder that holds cdevents/.`,
+      ].join('\n'),
     );
   }
   return dir;

@@ -6,10 +6,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deployerSettingsSchema } from '../../src/deploy/index.js';
+import { createDeployer, deployerSettingsSchema, type Deployer } from '../../src/deploy/index.js';
 import { type DeployerSettings } from '../../src/deploy/schema.js';
+import { createEventWriter, createIntake } from '../../src/events/index.js';
+import { silentLogger } from '../../src/log/index.js';
+import type { Store } from '../../src/store/index.js';
+import { openTestStore } from './engines.js';
 import { GitFixture } from './git-fixture.js';
-import type { TestRegistry } from './oci-registry.js';
+import { startRegistry, type TestRegistry } from './oci-registry.js';
+import { createRecordingCluster, type RecordingCluster } from './recording-cluster.js';
 
 export function webManifests(
   registryHost: string,
@@ -114,4 +119,44 @@ export async function createDeployFixture(
     },
   };
   return fixture;
+}
+
+export interface DeployerOverFixture {
+  store: Store;
+  registry: TestRegistry;
+  fixture: DeployFixture;
+  cluster: RecordingCluster;
+  deployer: Deployer;
+  close(): Promise<void>;
+}
+
+/**
+ * A deployer over the fixture service: PGlite, the real docker-registry, `commits` commits with
+ * their images pushed, and the recording cluster (for the deployer's own rules, not Kubernetes).
+ */
+export async function openDeployerOverFixture(commits: number): Promise<DeployerOverFixture> {
+  const { store, dispose } = await openTestStore('pglite');
+  const registry = await startRegistry();
+  const fixture = await createDeployFixture(registry);
+  for (let n = 0; n < commits; n++) await fixture.commit();
+  const cluster = createRecordingCluster();
+  const deployer = createDeployer({
+    store,
+    intake: createIntake({ writer: createEventWriter(store) }),
+    cluster,
+    settings: fixture.settings(),
+    logger: silentLogger,
+  });
+  return {
+    store,
+    registry,
+    fixture,
+    cluster,
+    deployer,
+    async close() {
+      await registry.stop();
+      fixture.remove();
+      await dispose();
+    },
+  };
 }

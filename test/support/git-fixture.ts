@@ -6,6 +6,7 @@
  * repository that promotes by folder (staging → prod).
  */
 import { execFileSync } from 'node:child_process';
+import { after, before } from 'node:test';
 import {
   chmodSync,
   mkdirSync,
@@ -203,6 +204,38 @@ export interface VendoringRepo {
     | 'renameDocs',
     string
   >;
+}
+
+/**
+ * The vendoring repository and a folder for mirrors, built before the calling file's tests and
+ * removed after them (call at a test file's top level).
+ */
+export function vendoringRepoForFile(): VendoringRepo & { mirrorDir: string } {
+  let repo: VendoringRepo | undefined;
+  let mirrorDir: string | undefined;
+  before(() => {
+    repo = buildVendoringRepo();
+    mirrorDir = mkdtempSync(join(tmpdir(), 'cadence-mirrors-'));
+  });
+  after(() => {
+    repo?.fixture.remove();
+    if (mirrorDir) rmSync(mirrorDir, { recursive: true, force: true });
+  });
+  const built = () => {
+    if (!repo || !mirrorDir) throw new Error('the vendoring repository is built in before()');
+    return { repo, mirrorDir };
+  };
+  return {
+    get fixture() {
+      return built().repo.fixture;
+    },
+    get commits() {
+      return built().repo.commits;
+    },
+    get mirrorDir() {
+      return built().mirrorDir;
+    },
+  };
 }
 
 /**

@@ -12,6 +12,7 @@ import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
+import { pollUntil } from './poll-until.js';
 
 export const REGISTRY_BIN = '/usr/bin/docker-registry';
 
@@ -113,17 +114,20 @@ async function startTokenServer(
 }
 
 async function waitForRegistry(url: string, child: ChildProcess, log: () => string) {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    if (child.exitCode !== null) throw new Error(`docker-registry exited: ${log()}`);
-    try {
-      const response = await fetch(`${url}/v2/`);
-      await response.body?.cancel();
-      return;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-  throw new Error(`docker-registry did not answer: ${log()}`);
+  await pollUntil(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`docker-registry exited: ${log()}`);
+      try {
+        const response = await fetch(`${url}/v2/`);
+        await response.body?.cancel();
+        return true;
+      } catch {
+        return false; // not listening yet
+      }
+    },
+    'docker-registry to answer',
+    { detail: log },
+  );
 }
 
 export async function startRegistry(auth: RegistryAuth = { kind: 'none' }): Promise<TestRegistry> {

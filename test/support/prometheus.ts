@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pollUntil } from './poll-until.js';
 
 export const PROMETHEUS_BIN = '/usr/bin/prometheus';
 
@@ -33,6 +34,13 @@ export interface TestPrometheus {
   stop(): Promise<void>;
   /** Stops it and removes its directory. */
   dispose(): Promise<void>;
+  /**
+   * Resolves when every target has answered `count` scrapes: the history an analysis window of
+   * (count - 1) scrape intervals needs before its first interval can be judged.
+   */
+  scraped(count: number): Promise<void>;
+  /** An instant query's values (empty while Prometheus has none, or does not answer). */
+  values(promql: string): Promise<number[]>;
 }
 
 export async function createTestPrometheus(options: {
@@ -79,23 +87,32 @@ export async function createTestPrometheus(options: {
     let gone = false;
     exited = new Promise((resolve) => child!.once('exit', () => resolve()));
     void exited.then(() => (gone = true));
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      if (gone) throw new Error(`Prometheus exited:\n${logs.join('')}`);
-      const ready = await fetch(`${url}/-/ready`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ready) return;
-      if (Date.now() > deadline) throw new Error(`Prometheus not ready:\n${logs.join('')}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await pollUntil(
+      async () => {
+        if (gone) throw new Error(`Prometheus exited:\n${logs.join('')}`);
+        return fetch(`${url}/-/ready`).then(
+          (r) => r.ok,
+          () => false,
+        );
+      },
+      'Prometheus to be ready',
+      { intervalMs: 100, detail: () => logs.join('') },
+    );
   }
 
   async function stop() {
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGTERM');
     await exited;
+  }
+
+  async function values(promql: string): Promise<number[]> {
+    const response = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(promql)}`).catch(
+      () => undefined,
+    );
+    if (!response?.ok) return [];
+    const body = (await response.json()) as { data: { result: { value: [number, string] }[] } };
+    return body.data.result.map((series) => Number(series.value[1]));
   }
 
   await start();
@@ -107,6 +124,17 @@ export async function createTestPrometheus(options: {
     async dispose() {
       await stop();
       rmSync(dir, { recursive: true, force: true });
+    },
+    values,
+    async scraped(count) {
+      await pollUntil(
+        async () => {
+          const answered = await values('sum_over_time(up{job="demo"}[1h])');
+          return answered.length === options.targets.length && answered.every((n) => n >= count);
+        },
+        `${count} scrapes of every target`,
+        { timeoutMs: 60_000, intervalMs: 250, detail: () => logs.join('') },
+      );
     },
   };
 }

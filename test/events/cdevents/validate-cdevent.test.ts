@@ -3,7 +3,8 @@
  * ../shared/cdevents (read here, never copied into the repository).
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
@@ -77,6 +78,27 @@ function expectRefused(event: unknown, field: string, label: string, message?: R
 }
 
 describe('CDEvents validation', () => {
+  it('says where the conformance files must be when they are missing (not a bare error)', () => {
+    const saved = process.env.CADENCE_SHARED_DIR;
+    const empty = mkdtempSync(join(tmpdir(), 'cadence-no-shared-'));
+    process.env.CADENCE_SHARED_DIR = empty;
+    try {
+      assert.throws(
+        () => conformanceEvents(),
+        (error: Error) => {
+          assert.match(error.message, new RegExp(`no folder ${join(empty, 'cdevents')}`));
+          assert.match(error.message, /<version>\/conformance\/\*\.json/);
+          assert.match(error.message, /set CADENCE_SHARED_DIR/);
+          return true;
+        },
+      );
+    } finally {
+      if (saved === undefined) delete process.env.CADENCE_SHARED_DIR;
+      else process.env.CADENCE_SHARED_DIR = saved;
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
   it('accepts every conformance event of every spec version', () => {
     const all = conformanceEvents();
     assert.equal(
