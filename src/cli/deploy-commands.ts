@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import type { StepsReport } from '../deploy/index.js';
 import { CadenceError } from '../problem/index.js';
 import { exitCodeForAnalysis, intervalLine, waitForAnalysis } from './analyses-command.js';
 import { authorization, request, serverOption, serverUrl, tokenFor } from './api-client.js';
@@ -60,18 +61,6 @@ export const withClientOptions = (command: Command) =>
 
 const path = (service: string, rest = '') =>
   `/api/v1/services/${encodeURIComponent(service)}${rest}`;
-
-interface StepsReport {
-  service: string;
-  canary: string | null;
-  steps: { weight: number; pauseSeconds: number }[];
-  step: number | null;
-  weight: number;
-  done: boolean;
-  pausedBy: string | null;
-  confirmPromotion: boolean;
-  confirmedBy: string | null;
-}
 
 /** One line per step, the current one marked; then what the canary waits for. */
 export function describeSteps(report: StepsReport): string {

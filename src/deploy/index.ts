@@ -8,7 +8,7 @@
  * canary analysis calls.
  */
 export { analysisCanaryControl } from './analysis-canary-control.js';
-export { createTrafficSteps } from './traffic-steps.js';
+export { createTrafficSteps, type StepsReport } from './traffic-steps.js';
 export {
   createDeployer,
   type Deployer,

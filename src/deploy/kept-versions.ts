@@ -1,5 +1,5 @@
 import { CadenceError } from '../problem/index.js';
-import type { DeployedRevision } from './deploy-rows.js';
+import type { DeployedRevision, ServiceState } from './deploy-rows.js';
 
 /**
  * The previous versions kept once `replaced` stops being stable and `nextVersion` runs: newest
@@ -20,6 +20,17 @@ export function keepReplaced(
   }
   return kept.slice(0, keep);
 }
+
+/** The state once `revision` becomes stable (a deploy or a promote): no canary, the replaced stable kept. */
+export const stableAfter = (
+  state: ServiceState,
+  revision: DeployedRevision,
+  keep: number,
+): ServiceState => ({
+  stable: revision,
+  canary: null,
+  previous: keepReplaced(state.previous, state.stable, revision.version, keep),
+});
 
 /** `v1.2.0 (0123456789ab)`, for listing kept versions in a refusal. */
 export const describeKept = (previous: readonly DeployedRevision[]): string =>

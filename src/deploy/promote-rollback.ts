@@ -1,13 +1,9 @@
 import { CadenceError } from '../problem/index.js';
 import type { DeployedRevision } from './deploy-rows.js';
 import { knownRevision } from './deploy-validation.js';
-import { describeKept, findKept, keepReplaced } from './kept-versions.js';
+import { describeKept, findKept, stableAfter } from './kept-versions.js';
 import type { DeployContext, OperationPlanner } from './operation-plan.js';
-import { trafficObjectsFor } from './traffic-objects.js';
-
-/** With traffic steps: the route without the canary (its weight 0), applied before it goes. */
-const withoutCanary = async (context: DeployContext, service: string) =>
-  (await trafficObjectsFor(context.cluster, context.config(service), service, 'none')).apply;
+import { withoutCanary } from './traffic-objects.js';
 
 /**
  * What a caller acting on a canary it started (the canary analysis) expects to find: a canary,
@@ -19,6 +15,13 @@ export interface CanaryExpectation {
   /** The canary's version, commit (or its prefix) or tag. */
   canaryVersion?: string | undefined;
 }
+
+/** Whether `canary` is the one `wanted` names: its version, its tag or a commit prefix. */
+export const matchesCanary = (
+  canary: { version: string; commit: string; tag?: string | null | undefined },
+  wanted: string,
+): boolean =>
+  canary.version === wanted || canary.tag === wanted || canary.commit.startsWith(wanted);
 
 export function checkCanary(
   service: string,
@@ -33,12 +36,7 @@ export function checkCanary(
     });
   }
   const wanted = expect.canaryVersion;
-  if (
-    wanted &&
-    canary.version !== wanted &&
-    canary.tag !== wanted &&
-    !canary.commit.startsWith(wanted)
-  ) {
+  if (wanted && !matchesCanary(canary, wanted)) {
     throw new CadenceError('conflict', {
       field: 'revision',
       detail: `service ${service}'s canary is now ${canary.version}, not ${wanted}`,
@@ -74,16 +72,7 @@ export function planPromote(
       track: 'stable',
       predicate: 'upgraded',
       endsCanary: `canary ${revision.version} promoted`,
-      next: {
-        stable: revision,
-        canary: null,
-        previous: keepReplaced(
-          state.previous,
-          state.stable,
-          revision.version,
-          context.config(service).keepVersions,
-        ),
-      },
+      next: stableAfter(state, revision, context.config(service).keepVersions),
     };
   };
 }

@@ -1,7 +1,7 @@
 import { newRevision } from './deploy-validation.js';
-import { keepReplaced } from './kept-versions.js';
+import { stableAfter } from './kept-versions.js';
 import type { DeployContext, DeployRef, OperationPlanner } from './operation-plan.js';
-import { trafficObjectsFor } from './traffic-objects.js';
+import { withoutCanary } from './traffic-objects.js';
 
 /** A deploy: a new stable version, replacing the canary too (never more than two versions). */
 export function planDeploy(
@@ -12,9 +12,7 @@ export function planDeploy(
   return async (state) => {
     const { objects, revision, images } = await newRevision(context, service, ref, 'stable', state);
     // With traffic steps, the route without the canary before the canary goes.
-    const routed = state.canary
-      ? (await trafficObjectsFor(context.cluster, context.config(service), service, 'none')).apply
-      : [];
+    const routed = state.canary ? await withoutCanary(context, service) : [];
     return {
       apply: [...objects, ...routed],
       remove: state.canary?.objects ?? [],
@@ -25,16 +23,7 @@ export function planDeploy(
       endsCanary:
         state.canary &&
         `canary ${state.canary.version} replaced by the deploy of ${revision.version}`,
-      next: {
-        stable: revision,
-        canary: null,
-        previous: keepReplaced(
-          state.previous,
-          state.stable,
-          revision.version,
-          context.config(service).keepVersions,
-        ),
-      },
+      next: stableAfter(state, revision, context.config(service).keepVersions),
     };
   };
 }

@@ -1,6 +1,7 @@
 import { CadenceError } from '../problem/index.js';
 import { trafficObjects, type ReadLive } from '../traffic/index.js';
 import type { Cluster } from './kube-cluster.js';
+import type { DeployContext } from './operation-plan.js';
 import { objectRef, type Manifest, type ObjectRef } from './manifest-rewrite.js';
 import type { DeployServiceSettings } from './schema.js';
 
@@ -36,3 +37,7 @@ export async function trafficObjectsFor(
     .map(objectRef);
   return { apply, canaryObjects };
 }
+
+/** With traffic steps: the route without the canary (its weight 0), applied before it goes. */
+export const withoutCanary = async (context: DeployContext, service: string): Promise<Manifest[]> =>
+  (await trafficObjectsFor(context.cluster, context.config(service), service, 'none')).apply;
