@@ -12,6 +12,7 @@ import {
   type TrafficStrategy,
 } from '../traffic/index.js';
 import type { Deployer } from './deployer.js';
+import { matchesCanary } from './promote-rollback.js';
 
 /** Where a service's canary is in its steps, for `GET …/steps` and `cadence steps`. */
 export interface StepsReport {
@@ -101,18 +102,18 @@ export function createTrafficSteps(options: { store: Store; deployer: Deployer }
 
   return {
     async gate(request: CanaryRequest, interval, now) {
+      // Only an analysis bound to a canary revision of a service the deployer runs moves
+      // weights; any other goes on to the promotion, which refuses or cancels it as it would
+      // without steps (an unbound analysis may not act on whatever canary runs now).
+      const wanted = request.revision;
+      if (!wanted || !deployer.services().includes(request.service)) {
+        return { promote: true, detail: 'no traffic steps' };
+      }
       const strategy = strategyOf(request.service);
       if (!strategy) return { promote: true, detail: 'no traffic steps' };
       const { canary } = await deployer.version(request.service);
       // No canary, or another one: the promotion that follows finds it gone and cancels.
-      const wanted = request.revision;
-      const same =
-        canary &&
-        (!wanted ||
-          canary.version === wanted ||
-          canary.tag === wanted ||
-          canary.commit.startsWith(wanted));
-      if (!canary || !same) {
+      if (!canary || !matchesCanary(canary, wanted)) {
         return { promote: true, detail: 'canary gone' };
       }
       const state = await stepsFor(store, request.service, canary.version, new Date(canary.at));

@@ -163,6 +163,24 @@ spec:
       assert.equal((await other.report('web')).step, 2);
     });
 
+    it('moves no weight for an analysis bound to no revision, or of a service it does not run', async () => {
+      // Both go on to the promotion, which refuses them as it does without steps.
+      const unbound = await steps.gate(
+        { service: 'web', namespace: 'production', analysisId: 'u' },
+        { index: 0, windowStart: at(70) },
+        at(400),
+      );
+      assert.deepEqual(unbound, { promote: true, detail: 'no traffic steps' });
+      const unmanaged = await steps.gate(
+        { service: 'other', namespace: 'production', analysisId: 'o', revision: sha(1) },
+        { index: 0, windowStart: at(70) },
+        at(400),
+      );
+      assert.deepEqual(unmanaged, { promote: true, detail: 'no traffic steps' });
+      assert.equal(weights()[1]![1], 25);
+      assert.equal((await steps.report('web')).step, 2);
+    });
+
     it('a weight that could not be applied leaves the step as it was, for the retry', async () => {
       // The cluster refusing the shift, as an unreachable API server would (stopping the test
       // API server mid-suite is not possible): the deployer's shift rejects.
