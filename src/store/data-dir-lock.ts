@@ -107,16 +107,8 @@ export function lockDataDir(dataDir: string): () => void {
       };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = parseHolder(readOrUndefined(lockFile) ?? '');
-      if (
-        holder &&
-        holderIsAlive(holder, {
-          self,
-          heldHere: heldByThisProcess.has(lockFile),
-          running: isRunning,
-          startTime: startTimeOf,
-        })
-      ) {
+      const holder = liveHolder(dataDir);
+      if (holder) {
         throw new CadenceError('conflict', {
           field: 'dataDir',
           detail: `data directory ${dataDir} is in use by process ${holder.pid}; stop it or use another --data-dir`,
