@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { liveHolder } from '../store/index.js';
@@ -33,15 +33,20 @@ export function writeDiscovery(
   const file = join(resolve(dataDir), DISCOVERY_FILE);
   const staging = `${file}.${process.pid}`;
   const body: Discovery = { url: server.url, credential: server.credential, pid: process.pid };
-  writeFileSync(staging, `${JSON.stringify(body)}\n`, { mode: 0o600 });
+  // A staging file a killed writer left keeps its own mode: start from none, created 0600.
+  rmSync(staging, { force: true });
+  writeFileSync(staging, `${JSON.stringify(body)}\n`, { mode: 0o600, flag: 'wx' });
   renameSync(staging, file);
-  return () => {
-    try {
-      unlinkSync(file);
-    } catch {
-      // already gone
-    }
-  };
+  return () => removeDiscovery(dataDir);
+}
+
+/**
+ * Removes `dataDir`'s discovery file: on a clean exit, and when a server takes the directory,
+ * since a file a killed server left names this server's pid after a container restart (PID 1)
+ * and would send CLIs an old credential until the new file is written.
+ */
+export function removeDiscovery(dataDir: string): void {
+  rmSync(join(resolve(dataDir), DISCOVERY_FILE), { force: true });
 }
 
 /**

@@ -9,6 +9,7 @@ export {
   LOCAL_PRINCIPAL_NAME,
   newLocalCredential,
   readDiscovery,
+  removeDiscovery,
   writeDiscovery,
   type Discovery,
 } from './discovery-file.js';

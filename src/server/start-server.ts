@@ -43,7 +43,7 @@ import { openStore, type Store } from '../store/index.js';
 import { createUpdateWatcher, type UpdateWatcher } from '../updates/index.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { newLocalCredential, writeDiscovery } from '../discovery/index.js';
+import { newLocalCredential, removeDiscovery, writeDiscovery } from '../discovery/index.js';
 import { buildApp } from './app.js';
 import { capConnections, openFileLimit } from './connection-cap.js';
 
@@ -167,6 +167,9 @@ export async function startServer(
     dataDir: config.store.dataDir,
     poolSize: config.store.poolSize,
   });
+  // This server holds the directory now: a discovery file left by a killed one must not send
+  // CLIs to it (with its old credential) while this one starts.
+  if (!config.store.databaseUrl) removeDiscovery(config.store.dataDir);
   // Reference-mode ApiServerSource events carry only a name: resolving them reads the
   // Deployment from the `kube` section's cluster, when one is configured.
   const lookupConfig =
@@ -358,7 +361,7 @@ export async function startServer(
   const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
   // A wildcard address is reached on loopback by a CLI on this machine.
   const localHost = { '0.0.0.0': '127.0.0.1', '::': '[::1]', '[::]': '[::1]' }[host] ?? host;
-  const removeDiscovery =
+  const discoveryWritten =
     embeddedDir && localCredential
       ? writeDiscovery(embeddedDir, {
           url: `http://${localHost}:${port}`,
@@ -379,7 +382,7 @@ export async function startServer(
     url: `http://${host}:${port}`,
     close() {
       closing ??= (async () => {
-        removeDiscovery?.();
+        discoveryWritten?.();
         await app.close();
         await watcher?.stop();
         await analysisRunner?.stop();

@@ -13,6 +13,7 @@ import {
   DISCOVERY_FILE,
   newLocalCredential,
   readDiscovery,
+  removeDiscovery,
   writeDiscovery,
 } from '../../src/discovery/index.js';
 import { lockDataDir } from '../../src/store/data-dir-lock.js';
@@ -37,6 +38,24 @@ describe('discovery file', () => {
       remove();
       assert.equal(existsSync(join(dir, DISCOVERY_FILE)), false);
       assert.equal(readDiscovery(dir), undefined);
+    } finally {
+      unlock();
+    }
+  });
+
+  it('stays owner-only when a killed writer left a wider staging file with its pid', () => {
+    const dir = join(root, 'staging');
+    const unlock = lockDataDir(dir);
+    try {
+      const staging = join(dir, `${DISCOVERY_FILE}.${process.pid}`);
+      writeFileSync(staging, 'left behind\n', { mode: 0o644 });
+      const credential = newLocalCredential();
+      writeDiscovery(dir, { url: 'http://127.0.0.1:8080', credential });
+      assert.equal(statSync(join(dir, DISCOVERY_FILE)).mode & 0o777, 0o600);
+      assert.equal(readDiscovery(dir)?.credential, credential);
+      removeDiscovery(dir);
+      assert.equal(existsSync(join(dir, DISCOVERY_FILE)), false);
+      removeDiscovery(dir); // nothing to remove: no error
     } finally {
       unlock();
     }
