@@ -12,7 +12,12 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { postEvent, startCadence, type CadenceProcess } from '../support/cadence-process.js';
+import {
+  postEvent,
+  startCadence,
+  untilCounted,
+  type CadenceProcess,
+} from '../support/cadence-process.js';
 import { createThrowawayDatabase, engines } from '../support/engines.js';
 import { pollUntil } from '../support/poll-until.js';
 
@@ -247,7 +252,7 @@ for (const engine of engines)
         },
       ]);
       const from = new Date(Date.now() - 86_400_000).toISOString();
-      const incident = await pollUntil(async () => {
+      const shopIncident = async () => {
         const listed = await fetch(
           `${cadence!.url}/api/v1/incidents?environment=default&from=${from}`,
         );
@@ -255,7 +260,12 @@ for (const engine of engines)
           incidents: { service: string; environmentFrom: string; attributedTo: unknown[] }[];
         };
         return body.incidents.find((i) => i.service === 'shop');
-      }, 'the shop incident in default');
+      };
+      await pollUntil(shopIncident, 'the shop incident in default');
+      // Listed before its stream is projected again: attribution comes with that projection.
+      await untilCounted(cadence!.url);
+      const incident = await shopIncident();
+      assert.ok(incident, 'the shop incident in default');
       assert.equal(incident.environmentFrom, 'service', 'the note says where it came from');
       assert.equal(incident.attributedTo.length, 1, 'it meets the deployment it follows');
     });

@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { pollUntil } from './poll-until.js';
 
 /** The built CLI, exactly as `npx cadence` runs it (the test command builds first). */
 export const cadenceBin = fileURLToPath(new URL('../../bin/cadence.js', import.meta.url));
@@ -83,4 +84,18 @@ export async function postEvent(url: string, event: Record<string, unknown>): Pr
     headers: { 'content-type': 'application/cloudevents+json' },
     body: JSON.stringify(event),
   });
+}
+
+/**
+ * Waits until a running server has routed and projected everything it accepted: reads only
+ * read, so a number that depends on a later projection (an incident meeting its deployment) is
+ * read once the metrics' freshness says nothing is pending.
+ */
+export async function untilCounted(url: string): Promise<void> {
+  await pollUntil(async () => {
+    const response = await fetch(`${url}/api/v1/metrics`);
+    const body = (await response.json()) as { freshness?: { pending: Record<string, number> } };
+    const pending = body.freshness?.pending;
+    return pending !== undefined && Object.values(pending).every((count) => count === 0);
+  }, 'everything accepted routed and projected');
 }
