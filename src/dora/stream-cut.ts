@@ -92,9 +92,13 @@ export function streamCut(
   }
 
   // Restoration by the next good deployment: a failed one before the cut whose restoration is
-  // not a good deployment before the cut may be restored by a different one now.
+  // not a good deployment before the cut may be restored by a different one now. (One its
+  // incidents failed is restored when they are resolved, whatever comes after it: the incident
+  // rules above cover it.)
+  const byIncident = (d: Delivery) => d.failureReasons.some((r) => r.startsWith('incident '));
   for (const d of deliveries.filter((d) => at(d) < cut).reverse()) {
-    if (d.failed && (d.restoredAt === undefined || d.restoredAt.getTime() >= cut)) cut = at(d);
+    const restored = d.restoredAt?.getTime();
+    if (d.failed && !byIncident(d) && (restored === undefined || restored >= cut)) cut = at(d);
   }
   return new Date(cut);
 }
