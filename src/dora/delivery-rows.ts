@@ -137,8 +137,8 @@ async function expandStaleRepositories(
   tx: Queryable,
   settings: DoraSettings,
 ): Promise<StaleMark[]> {
-  const { rows: moved } = await tx.query<{ repository: string }>(
-    `delete from dora_stale_repositories returning repository`,
+  const { rows: moved } = await tx.query<{ repository: string; since: Date }>(
+    `delete from dora_stale_repositories returning repository, since`,
   );
   // Checked here rather than in SQL: with nothing moved, the planner would still scan every
   // deployment to evaluate the condition (most passes have nothing moved).
@@ -155,7 +155,8 @@ async function expandStaleRepositories(
         or d.digest in (select a.digest from artifacts a where a.repository = any($1::text[]))`,
     [repositories, column(configured, (c) => c.service), repositories.map(repositoryName)],
   );
-  return rows.map((s) => ({ ...s, from: null }));
+  const since = new Date(Math.min(...moved.map((row) => new Date(row.since).getTime())));
+  return rows.map((s) => ({ ...s, from: null, since }));
 }
 
 /**

@@ -93,6 +93,8 @@ export interface StaleMark {
   service: string;
   /** The earliest deployment time the new facts can affect; undefined: the whole stream. */
   from?: Date | null | undefined;
+  /** When the oldest event behind it was received, if not the call's `since`. */
+  since?: Date | undefined;
 }
 
 /**
@@ -111,9 +113,10 @@ export async function markStaleStreams(
   if (marks.length === 0) return;
   await tx.query(
     `insert into dora_stale_streams (environment, service, since, affected_from)
-     select environment, service, $3::timestamptz,
+     select environment, service, min(since),
             case when bool_or(affected_from is null) then null else min(affected_from) end
-     from unnest($1::text[], $2::text[], $4::timestamptz[]) as s(environment, service, affected_from)
+     from unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[])
+          as s(environment, service, since, affected_from)
      group by environment, service
      order by environment, service
      on conflict (environment, service) do update set
@@ -124,7 +127,7 @@ export async function markStaleStreams(
     [
       column(marks, (m) => m.environment),
       column(marks, (m) => m.service),
-      typeof since === 'string' ? since : since.toISOString(),
+      column(marks, (m) => (m.since ?? new Date(since)).toISOString()),
       column(marks, (m) => m.from?.toISOString() ?? null),
     ],
   );
