@@ -1,6 +1,6 @@
 /**
- * The shapes of the HTTP API's responses, as zod schemas: the OpenAPI document is generated
- * from them (openapi.ts), and the tests check real responses against that document, so the two
+ * The shapes of the HTTP API's responses, as zod schemas: each route names its responses' schemas
+ * in its `config.api`, the OpenAPI document is generated from those (openapi.ts), and the tests check real responses against that document, so the two
  * cannot drift apart. Objects the API owns are strict (an unexpected field fails the tests);
  * payloads producers sent (events, CDEvents) are open.
  */
@@ -425,6 +425,18 @@ export const rolloutHistorySchema = z.strictObject({
   rollouts: z.array(rolloutSchema),
 });
 
+/** An analysis's statuses, which `GET /api/v1/analyses?status=` filters by too. */
+export const ANALYSIS_STATUSES = [
+  'running',
+  'promoting',
+  'rolling-back',
+  'promoted',
+  'rolled-back',
+  'inconclusive',
+  'cancelled',
+  'holding',
+] as const;
+
 const analysisFields = {
   id: z.string(),
   service: z.string(),
@@ -432,16 +444,7 @@ const analysisFields = {
   environment: z.string(),
   revision: z.string().nullable(),
   baselineRevision: z.string().nullable(),
-  status: z.enum([
-    'running',
-    'promoting',
-    'rolling-back',
-    'promoted',
-    'rolled-back',
-    'inconclusive',
-    'cancelled',
-    'holding',
-  ]),
+  status: z.enum(ANALYSIS_STATUSES),
   verdict: z.string().nullable(),
   reason: z.string().nullable(),
   spec: z.record(z.string(), z.unknown()).describe('the analysis as resolved from the settings'),
