@@ -47,7 +47,7 @@ export interface ApiOperation {
   /** The path parameters' schema, the one the handler parses `request.params` with. */
   params?: z.ZodObject;
   /** Request media types accepted, with a description of the body (and its schema when JSON). */
-  body?: { description: string; contentTypes: string[]; schema?: z.ZodType };
+  body?: { description: string; contentTypes: readonly string[]; schema?: z.ZodType };
   responses: Record<number, ApiResponse>;
 }
 

@@ -4,15 +4,11 @@ import { listRepositories, reportRepository } from '../../git/index.js';
 import type { Store } from '../../store/index.js';
 import { cadenceReportSchema, repositoryListSchema } from '../api-schemas.js';
 import { badQuery, problem } from '../openapi.js';
-import { parseQuery } from './parse-input.js';
+import { isoTime, parseQuery } from './parse-input.js';
 
 export const cadenceReportQuery = z.strictObject({
   repository: z.string().min(1).optional(),
-  asOf: z
-    .string()
-    .refine((value) => !Number.isNaN(Date.parse(value)), 'must be an RFC 3339 time or a date')
-    .transform((value) => new Date(value))
-    .optional(),
+  asOf: isoTime.optional(),
 });
 
 /**

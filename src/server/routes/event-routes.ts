@@ -76,57 +76,53 @@ export function registerEventRoutes(
     onAccepted?: (endpoint: string, count: number) => void;
   },
 ): void {
-  // CloudEvents HTTP binding: 202 once the events are durably stored.
-  app.post(
-    '/events',
+  // The CloudEvents HTTP binding and CDEvents: 202 once the events are durably stored.
+  const intakes = [
     {
-      config: {
-        auth: { action: 'ingest' },
-        api: {
-          tag: 'events',
-          summary: 'CloudEvents 1.0 HTTP binding: binary, structured or batched',
-          body: {
-            description: 'a CloudEvent; dev.cdevents.* types must carry a valid CDEvent',
-            contentTypes: [
-              'application/cloudevents+json',
-              'application/cloudevents-batch+json',
-              'application/json',
-              '*/*',
-            ],
-          },
-          responses: producerIntake,
-        },
+      url: '/events',
+      accept: 'acceptCloudEvents',
+      summary: 'CloudEvents 1.0 HTTP binding: binary, structured or batched',
+      body: {
+        description: 'a CloudEvent; dev.cdevents.* types must carry a valid CDEvent',
+        contentTypes: [
+          'application/cloudevents+json',
+          'application/cloudevents-batch+json',
+          'application/json',
+          '*/*',
+        ],
       },
     },
-    async (request, reply) => {
-      const result = await deps.intake.acceptCloudEvents(toMessage(request), callerOf(request));
-      deps.onAccepted?.('/events', result.accepted);
-      return reply.code(202).send(result);
-    },
-  );
-
-  app.post(
-    '/cdevents',
     {
-      config: {
-        auth: { action: 'ingest' },
-        api: {
-          tag: 'events',
-          summary: 'A CDEvent (0.3, 0.4, 0.5), bare or wrapped in a CloudEvent',
-          body: {
-            description: 'a CDEvent',
-            contentTypes: ['application/json', 'application/cloudevents+json'],
-          },
-          responses: producerIntake,
-        },
+      url: '/cdevents',
+      accept: 'acceptCdevents',
+      summary: 'A CDEvent (0.3, 0.4, 0.5), bare or wrapped in a CloudEvent',
+      body: {
+        description: 'a CDEvent',
+        contentTypes: ['application/json', 'application/cloudevents+json'],
       },
     },
-    async (request, reply) => {
-      const result = await deps.intake.acceptCdevents(toMessage(request), callerOf(request));
-      deps.onAccepted?.('/cdevents', result.accepted);
-      return reply.code(202).send(result);
-    },
-  );
+  ] as const;
+  for (const { url, accept, summary, body } of intakes) {
+    app.post(
+      url,
+      {
+        config: {
+          auth: { action: 'ingest' },
+          api: {
+            tag: 'events',
+            summary,
+            body,
+            responses: producerIntake,
+          },
+        },
+      },
+      async (request, reply) => {
+        const result = await deps.intake[accept](toMessage(request), callerOf(request));
+        deps.onAccepted?.(url, result.accepted);
+        return reply.code(202).send(result);
+      },
+    );
+  }
 
   app.get(
     '/api/v1/events',

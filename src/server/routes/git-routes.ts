@@ -7,7 +7,7 @@ import type { Store } from '../../store/index.js';
 import { cadenceReportSchema, sqlResultSchema } from '../api-schemas.js';
 import { problem } from '../openapi.js';
 import { toProblem } from '../problem-handler.js';
-import { parseJsonBody } from './parse-input.js';
+import { isoTime, parseJsonBody } from './parse-input.js';
 
 export const gitImportRequest = z.strictObject({
   /** A path on the server's machine, or a git URL (mirrored under the data directory). */
@@ -18,15 +18,10 @@ export const gitImportRequest = z.strictObject({
   allowShallow: z.boolean().default(false),
 });
 
-const asOfField = z
-  .string()
-  .refine((value) => !Number.isNaN(Date.parse(value)), 'must be an RFC 3339 time or a date')
-  .transform((value) => new Date(value));
-
 export const gitReportRequest = z.strictObject({
   repository: z.string().min(1).optional(),
   rulesYaml: z.string().optional(),
-  asOf: asOfField.optional(),
+  asOf: isoTime.optional(),
 });
 
 export const sqlRequest = z.strictObject({

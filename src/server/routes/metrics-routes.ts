@@ -11,14 +11,9 @@ import {
 import type { Store } from '../../store/index.js';
 import { deployFrequencySchema, metricSeriesSchema, metricsReportSchema } from '../api-schemas.js';
 import { badQuery, problem } from '../openapi.js';
-import { parseQuery } from './parse-input.js';
+import { isoTime, parseQuery } from './parse-input.js';
 
 const DAY = 86_400_000;
-
-const isoTime = z
-  .string()
-  .refine((value) => !Number.isNaN(Date.parse(value)), 'must be an RFC 3339 time or a date')
-  .transform((value) => new Date(value));
 
 export const metricsQuery = z.strictObject({
   service: z.string().min(1).optional(),

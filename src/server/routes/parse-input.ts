@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { parseJson } from '../../events/index.js';
 import { CadenceError } from '../../problem/index.js';
 
@@ -31,3 +31,9 @@ export function parseJsonBody<T extends z.ZodType>(schema: T, body: unknown): z.
   const value = parseJson(Buffer.isBuffer(body) ? body : Buffer.alloc(0), 'body');
   return parseInput(schema, value, 'body');
 }
+
+/** A time in a query or body: RFC 3339 or a date, as a `Date` (`?from=2026-03-01`, `asOf`). */
+export const isoTime = z
+  .string()
+  .refine((value) => !Number.isNaN(Date.parse(value)), 'must be an RFC 3339 time or a date')
+  .transform((value) => new Date(value));

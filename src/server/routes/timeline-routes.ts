@@ -15,7 +15,7 @@ import {
   incidentListSchema,
   serviceCatalogueSchema,
 } from '../api-schemas.js';
-import { badQuery, problem } from '../openapi.js';
+import { badQuery, problem, type ApiOperation } from '../openapi.js';
 import { parseQuery } from './parse-input.js';
 
 // The metrics' filters and window, and how many rows (newest first) to return.
@@ -24,7 +24,6 @@ export const timelineQuery = metricsQuery.omit({ bucket: true }).extend({
 });
 
 const READ = { action: 'read' } as const;
-const noTeam = problem('no service belongs to the team');
 
 /**
  * The deployments timeline and the incidents list the dashboard reads (and the service catalogue
@@ -77,16 +76,11 @@ export function registerTimelineRoutes(
     {
       config: {
         auth: READ,
-        api: {
-          tag: 'metrics',
-          summary: 'Deployments newest first, with the changes they delivered and their incidents',
-          query: timelineQuery,
-          responses: {
-            200: { description: 'deployments', schema: deploymentListSchema },
-            400: badQuery,
-            404: noTeam,
-          },
-        },
+        api: timelineApi(
+          'Deployments newest first, with the changes they delivered and their incidents',
+          'deployments',
+          deploymentListSchema,
+        ),
       },
     },
     async (request) => ({
@@ -99,21 +93,29 @@ export function registerTimelineRoutes(
     {
       config: {
         auth: READ,
-        api: {
-          tag: 'metrics',
-          summary:
-            'Incidents newest first, with time to restore and the deployment they are attributed to',
-          query: timelineQuery,
-          responses: {
-            200: { description: 'incidents', schema: incidentListSchema },
-            400: badQuery,
-            404: noTeam,
-          },
-        },
+        api: timelineApi(
+          'Incidents newest first, with time to restore and the deployment they are attributed to',
+          'incidents',
+          incidentListSchema,
+        ),
       },
     },
     async (request) => ({
       incidents: await listIncidents(deps.store, parse(request.query), settings),
     }),
   );
+}
+
+/** A list read with the timeline's filters: deployments, incidents. */
+function timelineApi(summary: string, what: string, schema: z.ZodType): ApiOperation {
+  return {
+    tag: 'metrics',
+    summary,
+    query: timelineQuery,
+    responses: {
+      200: { description: what, schema },
+      400: badQuery,
+      404: problem('no service belongs to the team'),
+    },
+  };
 }
