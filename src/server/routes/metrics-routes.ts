@@ -9,7 +9,12 @@ import {
   type MetricsQuery,
 } from '../../dora/index.js';
 import type { Store } from '../../store/index.js';
-import { deployFrequencySchema, metricSeriesSchema, metricsReportSchema } from '../api-schemas.js';
+import {
+  METRIC_NAMES,
+  deployFrequencySchema,
+  metricSeriesSchema,
+  metricsReportSchema,
+} from '../api-schemas.js';
 import { badQuery, problem } from '../openapi.js';
 import { isoTime, parseQuery } from './parse-input.js';
 
@@ -51,12 +56,12 @@ const SERIES = {
     timeToRestore: p.timeToRestore,
   }),
   'rework-rate': (p: MetricPoint) => p.reworkRate,
-} as const;
+} as const satisfies Record<(typeof METRIC_NAMES)[number], unknown>;
 type MetricPoint = NonNullable<Awaited<ReturnType<typeof metricsReport>>['series']>['points'][0];
 
 const READ = { action: 'read' } as const;
 const metricParams = z.object({
-  metric: z.enum(Object.keys(SERIES) as (keyof typeof SERIES)[]),
+  metric: z.enum(METRIC_NAMES),
 });
 const bucketParams = z.object({ bucket: z.enum(BUCKETS) });
 const noTeam = problem('no service belongs to the team');
