@@ -2,7 +2,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { judgeInterval, judges, scoreInterval } from '../../src/analysis/judge-interval.js';
-import type { Classification, MetricJudgement } from '../../src/analysis/judgement.js';
+import {
+  withoutOutliers,
+  type Classification,
+  type MetricJudgement,
+} from '../../src/analysis/judgement.js';
 import { metricSpecSchema, type MetricSpecInput } from '../../src/analysis/schema.js';
 
 const spec = (input: Partial<MetricSpecInput> = {}) =>
@@ -310,4 +314,42 @@ describe('scoreInterval', () => {
     assert.equal(result.verdict, 'fail');
     assert.equal(result.metrics[0]!.criticalFailure, true);
   });
+});
+
+describe('withoutOutliers', () => {
+  // The fences are Q1 − 3·IQR and Q3 + 3·IQR with type-7 quartiles (statistics' quantile, as
+  // PostgreSQL's percentile_cont). The rows sit on the fences, where another quantile type (R's
+  // type 6, say: Q1 1.5 and Q3 7 for [1, 2, 3, 4, 10]) would draw them elsewhere.
+  const rows: { name: string; values: number[]; kept: number[] }[] = [
+    { name: 'fewer than four values are all kept', values: [1, 2, 1000], kept: [1, 2, 1000] },
+    { name: 'a far outlier is dropped', values: [1, 2, 3, 4, 100], kept: [1, 2, 3, 4] },
+    {
+      name: 'a value on the upper fence is kept',
+      values: [4, 1, 10, 3, 2],
+      kept: [4, 1, 10, 3, 2],
+    },
+    {
+      name: 'just past the upper fence is dropped',
+      values: [1, 2, 3, 4, 10.001],
+      kept: [1, 2, 3, 4],
+    },
+    {
+      name: 'a value on the lower fence is kept',
+      values: [3, -5, 1, 2, 4],
+      kept: [3, -5, 1, 2, 4],
+    },
+    {
+      name: 'just past the lower fence is dropped',
+      values: [3, -5.001, 1, 2, 4],
+      kept: [3, 1, 2, 4],
+    },
+    {
+      name: 'no spread: anything off the value is dropped',
+      values: [5, 5, 5, 5, 5.1],
+      kept: [5, 5, 5, 5],
+    },
+  ];
+  for (const row of rows) {
+    it(row.name, () => assert.deepEqual(withoutOutliers(row.values), row.kept));
+  }
 });
