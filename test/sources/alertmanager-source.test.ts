@@ -2,12 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import {
-  validateCdevent,
-  type CloudEvent,
-  type Router,
-  type StoredEvent,
-} from '../../src/events/index.js';
+import { validateCdevent, type CloudEvent, type Router } from '../../src/events/index.js';
 import { CadenceError } from '../../src/problem/index.js';
 import { alertmanagerSettingsSchema } from '../../src/sources/index.js';
 import {
@@ -20,9 +15,14 @@ import {
 import type { Store } from '../../src/store/index.js';
 import { routeAll, testApp } from '../support/app.js';
 import { openTestStore } from '../support/engines.js';
+import {
+  cadenceError,
+  jsonPost,
+  storedEvent,
+  webhookDelivery as delivery,
+  type Json,
+} from '../support/source-deliveries.js';
 import { sourceContract } from './source-contract.js';
-
-type Json = Record<string, unknown>;
 
 /** A payload written from https://prometheus.io/docs/alerting/latest/configuration/#webhook_config */
 function fixture(name: 'firing' | 'resolved'): AlertmanagerPayload {
@@ -34,18 +34,9 @@ function fixture(name: 'firing' | 'resolved'): AlertmanagerPayload {
 const settings = (overrides: Partial<AlertmanagerSettings> = {}) =>
   alertmanagerSettingsSchema.parse(overrides);
 
-function delivery(body: unknown, headers: Record<string, string> = {}) {
-  return {
-    headers: { 'content-type': 'application/json', ...headers },
-    body: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
-  };
-}
-
 const receivedAt = new Date('2026-11-20T09:42:46Z');
 
-function stored(event: CloudEvent, seq = 1): StoredEvent {
-  return { ...event, seq, receivedAt, routedAt: null, routeOutputs: null, routeNote: null };
-}
+const stored = (event: CloudEvent) => storedEvent(event, receivedAt);
 
 /** Receives a payload as Alertmanager posts it and transforms what was stored. */
 function deliverAndTransform(payload: unknown, options: Partial<AlertmanagerSettings> = {}) {
@@ -310,8 +301,7 @@ describe('alertmanager receiver', () => {
     it(`refuses a payload with ${name}: invalid-input naming ${field}`, () => {
       assert.throws(
         () => createAlertmanagerReceiver(settings()).receive(delivery(payload), receivedAt),
-        (error: unknown) =>
-          error instanceof CadenceError && error.code === 'invalid-input' && error.field === field,
+        cadenceError('invalid-input', field),
       );
     });
   }
@@ -337,13 +327,7 @@ describe('alertmanager receiver', () => {
         );
       if (accepted) assert.equal(receive().length, 1);
       else {
-        assert.throws(
-          receive,
-          (error: unknown) =>
-            error instanceof CadenceError &&
-            error.code === 'unauthorized' &&
-            error.field === 'authorization',
-        );
+        assert.throws(receive, cadenceError('unauthorized', 'authorization'));
       }
     });
   }
@@ -429,10 +413,7 @@ describe('POST /webhooks/alertmanager through the app on PGlite', () => {
 });
 
 const TOKEN = { authorization: 'Bearer s3cret-token' };
-const json = (body: unknown, headers: Record<string, string> = TOKEN) => ({
-  body: typeof body === 'string' ? body : JSON.stringify(body),
-  headers: { 'content-type': 'application/json', ...headers },
-});
+const json = (body: unknown, headers: Record<string, string> = TOKEN) => jsonPost(body, headers);
 
 sourceContract({
   source: 'alertmanager',

@@ -3,12 +3,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { parse as parseYaml } from 'yaml';
-import {
-  validateCdevent,
-  type CloudEvent,
-  type Router,
-  type StoredEvent,
-} from '../../src/events/index.js';
+import { validateCdevent, type CloudEvent, type Router } from '../../src/events/index.js';
 import { CadenceError } from '../../src/problem/index.js';
 import { argocdSettingsSchema, builtinWebhookReceivers } from '../../src/sources/index.js';
 import {
@@ -20,9 +15,14 @@ import {
 import type { Store } from '../../src/store/index.js';
 import { routeAll, testApp } from '../support/app.js';
 import { openTestStore } from '../support/engines.js';
+import {
+  cadenceError,
+  jsonPost,
+  storedEvent,
+  webhookDelivery as delivery,
+  type Json,
+} from '../support/source-deliveries.js';
 import { sourceContract } from './source-contract.js';
-
-type Json = Record<string, unknown>;
 type Fixture = 'app-sync-succeeded' | 'app-sync-failed' | 'app-health-degraded';
 
 const read = (path: string) => readFileSync(new URL(path, import.meta.url), 'utf8');
@@ -34,13 +34,6 @@ function fixture(name: Fixture): ArgocdNotification {
 
 const receivedAt = new Date('2026-11-20T09:30:42Z');
 
-function delivery(body: unknown, headers: Record<string, string> = {}) {
-  return {
-    headers: { 'content-type': 'application/json', ...headers },
-    body: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
-  };
-}
-
 function receive(body: unknown, token?: string, headers: Record<string, string> = {}) {
   return createArgocdReceiver(argocdSettingsSchema.parse(token ? { token } : {})).receive(
     delivery(body, headers),
@@ -48,9 +41,7 @@ function receive(body: unknown, token?: string, headers: Record<string, string> 
   );
 }
 
-function stored(event: CloudEvent, seq = 1): StoredEvent {
-  return { ...event, seq, receivedAt, routedAt: null, routeOutputs: null, routeNote: null };
-}
+const stored = (event: CloudEvent) => storedEvent(event, receivedAt);
 
 function deliverAndTransform(body: unknown) {
   const [event] = receive(body);
@@ -259,11 +250,7 @@ describe('argocd receiver', () => {
   ];
   for (const [name, body, field] of bad) {
     it(`refuses a body with ${name}: invalid-input naming ${field}`, () => {
-      assert.throws(
-        () => receive(body),
-        (error: unknown) =>
-          error instanceof CadenceError && error.code === 'invalid-input' && error.field === field,
-      );
+      assert.throws(() => receive(body), cadenceError('invalid-input', field));
     });
   }
 
@@ -439,10 +426,7 @@ describe('POST /webhooks/argocd through the app on PGlite', () => {
 });
 
 const TOKEN = { authorization: 'Bearer argo-s3cret' };
-const json = (body: unknown, headers: Record<string, string> = TOKEN) => ({
-  body: typeof body === 'string' ? body : JSON.stringify(body),
-  headers: { 'content-type': 'application/json', ...headers },
-});
+const json = (body: unknown, headers: Record<string, string> = TOKEN) => jsonPost(body, headers);
 
 sourceContract({
   source: 'argocd',

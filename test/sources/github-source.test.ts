@@ -4,12 +4,7 @@ import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
 import type { WebhookDefinition } from '@octokit/webhooks-examples';
 import type { FastifyInstance } from 'fastify';
-import {
-  listCdevents,
-  validateCdevent,
-  type CloudEvent,
-  type StoredEvent,
-} from '../../src/events/index.js';
+import { listCdevents, type CloudEvent } from '../../src/events/index.js';
 import { CadenceError } from '../../src/problem/index.js';
 import { githubSettingsSchema } from '../../src/sources/index.js';
 import {
@@ -20,14 +15,24 @@ import {
 import type { Store } from '../../src/store/index.js';
 import { testApp } from '../support/app.js';
 import { openTestStore } from '../support/engines.js';
+import {
+  cadenceError,
+  changed,
+  factSummary as summary,
+  malformedDeliveries,
+  overHttp,
+  storedEvent,
+  transformerCases,
+  webhookDelivery,
+  type Json,
+  type TransformerCase,
+} from '../support/source-deliveries.js';
 import { sourceContract } from './source-contract.js';
 
 // Real payloads: the examples GitHub's own Octokit team keeps for every webhook event.
 const definitions = createRequire(import.meta.url)(
   '@octokit/webhooks-examples',
 ) as WebhookDefinition[];
-
-type Json = Record<string, unknown>;
 
 /** A copy of the first example of `event` that `pick` accepts. */
 function example(event: string, pick: (payload: Json) => boolean = () => true): Json {
@@ -42,18 +47,6 @@ function example(event: string, pick: (payload: Json) => boolean = () => true): 
 const at = (payload: Json, path: string): unknown =>
   path.split('.').reduce<unknown>((value, key) => (value as Json | undefined)?.[key], payload);
 
-/** A copy of `payload` with the field at `path` set (undefined: removed). */
-function changed(payload: Json, edits: Record<string, unknown>): Json {
-  const copy = structuredClone(payload);
-  for (const [path, value] of Object.entries(edits)) {
-    const keys = path.split('.');
-    const parent = keys.slice(0, -1).reduce((object, key) => object[key] as Json, copy);
-    if (value === undefined) delete parent[keys.at(-1)!];
-    else parent[keys.at(-1)!] = value;
-  }
-  return copy;
-}
-
 const REPOSITORY = 'https://github.com/Codertocat/Hello-World';
 const RECEIVED_AT = new Date('2026-11-20T09:30:00Z');
 const SECRET = 'It’s a Secret to Everybody';
@@ -64,33 +57,14 @@ const settings = (overrides: Partial<GithubSettings> = {}): GithubSettings =>
 const sign = (body: Buffer | string, secret = SECRET) =>
   `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 
-function delivery(
+const delivery = (
   event: string,
   body: Json | string,
   headers: Record<string, string | undefined> = {},
   id = '72d3162e-cc78-11e3-81ab-4c9367dc0958',
-) {
-  return {
-    headers: {
-      'content-type': 'application/json',
-      'x-github-event': event,
-      'x-github-delivery': id,
-      ...headers,
-    },
-    body: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
-  };
-}
+) => webhookDelivery(body, { 'x-github-event': event, 'x-github-delivery': id, ...headers });
 
-function stored(event: CloudEvent, seq = 1): StoredEvent {
-  return {
-    ...event,
-    seq,
-    receivedAt: RECEIVED_AT,
-    routedAt: null,
-    routeOutputs: null,
-    routeNote: null,
-  };
-}
+const stored = (event: CloudEvent) => storedEvent(event, RECEIVED_AT);
 
 /** A delivery through the receiver and the transformer, as the router would run them. */
 async function deliverAndTransform(
@@ -104,19 +78,6 @@ async function deliverAndTransform(
     RECEIVED_AT,
   );
   return createGithubSource(config).transform(stored(cloudEvent!));
-}
-
-/** The parts of a CDEvent the DORA facts read. */
-function summary(cdevent: Json) {
-  const context = cdevent.context as Json;
-  const subject = cdevent.subject as Json;
-  return {
-    type: context.type,
-    subject: subject.id,
-    timestamp: context.timestamp,
-    content: subject.content,
-    cadence: (cdevent.customData as Json | undefined)?.cadence,
-  };
 }
 
 const pushToMaster = () =>
@@ -145,12 +106,9 @@ const incidentContent = (service = 'Hello-World', environment = 'production') =>
   service: { id: service },
 });
 
-interface Case {
-  name: string;
+interface Case extends TransformerCase {
   event: string;
   payload: () => Json;
-  expected: ReturnType<typeof summary>[];
-  note?: RegExp;
 }
 
 const cases: Case[] = [
@@ -452,17 +410,7 @@ const cases: Case[] = [
 ];
 
 describe('github transformer', () => {
-  for (const { name, event, payload, expected, note } of cases) {
-    it(name, async () => {
-      const outcome = await deliverAndTransform(event, payload());
-      for (const cdevent of outcome.cdevents) {
-        const result = validateCdevent(cdevent);
-        assert.ok(result.ok, JSON.stringify(result));
-      }
-      assert.deepEqual(outcome.cdevents.map(summary), expected);
-      if (note) assert.match(outcome.note ?? '', note);
-    });
-  }
+  transformerCases(cases, ({ event, payload }) => deliverAndTransform(event, payload()));
 
   it('gives a redelivery the same CDEvent ids and another delivery new ones', async () => {
     const ids = async (id: string) =>
@@ -610,10 +558,7 @@ describe('github receiver', () => {
               delivery('push', body, { 'x-hub-signature-256': signature }),
               RECEIVED_AT,
             ),
-          (error: unknown) =>
-            error instanceof CadenceError &&
-            error.code === 'unauthorized' &&
-            error.field === 'x-hub-signature-256',
+          cadenceError('unauthorized', 'x-hub-signature-256'),
         );
       });
     }
@@ -691,15 +636,9 @@ describe('github receiver', () => {
       'x-github-delivery',
     ],
   ];
-  for (const [name, message, field] of malformed) {
-    it(`refuses ${name} with 400 naming ${field}`, () => {
-      assert.throws(
-        () => createGithubReceiver(settings()).receive(message(), RECEIVED_AT),
-        (error: unknown) =>
-          error instanceof CadenceError && error.code === 'invalid-input' && error.field === field,
-      );
-    });
-  }
+  malformedDeliveries(malformed, (message) =>
+    createGithubReceiver(settings()).receive(message, RECEIVED_AT),
+  );
 
   it('stores events it does not read whatever their shape', () => {
     const [event] = createGithubReceiver(settings()).receive(
@@ -789,15 +728,8 @@ describe('POST /webhooks/github (PGlite)', () => {
 });
 
 /** A delivery as HTTP sends it, signed with `secret` (null: no signature header). */
-function http(message: ReturnType<typeof delivery>, secret: string | null = SECRET) {
-  const headers = Object.fromEntries(
-    Object.entries(message.headers).filter((entry): entry is [string, string] => !!entry[1]),
-  );
-  return {
-    body: message.body.toString(),
-    headers: secret ? { ...headers, 'x-hub-signature-256': sign(message.body, secret) } : headers,
-  };
-}
+const http = (message: ReturnType<typeof delivery>, secret: string | null = SECRET) =>
+  overHttp(message, secret ? { 'x-hub-signature-256': sign(message.body, secret) } : {});
 
 sourceContract({
   source: 'github',

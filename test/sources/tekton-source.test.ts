@@ -2,12 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import {
-  validateCdevent,
-  type CloudEvent,
-  type Router,
-  type StoredEvent,
-} from '../../src/events/index.js';
+import { validateCdevent, type CloudEvent, type Router } from '../../src/events/index.js';
 import { tektonSettingsSchema } from '../../src/sources/index.js';
 import {
   createTektonSource,
@@ -18,9 +13,9 @@ import { gitRepositoryPath } from '../../src/events/cdevents/deployment-facts.js
 import type { Store } from '../../src/store/index.js';
 import { routeAll, structured, testApp } from '../support/app.js';
 import { openTestStore } from '../support/engines.js';
+import { storedEvent, type Json } from '../support/source-deliveries.js';
 import { ingestTokens, sourceContract } from './source-contract.js';
 
-type Json = Record<string, unknown>;
 type Fixture = 'started' | 'running' | 'successful' | 'failed' | 'build-successful';
 
 /**
@@ -33,18 +28,7 @@ function fixture(name: Fixture): CloudEvent & { data: { pipelineRun: Json } } {
   ) as CloudEvent & { data: { pipelineRun: Json } };
 }
 
-function stored(event: CloudEvent, seq = 1): StoredEvent {
-  return {
-    ...event,
-    // Fixtures are written as Tekton sends them, without Cadence's `extensions` field.
-    extensions: event.extensions ?? {},
-    seq,
-    receivedAt: new Date('2026-11-20T09:31:13Z'),
-    routedAt: null,
-    routeOutputs: null,
-    routeNote: null,
-  };
-}
+const stored = (event: CloudEvent) => storedEvent(event, new Date('2026-11-20T09:31:13Z'));
 
 function transform(event: CloudEvent, options: Partial<TektonSettings> = {}) {
   const outcome = createTektonSource(tektonSettingsSchema.parse(options)).transform(stored(event));
