@@ -158,3 +158,13 @@ export function directed(
     return { classification: 'pass', ignored: true };
   return { classification: change, ignored: false };
 }
+
+/**
+ * Whether the canary/stable ratio is past the metric's critical bound in the change's direction
+ * (`criticalIncrease` above, `criticalDecrease` below): a critical failure whatever the score.
+ */
+export function beyondCritical(spec: MetricSpec, change: 'high' | 'low', ratio: number): boolean {
+  return change === 'high'
+    ? spec.criticalIncrease !== undefined && ratio > spec.criticalIncrease
+    : spec.criticalDecrease !== undefined && ratio < spec.criticalDecrease;
+}

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { judgeInterval, judges, scoreInterval } from '../../src/analysis/judge-interval.js';
 import {
+  beyondCritical,
   withoutOutliers,
   type Classification,
   type MetricJudgement,
@@ -351,5 +352,27 @@ describe('withoutOutliers', () => {
   ];
   for (const row of rows) {
     it(row.name, () => assert.deepEqual(withoutOutliers(row.values), row.kept));
+  }
+});
+
+describe('beyondCritical', () => {
+  // Strictly past the bound, only in the change's own direction, never without a bound.
+  const rows: {
+    metric: Partial<MetricSpecInput>;
+    change: 'high' | 'low';
+    ratio: number;
+    critical: boolean;
+  }[] = [
+    { metric: {}, change: 'high', ratio: 100, critical: false },
+    { metric: { criticalIncrease: 1.5 }, change: 'high', ratio: 1.6, critical: true },
+    { metric: { criticalIncrease: 1.5 }, change: 'high', ratio: 1.5, critical: false },
+    { metric: { criticalIncrease: 1.5 }, change: 'low', ratio: 0.1, critical: false },
+    { metric: { criticalDecrease: 0.5 }, change: 'low', ratio: 0.4, critical: true },
+    { metric: { criticalDecrease: 0.5 }, change: 'low', ratio: 0.5, critical: false },
+    { metric: { criticalDecrease: 0.5 }, change: 'high', ratio: 9, critical: false },
+  ];
+  for (const { metric, change, ratio, critical } of rows) {
+    it(`${JSON.stringify(metric)}, ${change}, ratio ${ratio}: ${critical ? 'critical' : 'not critical'}`, () =>
+      assert.equal(beyondCritical(spec(metric), change, ratio), critical));
   }
 });
