@@ -8,24 +8,14 @@ import {
   type Classification,
   type MetricJudgement,
 } from '../../src/analysis/judgement.js';
-import { metricSpecSchema, type MetricSpecInput } from '../../src/analysis/schema.js';
+import type { MetricSpecInput } from '../../src/analysis/schema.js';
+import { judgeRows, metricSpec as spec, type JudgeRow } from '../support/judge-rows.js';
 
-const spec = (input: Partial<MetricSpecInput> = {}) =>
-  metricSpecSchema.parse({ name: 'latency-p95', minSamples: 5, ...input });
 const settings = { confidence: 0.98 };
 const around = (centre: number, spread: number, n = 12) =>
   Array.from({ length: n }, (_, i) => centre + spread * (((i * 7) % n) / n - 0.5));
 
-interface Row {
-  name: string;
-  metric?: Partial<MetricSpecInput>;
-  canary: number[];
-  stable: number[];
-  classification: Classification;
-  critical?: boolean;
-}
-
-const mannWhitneyRows: Row[] = [
+const mannWhitneyRows: JudgeRow[] = [
   {
     name: 'same distribution',
     canary: around(100, 10),
@@ -130,7 +120,7 @@ const mannWhitneyRows: Row[] = [
   },
 ];
 
-const thresholdRows: Row[] = [
+const thresholdRows: JudgeRow[] = [
   {
     name: 'absolute: within',
     metric: { name: 'error-rate', threshold: { limit: 0.01, mode: 'absolute' } },
@@ -185,19 +175,7 @@ for (const [judgeName, rows] of [
   ['mann-whitney', mannWhitneyRows],
   ['threshold', thresholdRows],
 ] as const) {
-  describe(`${judgeName} judge`, () => {
-    for (const row of rows) {
-      it(row.name, () => {
-        const judgement = judges[judgeName].judgeMetric(
-          spec(row.metric),
-          { canary: row.canary, stable: row.stable },
-          settings,
-        );
-        assert.equal(judgement.classification, row.classification, judgement.reason);
-        assert.equal(judgement.criticalFailure, row.critical ?? false, judgement.reason);
-      });
-    }
-  });
+  describe(`${judgeName} judge`, () => judgeRows(judges[judgeName], rows, settings));
 }
 
 describe('scoreInterval', () => {
