@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { after, before, describe, it } from 'node:test';
-import type { FastifyInstance } from 'fastify';
-import { validateCdevent, type CloudEvent, type Router } from '../../src/events/index.js';
+import { describe, it } from 'node:test';
+import { validateCdevent, type CloudEvent } from '../../src/events/index.js';
 import { CadenceError } from '../../src/problem/index.js';
 import { alertmanagerSettingsSchema } from '../../src/sources/index.js';
 import {
@@ -12,9 +11,8 @@ import {
   type AlertmanagerPayload,
   type AlertmanagerSettings,
 } from '../../src/sources/alertmanager-source.js';
-import type { Store } from '../../src/store/index.js';
-import { routeAll, testApp } from '../support/app.js';
-import { openTestStore } from '../support/engines.js';
+import { routeAll } from '../support/app.js';
+import { appPerSuite } from '../support/suite-app.js';
 import {
   cadenceError,
   jsonPost,
@@ -354,26 +352,14 @@ describe('alertmanager receiver', () => {
 });
 
 describe('POST /webhooks/alertmanager through the app on PGlite', () => {
-  let store: Store;
-  let app: FastifyInstance;
-  let router: Router;
-  let dispose: () => Promise<void>;
-
-  before(async () => {
-    ({ store, dispose } = await openTestStore('pglite'));
-    ({ app, router } = testApp(store, {
-      webhookReceivers: new Map([
-        ['alertmanager', createAlertmanagerReceiver(settings({ token: 's3cret-token' }))],
-      ]),
-    }));
-  });
-  after(async () => {
-    await app.close();
-    await dispose();
+  const suite = appPerSuite('pglite', {
+    webhookReceivers: new Map([
+      ['alertmanager', createAlertmanagerReceiver(settings({ token: 's3cret-token' }))],
+    ]),
   });
 
   const post = (payload: unknown, headers: Record<string, string>) =>
-    app.inject({
+    suite.app.inject({
       method: 'POST',
       url: '/webhooks/alertmanager',
       headers: { 'content-type': 'application/json', ...headers },
@@ -382,7 +368,9 @@ describe('POST /webhooks/alertmanager through the app on PGlite', () => {
   const authorized = { authorization: 'Bearer s3cret-token' };
 
   async function count(table: 'events' | 'cdevents'): Promise<number> {
-    const { rows } = await store.query<{ n: number }>(`select count(*)::int8 as n from ${table}`);
+    const { rows } = await suite.store.query<{ n: number }>(
+      `select count(*)::int8 as n from ${table}`,
+    );
     return rows[0]!.n;
   }
 
@@ -396,8 +384,8 @@ describe('POST /webhooks/alertmanager through the app on PGlite', () => {
     assert.equal((await post(fixture('resolved'), authorized)).statusCode, 202);
     assert.equal(await count('events'), 2);
 
-    await routeAll(router);
-    const { rows } = await store.query<{ predicate: string; subject_id: string }>(
+    await routeAll(suite.router);
+    const { rows } = await suite.store.query<{ predicate: string; subject_id: string }>(
       `select predicate, subject_id from cdevents where subject_type = 'incident' order by seq`,
     );
     assert.deepEqual(

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { after, before, describe, it } from 'node:test';
-import type { FastifyInstance } from 'fastify';
+import { describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
-import { validateCdevent, type CloudEvent, type Router } from '../../src/events/index.js';
+import { validateCdevent, type CloudEvent } from '../../src/events/index.js';
 import { CadenceError } from '../../src/problem/index.js';
 import { argocdSettingsSchema, builtinWebhookReceivers } from '../../src/sources/index.js';
 import {
@@ -12,9 +11,8 @@ import {
   createArgocdSource,
   type ArgocdNotification,
 } from '../../src/sources/argocd-source.js';
-import type { Store } from '../../src/store/index.js';
-import { routeAll, testApp } from '../support/app.js';
-import { openTestStore } from '../support/engines.js';
+import { routeAll } from '../support/app.js';
+import { appPerSuite } from '../support/suite-app.js';
 import {
   cadenceError,
   jsonPost,
@@ -377,24 +375,12 @@ describe('the documented argocd-notifications-cm', () => {
 });
 
 describe('POST /webhooks/argocd through the app on PGlite', () => {
-  let store: Store;
-  let app: FastifyInstance;
-  let router: Router;
-  let dispose: () => Promise<void>;
-
-  before(async () => {
-    ({ store, dispose } = await openTestStore('pglite'));
-    ({ app, router } = testApp(store, {
-      webhookReceivers: builtinWebhookReceivers({ argocd: { token: 'argo-s3cret' } }),
-    }));
-  });
-  after(async () => {
-    await app.close();
-    await dispose();
+  const suite = appPerSuite('pglite', {
+    webhookReceivers: builtinWebhookReceivers({ argocd: { token: 'argo-s3cret' } }),
   });
 
   const post = (body: unknown, headers: Record<string, string> = {}) =>
-    app.inject({
+    suite.app.inject({
       method: 'POST',
       url: '/webhooks/argocd',
       headers: { 'content-type': 'application/json', ...headers },
@@ -409,8 +395,8 @@ describe('POST /webhooks/argocd through the app on PGlite', () => {
       assert.equal(response.statusCode, 202, response.body);
       assert.deepEqual(response.json(), { mode: 'webhook', accepted: 1, duplicates: 0 });
     }
-    await routeAll(router);
-    const { rows } = await store.query<{ subject_id: string; outcome: string }>(
+    await routeAll(suite.router);
+    const { rows } = await suite.store.query<{ subject_id: string; outcome: string }>(
       `select subject_id, body->'customData'->'cadence'->>'outcome' as outcome
        from cdevents where transformer = 'argocd' order by timestamp`,
     );
@@ -418,7 +404,7 @@ describe('POST /webhooks/argocd through the app on PGlite', () => {
       { subject_id: 'web-production', outcome: 'success' },
       { subject_id: 'web-production', outcome: 'failure' },
     ]);
-    const { rows: notes } = await store.query<{ route_note: string | null }>(
+    const { rows: notes } = await suite.store.query<{ route_note: string | null }>(
       `select route_note from events where type = 'io.argoproj.argocd.app.on-health-degraded'`,
     );
     assert.match(notes[0]?.route_note ?? '', /Degraded after a sync/);

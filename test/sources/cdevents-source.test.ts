@@ -7,7 +7,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { cdeventsSource } from '../../src/sources/cdevents-source.js';
 import { storedEvent } from '../support/source-deliveries.js';
-import { ingestTokens, sourceContract } from './source-contract.js';
+import {
+  ingestTokens,
+  sourceContract,
+  type Delivery,
+  type SourceContractFixture,
+} from './source-contract.js';
 
 /** A service.deployed CDEvent as a producer sends it; the same id each time (a redelivery). */
 const deployed = (context: Record<string, unknown> = {}, subject?: unknown) => ({
@@ -78,94 +83,101 @@ describe('cdevents transformer', () => {
 const NOTHING_UNMAPPABLE =
   'the intake stores only CDEvents valid against their schema, and the passthrough maps every valid CDEvent whole';
 
-const atCdevents = ingestTokens('cdevents');
-const bare = (event: unknown, headers = atCdevents.headers.mine) => ({
+type Headers = Record<string, string>;
+
+/**
+ * The contract at one door, `send` putting a CDEvent into that door's request; `door` adds the
+ * door's own shape errors and unmapped case, given `authorised` (a request with this source's
+ * token, plus any extra headers) and the token's headers.
+ */
+function passthroughContract(
+  path: '/cdevents' | '/events',
+  send: (event: unknown, headers: Headers) => Delivery,
+  door: (
+    authorised: (event: unknown, extra?: Headers) => Delivery,
+    mine: () => Headers,
+  ) => Pick<SourceContractFixture, 'shapeErrors' | 'unmapped'>,
+): void {
+  const tokens = ingestTokens('cdevents');
+  // The token's headers exist once the contract's setUp ran: read them at each call.
+  const mine = () => tokens.headers.mine;
+  sourceContract({
+    source: 'cdevents',
+    path,
+    app: { auth: tokens.auth },
+    setUp: tokens.setUp,
+    valid: () => send(deployed(), mine()),
+    unauthorised: () => [
+      { name: 'no token', ...send(deployed(), {}), status: 401, field: 'authorization' },
+      {
+        name: "another producer's token",
+        ...send(deployed(), tokens.headers.other),
+        status: 403,
+        // The token is good; the event's type is what it may not send. The door names the
+        // CloudEvent attribute even for a bare CDEvent, whose body calls it `context.type`.
+        field: 'type',
+      },
+    ],
+    ...door((event, extra = {}) => send(event, { ...extra, ...mine() }), mine),
+  });
+}
+
+const bare = (event: unknown, headers: Headers) => ({
   body: typeof event === 'string' ? event : JSON.stringify(event),
   headers: { 'content-type': 'application/json', ...headers },
 });
-sourceContract({
-  source: 'cdevents',
-  path: '/cdevents',
-  app: { auth: atCdevents.auth },
-  setUp: atCdevents.setUp,
-  valid: () => bare(deployed()),
-  unauthorised: () => [
-    { name: 'no token', ...bare(deployed(), {}), status: 401, field: 'authorization' },
-    {
-      name: "another producer's token",
-      ...bare(deployed(), atCdevents.headers.other),
-      status: 403,
-      // The token is good; the event's type is what it may not send. The door names the wrapping
-      // CloudEvent's attribute even for a bare CDEvent, whose body calls it `context.type`.
-      field: 'type',
-    },
-  ],
+passthroughContract('/cdevents', bare, (authorised) => ({
   shapeErrors: () => [
-    { name: 'a body that is not JSON', ...bare('{'), field: 'body' },
-    { name: 'no context.id', ...bare(withoutId()), field: 'context.id' },
-    { name: 'a subject that is no object', ...bare(deployed({}, 'checkout')), field: 'subject' },
+    { name: 'a body that is not JSON', ...authorised('{'), field: 'body' },
+    { name: 'no context.id', ...authorised(withoutId()), field: 'context.id' },
+    {
+      name: 'a subject that is no object',
+      ...authorised(deployed({}, 'checkout')),
+      field: 'subject',
+    },
     {
       name: 'a type no CDEvents spec has',
-      ...bare(deployed({ type: 'dev.cdevents.nonsense.happened.0.1.0' })),
+      ...authorised(deployed({ type: 'dev.cdevents.nonsense.happened.0.1.0' })),
       field: 'context.type',
     },
   ],
   unmapped: { notApplicable: NOTHING_UNMAPPABLE },
-});
+}));
 
-const atEvents = ingestTokens('cdevents');
-/** The CDEvent as a binary-mode CloudEvent: attributes in `ce-` headers, the CDEvent as body. */
-const binary = (
-  event: ReturnType<typeof deployed> | ReturnType<typeof withoutId>,
-  headers: Record<string, string> = atEvents.headers.mine,
-  attributes: Record<string, string> = {},
+/** A binary-mode CloudEvent: attributes in `ce-` headers, the data as the JSON body. */
+const binaryCloudEvent = (
+  attributes: { id: string; source: string; type: string },
+  data: unknown,
+  headers: Headers,
 ) => ({
-  body: JSON.stringify(event),
+  body: JSON.stringify(data),
   headers: {
     'content-type': 'application/json',
     'ce-specversion': '1.0',
-    'ce-id': String(event.context.id ?? 'no-id'),
-    'ce-source': event.context.source,
-    'ce-type': event.context.type,
-    ...attributes,
+    'ce-id': attributes.id,
+    'ce-source': attributes.source,
+    'ce-type': attributes.type,
     ...headers,
   },
 });
-sourceContract({
-  source: 'cdevents',
-  path: '/events',
-  app: { auth: atEvents.auth },
-  setUp: atEvents.setUp,
-  valid: () => binary(deployed()),
-  unauthorised: () => [
-    { name: 'no token', ...binary(deployed(), {}), status: 401, field: 'authorization' },
-    {
-      name: "another producer's token",
-      ...binary(deployed(), atEvents.headers.other),
-      status: 403,
-      field: 'type',
-    },
-  ],
+/** A CDEvent as a binary-mode CloudEvent, its attributes from its context. */
+const binary = (event: unknown, headers: Headers) => {
+  const { context } = event as { context: { id?: string; source: string; type: string } };
+  return binaryCloudEvent({ ...context, id: context.id ?? 'no-id' }, event, headers);
+};
+passthroughContract('/events', binary, (authorised, mine) => ({
   shapeErrors: () => [
-    {
-      name: 'no ce-id',
-      ...binary(deployed(), atEvents.headers.mine, { 'ce-id': '' }),
-      field: 'ce-id',
-    },
-    { name: 'a CDEvent without context.id', ...binary(withoutId()), field: 'data.context.id' },
+    { name: 'no ce-id', ...authorised(deployed(), { 'ce-id': '' }), field: 'ce-id' },
+    { name: 'a CDEvent without context.id', ...authorised(withoutId()), field: 'data.context.id' },
   ],
   // What /events accepts but nothing maps: a CloudEvent of a type no route names (the passthrough
   // itself has nothing unmappable, as at /cdevents).
   unmapped: () => ({
-    body: JSON.stringify({ build: 42 }),
-    headers: {
-      'content-type': 'application/json',
-      'ce-specversion': '1.0',
-      'ce-id': 'unrouted-1',
-      'ce-source': '/ci/shop',
-      'ce-type': 'com.example.build.finished',
-      ...atEvents.headers.mine,
-    },
+    ...binaryCloudEvent(
+      { id: 'unrouted-1', source: '/ci/shop', type: 'com.example.build.finished' },
+      { build: 42 },
+      mine(),
+    ),
     note: /no route matches this event type/,
   }),
-});
+}));

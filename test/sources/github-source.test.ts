@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { WebhookDefinition } from '@octokit/webhooks-examples';
-import type { FastifyInstance } from 'fastify';
 import { listCdevents, type CloudEvent } from '../../src/events/index.js';
 import { CadenceError } from '../../src/problem/index.js';
 import { githubSettingsSchema } from '../../src/sources/index.js';
@@ -12,9 +11,7 @@ import {
   createGithubSource,
   type GithubSettings,
 } from '../../src/sources/github-source.js';
-import type { Store } from '../../src/store/index.js';
-import { testApp } from '../support/app.js';
-import { openTestStore } from '../support/engines.js';
+import { appPerSuite } from '../support/suite-app.js';
 import {
   cadenceError,
   changed,
@@ -651,22 +648,9 @@ describe('github receiver', () => {
 });
 
 describe('POST /webhooks/github (PGlite)', () => {
-  let store: Store;
-  let dispose: () => Promise<void>;
-  let app: FastifyInstance;
-  let settle: () => Promise<void>;
-
-  before(async () => {
-    ({ store, dispose } = await openTestStore('pglite'));
-    const config = settings({ secret: SECRET });
-    ({ app, settle } = testApp(store, {
-      webhookReceivers: new Map([['github', createGithubReceiver(config)]]),
-      sources: { github: config },
-    }));
-  });
-  after(async () => {
-    await app.close();
-    await dispose();
+  const suite = appPerSuite('pglite', {
+    webhookReceivers: new Map([['github', createGithubReceiver(settings({ secret: SECRET }))]]),
+    sources: { github: settings({ secret: SECRET }) },
   });
 
   // Signatures, shape errors, redeliveries and notes: the source contract below.
@@ -677,7 +661,7 @@ describe('POST /webhooks/github (PGlite)', () => {
     id: string,
     form = `payload=${encodeURIComponent(json)}`,
   ) =>
-    app.inject({
+    suite.app.inject({
       method: 'POST',
       url: '/webhooks/github',
       headers: {
@@ -712,12 +696,12 @@ describe('POST /webhooks/github (PGlite)', () => {
       assert.equal(response.statusCode, 202, response.body);
     }
     // Routed and projected: the frequency below reads what the projector made of it.
-    await settle();
-    const deployed = (await listCdevents(store, { limit: 50 })).filter((c) =>
+    await suite.settle();
+    const deployed = (await listCdevents(suite.store, { limit: 50 })).filter((c) =>
       c.type.startsWith('dev.cdevents.service.deployed'),
     );
     assert.equal(deployed.length, 1);
-    const frequency = await app.inject({ url: '/deploy-frequency/year' });
+    const frequency = await suite.app.inject({ url: '/deploy-frequency/year' });
     assert.equal(
       frequency
         .json()
