@@ -16,6 +16,7 @@ import { appPerSuite } from '../support/suite-app.js';
 import {
   cadenceError,
   jsonPost,
+  postDelivery,
   storedEvent,
   webhookDelivery as delivery,
   type Json,
@@ -359,12 +360,7 @@ describe('POST /webhooks/alertmanager through the app on PGlite', () => {
   });
 
   const post = (payload: unknown, headers: Record<string, string>) =>
-    suite.app.inject({
-      method: 'POST',
-      url: '/webhooks/alertmanager',
-      headers: { 'content-type': 'application/json', ...headers },
-      payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
-    });
+    postDelivery(suite.app, '/webhooks/alertmanager', jsonPost(payload, headers));
   const authorized = { authorization: 'Bearer s3cret-token' };
 
   async function count(table: 'events' | 'cdevents'): Promise<number> {

@@ -16,6 +16,7 @@ import { appPerSuite } from '../support/suite-app.js';
 import {
   cadenceError,
   jsonPost,
+  postDelivery,
   storedEvent,
   webhookDelivery as delivery,
   type Json,
@@ -380,12 +381,7 @@ describe('POST /webhooks/argocd through the app on PGlite', () => {
   });
 
   const post = (body: unknown, headers: Record<string, string> = {}) =>
-    suite.app.inject({
-      method: 'POST',
-      url: '/webhooks/argocd',
-      headers: { 'content-type': 'application/json', ...headers },
-      payload: typeof body === 'string' ? body : JSON.stringify(body),
-    });
+    postDelivery(suite.app, '/webhooks/argocd', jsonPost(body, headers));
   const authorized = { authorization: 'Bearer argo-s3cret' };
 
   // Auth, shape errors, re-sends and notes: the source contract below.

@@ -44,11 +44,9 @@ describe('cdevents transformer', () => {
     const outcome = cdeventsSource.transform(
       storedEvent(
         {
-          specversion: '1.0',
           id: 'e',
           source: '/s',
           type: event.context.type,
-          extensions: {},
           data: event,
         },
         new Date(),
@@ -62,11 +60,9 @@ describe('cdevents transformer', () => {
       const outcome = cdeventsSource.transform(
         storedEvent(
           {
-            specversion: '1.0',
             id: 'e',
             source: '/s',
             type: 'dev.cdevents.x',
-            extensions: {},
             data,
           },
           new Date(),

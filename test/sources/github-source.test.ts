@@ -3,7 +3,7 @@ import { createHmac } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import type { WebhookDefinition } from '@octokit/webhooks-examples';
-import { listCdevents, type CloudEvent } from '../../src/events/index.js';
+import { listCdevents } from '../../src/events/index.js';
 import { CadenceError } from '../../src/problem/index.js';
 import { githubSettingsSchema } from '../../src/sources/index.js';
 import {
@@ -21,6 +21,7 @@ import {
   storedEvent,
   transformerCases,
   webhookDelivery,
+  type CloudEventInput,
   type Json,
   type TransformerCase,
 } from '../support/source-deliveries.js';
@@ -61,7 +62,7 @@ const delivery = (
   id = '72d3162e-cc78-11e3-81ab-4c9367dc0958',
 ) => webhookDelivery(body, { 'x-github-event': event, 'x-github-delivery': id, ...headers });
 
-const stored = (event: CloudEvent) => storedEvent(event, RECEIVED_AT);
+const stored = (event: CloudEventInput) => storedEvent(event, RECEIVED_AT);
 
 /** A delivery through the receiver and the transformer, as the router would run them. */
 async function deliverAndTransform(
@@ -101,6 +102,18 @@ const incidentContent = (service = 'Hello-World', environment = 'production') =>
   description: 'Spelling error in the README file',
   environment: { id: environment, source: REPOSITORY },
   service: { id: service },
+});
+
+// The deployment the examples' deployment_status describes, as its summary.
+const deployed = (outcome: string, service = 'Hello-World', environment = 'production') => ({
+  type: 'dev.cdevents.service.deployed.0.3.0',
+  subject: service,
+  timestamp: '2019-05-15T15:20:55Z',
+  content: {
+    environment: { id: environment, source: REPOSITORY },
+    artifactId: `pkg:github/codertocat/hello-world@${DEPLOYED}`,
+  },
+  cadence: { repository: 'Codertocat/Hello-World', revision: DEPLOYED, outcome },
 });
 
 interface Case extends TransformerCase {
@@ -192,18 +205,7 @@ const cases: Case[] = [
     name: 'a successful deployment status is a deployment of the repository',
     event: 'deployment_status',
     payload: () => deploymentStatus('success'),
-    expected: [
-      {
-        type: 'dev.cdevents.service.deployed.0.3.0',
-        subject: 'Hello-World',
-        timestamp: '2019-05-15T15:20:55Z',
-        content: {
-          environment: { id: 'production', source: REPOSITORY },
-          artifactId: `pkg:github/codertocat/hello-world@${DEPLOYED}`,
-        },
-        cadence: { repository: 'Codertocat/Hello-World', revision: DEPLOYED, outcome: 'success' },
-      },
-    ],
+    expected: [deployed('success')],
   },
   {
     name: 'a failed deployment status names the service from the deployment payload',
@@ -214,35 +216,13 @@ const cases: Case[] = [
         'deployment.payload': { service: 'api' },
         'deployment.environment': 'staging',
       }),
-    expected: [
-      {
-        type: 'dev.cdevents.service.deployed.0.3.0',
-        subject: 'api',
-        timestamp: '2019-05-15T15:20:55Z',
-        content: {
-          environment: { id: 'staging', source: REPOSITORY },
-          artifactId: `pkg:github/codertocat/hello-world@${DEPLOYED}`,
-        },
-        cadence: { repository: 'Codertocat/Hello-World', revision: DEPLOYED, outcome: 'failure' },
-      },
-    ],
+    expected: [deployed('failure', 'api', 'staging')],
   },
   {
     name: 'an errored deployment status is a failed attempt',
     event: 'deployment_status',
     payload: () => changed(deploymentStatus('success'), { 'deployment_status.state': 'error' }),
-    expected: [
-      {
-        type: 'dev.cdevents.service.deployed.0.3.0',
-        subject: 'Hello-World',
-        timestamp: '2019-05-15T15:20:55Z',
-        content: {
-          environment: { id: 'production', source: REPOSITORY },
-          artifactId: `pkg:github/codertocat/hello-world@${DEPLOYED}`,
-        },
-        cadence: { repository: 'Codertocat/Hello-World', revision: DEPLOYED, outcome: 'failure' },
-      },
-    ],
+    expected: [deployed('failure')],
   },
   {
     name: 'a deployment state named like an object property is no deployment',
@@ -435,11 +415,9 @@ describe('github transformer', () => {
     const source = createGithubSource(settings());
     const outcome = await source.transform(
       stored({
-        specversion: '1.0',
         id: 'knative-delivery-1',
         source: REPOSITORY,
         type: 'dev.knative.source.github.push',
-        extensions: {},
         data: pushToMaster(),
       }),
     );
@@ -454,11 +432,9 @@ describe('github transformer', () => {
   it('notes a Knative payload that is not the event it claims to be', async () => {
     const outcome = await createGithubSource(settings()).transform(
       stored({
-        specversion: '1.0',
         id: 'knative-delivery-2',
         source: REPOSITORY,
         type: 'dev.knative.source.github.push',
-        extensions: {},
         data: { ref: 'refs/heads/master' },
       }),
     );

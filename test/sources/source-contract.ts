@@ -14,6 +14,7 @@ import { createToken } from '../../src/auth/index.js';
 import type { Store } from '../../src/store/index.js';
 import { routeAll, type testApp } from '../support/app.js';
 import { engines } from '../support/engines.js';
+import { postDelivery } from '../support/source-deliveries.js';
 import { appPerSuite } from '../support/suite-app.js';
 
 /** One HTTP delivery: its raw body and its headers (content type included). */
@@ -51,12 +52,7 @@ export function sourceContract(fixture: SourceContractFixture): void {
       const suite = appPerSuite(engine, fixture.app, fixture.setUp);
 
       const post = (delivery: Delivery) =>
-        suite.app.inject({
-          method: 'POST',
-          url: fixture.path ?? `/webhooks/${fixture.source}`,
-          headers: delivery.headers,
-          payload: delivery.body,
-        });
+        postDelivery(suite.app, fixture.path ?? `/webhooks/${fixture.source}`, delivery);
       const count = async (table: 'events' | 'cdevents') => {
         const { rows } = await suite.store.query<{ n: string | number }>(
           `select count(*) as n from ${table}`,

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
+import type { FastifyInstance } from 'fastify';
 import {
   validateCdevent,
   type CloudEvent,
@@ -58,9 +59,21 @@ export const jsonPost = (body: unknown, headers: Record<string, string>) => ({
   headers: { 'content-type': 'application/json', ...headers },
 });
 
+/** Posts a delivery (raw body and headers) to `url` through the app's HTTP surface. */
+export const postDelivery = (
+  app: FastifyInstance,
+  url: string,
+  delivery: { body: string; headers: Record<string, string> },
+) => app.inject({ method: 'POST', url, headers: delivery.headers, payload: delivery.body });
+
+/** A CloudEvent that says only what a test cares about: spec version 1.0, no extensions. */
+export type CloudEventInput = Omit<CloudEvent, 'specversion' | 'extensions'> &
+  Partial<Pick<CloudEvent, 'specversion' | 'extensions'>>;
+
 /** A CloudEvent as the events table hands it to a transformer: received, not yet routed. */
-export function storedEvent(event: CloudEvent, receivedAt: Date, seq = 1): StoredEvent {
+export function storedEvent(event: CloudEventInput, receivedAt: Date, seq = 1): StoredEvent {
   return {
+    specversion: '1.0',
     ...event,
     // Fixtures written as a producer sends them carry no Cadence `extensions` field.
     extensions: event.extensions ?? {},
