@@ -96,12 +96,18 @@ const PUSHED = '6113728f27ae82c7b1a177c8d03f9e96e0adf246';
 const MERGED = 'c4295bd74fb0f4fda03689c3df3f2803b658fd85';
 const DEPLOYED = 'f95f852bd8fca8fcc58a9a2d6c842781e32a215e';
 
-// An issue without an `environment:` label leaves the environment to the DORA rules.
-const UNLABELLED = { environmentGiven: false };
 const incidentContent = (service = 'Hello-World', environment = 'production') => ({
   description: 'Spelling error in the README file',
   environment: { id: environment, source: REPOSITORY },
   service: { id: service },
+});
+// The examples' issue as an incident with no `environment:` label: the DORA rules resolve it.
+const unlabelledIncident = (predicate: 'detected' | 'resolved', timestamp: string) => ({
+  type: `dev.cdevents.incident.${predicate}.0.3.0`,
+  subject: 'Codertocat/Hello-World#1',
+  timestamp,
+  content: incidentContent(undefined, 'unknown'),
+  cadence: { environmentGiven: false },
 });
 
 // The deployment the examples' deployment_status describes, as its summary.
@@ -267,15 +273,7 @@ const cases: Case[] = [
       changed(withIssueLabels(issue('labeled'), ['bug', 'incident']), {
         label: { id: 9, name: 'incident' },
       }),
-    expected: [
-      {
-        type: 'dev.cdevents.incident.detected.0.3.0',
-        subject: 'Codertocat/Hello-World#1',
-        timestamp: '2019-05-15T15:20:18Z',
-        content: incidentContent(undefined, 'unknown'),
-        cadence: UNLABELLED,
-      },
-    ],
+    expected: [unlabelledIncident('detected', '2019-05-15T15:20:18Z')],
   },
   {
     name: 'labelling a closed issue an incident records it detected and resolved',
@@ -287,20 +285,8 @@ const cases: Case[] = [
         'issue.closed_at': '2019-05-16T08:00:00Z',
       }),
     expected: [
-      {
-        type: 'dev.cdevents.incident.detected.0.3.0',
-        subject: 'Codertocat/Hello-World#1',
-        timestamp: '2019-05-15T15:20:18Z',
-        content: incidentContent(undefined, 'unknown'),
-        cadence: UNLABELLED,
-      },
-      {
-        type: 'dev.cdevents.incident.resolved.0.3.0',
-        subject: 'Codertocat/Hello-World#1',
-        timestamp: '2019-05-16T08:00:00Z',
-        content: incidentContent(undefined, 'unknown'),
-        cadence: UNLABELLED,
-      },
+      unlabelledIncident('detected', '2019-05-15T15:20:18Z'),
+      unlabelledIncident('resolved', '2019-05-16T08:00:00Z'),
     ],
   },
   {
@@ -312,29 +298,13 @@ const cases: Case[] = [
         'issue.state': 'closed',
         'issue.closed_at': '2019-05-15T17:00:00Z',
       }),
-    expected: [
-      {
-        type: 'dev.cdevents.incident.resolved.0.3.0',
-        subject: 'Codertocat/Hello-World#1',
-        timestamp: '2019-05-15T17:00:00Z',
-        content: incidentContent(undefined, 'unknown'),
-        cadence: UNLABELLED,
-      },
-    ],
+    expected: [unlabelledIncident('resolved', '2019-05-15T17:00:00Z')],
   },
   {
     name: 'removing the incident label from an open issue resolves the incident then',
     event: 'issues',
     payload: () => changed(issue('unlabeled'), { label: { id: 9, name: 'incident' } }),
-    expected: [
-      {
-        type: 'dev.cdevents.incident.resolved.0.3.0',
-        subject: 'Codertocat/Hello-World#1',
-        timestamp: '2019-05-15T15:20:26Z',
-        content: incidentContent(undefined, 'unknown'),
-        cadence: UNLABELLED,
-      },
-    ],
+    expected: [unlabelledIncident('resolved', '2019-05-15T15:20:26Z')],
   },
   {
     name: 'removing another label is no incident',
