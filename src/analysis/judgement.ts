@@ -1,3 +1,4 @@
+import { quantile } from '../statistics/index.js';
 import type { MannWhitneyResult } from './mann-whitney.js';
 import type { AnalysisSpec, JudgeName, MetricSpec } from './schema.js';
 
@@ -85,20 +86,14 @@ export function meanRatio(canary: SampleSummary, stable: SampleSummary): number 
   return canary.mean / stable.mean;
 }
 
-/** The q-quantile with linear interpolation (R's default, type 7). */
-function quantile(sorted: readonly number[], q: number): number {
-  const at = (sorted.length - 1) * q;
-  const low = Math.floor(at);
-  const high = Math.min(low + 1, sorted.length - 1);
-  return sorted[low]! + (sorted[high]! - sorted[low]!) * (at - low);
-}
-
-/** Values outside [Q1 − factor·IQR, Q3 + factor·IQR] removed; fewer than 4 values are kept. */
+/**
+ * Values outside [Q1 − factor·IQR, Q3 + factor·IQR] removed, the quartiles type 7 (the quantile
+ * the metrics use); fewer than 4 values are kept.
+ */
 export function withoutOutliers(values: readonly number[], factor = 3): number[] {
   if (values.length < 4) return [...values];
-  const sorted = [...values].sort((a, b) => a - b);
-  const q1 = quantile(sorted, 0.25);
-  const q3 = quantile(sorted, 0.75);
+  const q1 = quantile(values, 0.25)!;
+  const q3 = quantile(values, 0.75)!;
   const spread = factor * (q3 - q1);
   return values.filter((value) => value >= q1 - spread && value <= q3 + spread);
 }
@@ -162,4 +157,14 @@ export function directed(
   if (spec.direction === 'decrease' && change === 'high')
     return { classification: 'pass', ignored: true };
   return { classification: change, ignored: false };
+}
+
+/**
+ * Whether the canary/stable ratio is past the metric's critical bound in the change's direction
+ * (`criticalIncrease` above, `criticalDecrease` below): a critical failure whatever the score.
+ */
+export function beyondCritical(spec: MetricSpec, change: 'high' | 'low', ratio: number): boolean {
+  return change === 'high'
+    ? spec.criticalIncrease !== undefined && ratio > spec.criticalIncrease
+    : spec.criticalDecrease !== undefined && ratio < spec.criticalDecrease;
 }

@@ -1,4 +1,4 @@
-import { directed, judgementBase, type Judge } from './judgement.js';
+import { beyondCritical, directed, judgementBase, type Judge } from './judgement.js';
 import { mannWhitneyTest, smallestPValue } from './mann-whitney.js';
 import { round } from './threshold-judge.js';
 
@@ -55,18 +55,15 @@ export const mannWhitneyJudge: Judge = {
       };
     }
     const { classification, ignored } = directed(spec, change);
-    const beyondCritical =
-      change === 'high'
-        ? spec.criticalIncrease !== undefined && ratio > spec.criticalIncrease
-        : spec.criticalDecrease !== undefined && ratio < spec.criticalDecrease;
+    const critical = beyondCritical(spec, change, ratio);
     return {
       ...base,
       test,
       classification,
-      criticalFailure: !ignored && (spec.critical || beyondCritical),
+      criticalFailure: !ignored && (spec.critical || critical),
       reason: ignored
         ? `${described}: significant ${change === 'high' ? 'increase' : 'decrease'}, not judged for this metric`
-        : `${described}: significant ${change === 'high' ? 'increase' : 'decrease'} beyond the allowed effect size${beyondCritical ? ' (critical)' : ''}`,
+        : `${described}: significant ${change === 'high' ? 'increase' : 'decrease'} beyond the allowed effect size${critical ? ' (critical)' : ''}`,
     };
   },
 };

@@ -1,4 +1,10 @@
-import { directed, judgementBase, type Judge, type MetricJudgement } from './judgement.js';
+import {
+  beyondCritical,
+  directed,
+  judgementBase,
+  type Judge,
+  type MetricJudgement,
+} from './judgement.js';
 import type { MetricSpec } from './schema.js';
 import { round } from './threshold-judge.js';
 
@@ -166,16 +172,12 @@ export const sequentialJudge: Judge = {
     if (regression) {
       const change = regression.side === 'increase' ? 'high' : 'low';
       const { classification, ignored } = directed(spec, change);
-      const ratio = base.ratio ?? 0;
-      const beyondCritical =
-        change === 'high'
-          ? spec.criticalIncrease !== undefined && ratio > spec.criticalIncrease
-          : spec.criticalDecrease !== undefined && ratio < spec.criticalDecrease;
+      const critical = beyondCritical(spec, change, base.ratio ?? 0);
       return {
         ...base,
         classification,
-        criticalFailure: !ignored && (spec.critical || beyondCritical),
-        reason: `${described} (${looked}): a regression, past the tolerance${beyondCritical ? ' (critical)' : ''}`,
+        criticalFailure: !ignored && (spec.critical || critical),
+        reason: `${described} (${looked}): a regression, past the tolerance${critical ? ' (critical)' : ''}`,
       } satisfies MetricJudgement;
     }
     if (judged.every((side) => side.decision === 'within')) {

@@ -30,38 +30,26 @@ export function analysisCanaryControl(deployer: Deployer, steps?: TrafficSteps):
     }
     throw result.error;
   };
-  const expectation = (request: CanaryRequest) => ({ canaryVersion: request.revision });
   // Without a revision the deployer would act on whatever canary runs now, which may not be the
   // one this analysis judged (issue 13): such an analysis ends without touching the cluster.
-  const unbound = (request: CanaryRequest): CanaryActionResult | undefined =>
-    request.revision
-      ? undefined
-      : {
+  const act =
+    (operation: 'promote' | 'rollback', done: string, recorded: boolean) =>
+    async (request: CanaryRequest): Promise<CanaryActionResult> => {
+      if (!request.revision) {
+        return {
           applied: false,
           detail: 'cancelled: the analysis names no canary revision, so it may not act on one',
         };
+      }
+      const result = await deployer[operation](request.service, `analysis:${request.analysisId}`, {
+        canaryVersion: request.revision,
+      });
+      return outcome(result, done, recorded);
+    };
   return {
     // Traffic steps (a service with a strategy): passing intervals move the canary's weight.
     ...(steps ? { gate: steps.gate } : {}),
-    async promote(request) {
-      const refused = unbound(request);
-      if (refused) return refused;
-      const actor = `analysis:${request.analysisId}`;
-      return outcome(
-        await deployer.promote(request.service, actor, expectation(request)),
-        'promoted',
-        true,
-      );
-    },
-    async rollback(request) {
-      const refused = unbound(request);
-      if (refused) return refused;
-      const actor = `analysis:${request.analysisId}`;
-      return outcome(
-        await deployer.rollback(request.service, actor, expectation(request)),
-        'removed canary',
-        false,
-      );
-    },
+    promote: act('promote', 'promoted', true),
+    rollback: act('rollback', 'removed canary', false),
   };
 }

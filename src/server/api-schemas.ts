@@ -1,10 +1,12 @@
 /**
- * The shapes of the HTTP API's responses, as zod schemas: the OpenAPI document is generated
- * from them (openapi.ts), and the tests check real responses against that document, so the two
+ * The shapes of the HTTP API's responses, as zod schemas: each route names its responses' schemas
+ * in its `config.api`, the OpenAPI document is generated from those (openapi.ts), and the tests check real responses against that document, so the two
  * cannot drift apart. Objects the API owns are strict (an unexpected field fails the tests);
  * payloads producers sent (events, CDEvents) are open.
  */
 import { z } from 'zod';
+import { ROLLOUT_PHASES } from '../rollouts/index.js';
+import { BUCKETS } from '../statistics/index.js';
 
 const time = z.string().describe('RFC 3339 time (UTC)');
 
@@ -102,7 +104,7 @@ export const metricsReportSchema = z
     tiers: z.strictObject({ 2023: tiers, 2024: tiers }),
     series: z
       .strictObject({
-        bucket: z.enum(['day', 'week', 'month', 'year']),
+        bucket: z.enum(BUCKETS),
         points: z.array(z.strictObject({ bucket: time, ...metricFields })),
       })
       .optional(),
@@ -114,17 +116,20 @@ export const metricsReportSchema = z
   })
   .meta({ id: 'MetricsReport' });
 
+/** The metrics `GET /api/v1/metrics/{metric}` gives a series of. */
+export const METRIC_NAMES = [
+  'deployment-frequency',
+  'lead-time',
+  'change-failure-rate',
+  'recovery-time',
+  'rework-rate',
+] as const;
+
 export const metricSeriesSchema = z
   .strictObject({
-    metric: z.enum([
-      'deployment-frequency',
-      'lead-time',
-      'change-failure-rate',
-      'recovery-time',
-      'rework-rate',
-    ]),
+    metric: z.enum(METRIC_NAMES),
     scope: metricsScope,
-    bucket: z.enum(['day', 'week', 'month', 'year']),
+    bucket: z.enum(BUCKETS),
     points: z.array(z.looseObject({ bucket: time })),
   })
   .meta({ id: 'MetricSeries' });
@@ -380,7 +385,7 @@ export const rolloutSchema = z
     revision: z.string(),
     generation: z.number().int(),
     images: z.array(z.string()),
-    phase: z.enum(['progressing', 'complete', 'failed']),
+    phase: z.enum(ROLLOUT_PHASES),
     progress: z.number().describe('updatedReplicas / spec.replicas, 0..1'),
     desired: z.number().int(),
     updated: z.number().int(),
@@ -425,6 +430,18 @@ export const rolloutHistorySchema = z.strictObject({
   rollouts: z.array(rolloutSchema),
 });
 
+/** An analysis's statuses, which `GET /api/v1/analyses?status=` filters by too. */
+export const ANALYSIS_STATUSES = [
+  'running',
+  'promoting',
+  'rolling-back',
+  'promoted',
+  'rolled-back',
+  'inconclusive',
+  'cancelled',
+  'holding',
+] as const;
+
 const analysisFields = {
   id: z.string(),
   service: z.string(),
@@ -432,16 +449,7 @@ const analysisFields = {
   environment: z.string(),
   revision: z.string().nullable(),
   baselineRevision: z.string().nullable(),
-  status: z.enum([
-    'running',
-    'promoting',
-    'rolling-back',
-    'promoted',
-    'rolled-back',
-    'inconclusive',
-    'cancelled',
-    'holding',
-  ]),
+  status: z.enum(ANALYSIS_STATUSES),
   verdict: z.string().nullable(),
   reason: z.string().nullable(),
   spec: z.record(z.string(), z.unknown()).describe('the analysis as resolved from the settings'),

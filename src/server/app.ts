@@ -9,6 +9,7 @@ import type { WebhookReceiver } from '../sources/index.js';
 import type { Store } from '../store/index.js';
 import type { UpdateWatcher } from '../updates/index.js';
 import { enforceAuthorization, type AuthSettings, type RouteAction } from './authorization.js';
+import { declaredApi, type RouteApi } from './openapi.js';
 import {
   handleClientError,
   handleError,
@@ -76,11 +77,13 @@ export interface RegisteredRoute {
   url: string;
   /** The action the route declared (config.auth): the authorization table. */
   action: RouteAction;
+  /** Its operation in the OpenAPI document (config.api), or `undocumented` (a dashboard file). */
+  api: RouteApi;
 }
 
 const registeredRoutes = new WeakMap<FastifyInstance, RegisteredRoute[]>();
 
-/** Every route an app built by buildApp registered (the OpenAPI test checks each is documented). */
+/** Every route an app built by buildApp registered, as the OpenAPI document is built from them. */
 export function routesOf(app: FastifyInstance): RegisteredRoute[] {
   return registeredRoutes.get(app) ?? [];
 }
@@ -131,10 +134,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     settings: authSettings,
     localCredential: deps.localCredential,
   });
-  app.addHook('onRoute', (route) => {
+  // Every route registered after this must describe its operation too (config.api): the
+  // OpenAPI document is made of these declarations, so a route without one stops start-up.
+  app.addHook('onRoute', function (this: FastifyInstance, route) {
     const action = (route.config as { auth?: { action: RouteAction } }).auth!.action;
+    const api = declaredApi(route, this);
     for (const method of [route.method].flat()) {
-      if (method !== 'HEAD') routes.push({ method, url: route.url, action });
+      if (method !== 'HEAD') routes.push({ method, url: route.url, action, api });
     }
   });
   registerHealthRoutes(app, deps.store);

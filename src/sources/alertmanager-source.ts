@@ -8,7 +8,7 @@ import {
   type Transformer,
   type TransformOutcome,
 } from '../events/index.js';
-import { nothing, UNNAMED_ENVIRONMENT } from './cdevent-envelope.js';
+import { nothing, UNNAMED_ENVIRONMENT } from './delivery-cdevents.js';
 import {
   bodyDigestId,
   checkBearerToken,

@@ -10,7 +10,7 @@ import {
   type Transformer,
   type TransformOutcome,
 } from '../events/index.js';
-import { nothing } from './cdevent-envelope.js';
+import { nothing } from './delivery-cdevents.js';
 import {
   bodyDigestId,
   checkBearerToken,

@@ -18,7 +18,7 @@ import {
   trackedIncidentCdevent,
   type PayloadRule,
   type WebhookDelivery,
-} from './cdevent-envelope.js';
+} from './delivery-cdevents.js';
 import {
   checkPayload,
   headerValue,

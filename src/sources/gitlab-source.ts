@@ -17,7 +17,7 @@ import {
   trackedIncidentCdevent,
   type PayloadRule,
   type WebhookDelivery,
-} from './cdevent-envelope.js';
+} from './delivery-cdevents.js';
 import {
   bodyDigestId,
   checkPayload,

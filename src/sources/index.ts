@@ -42,19 +42,18 @@ export { tektonSettingsSchema } from './tekton-source.js';
 export { alertmanagerSettingsSchema } from './alertmanager-source.js';
 export { argocdSettingsSchema } from './argocd-source.js';
 
+/** Per-source settings from the config (`sources:`); a source left out runs with its defaults. */
+export interface SourceSettings {
+  github?: GithubSettings;
+  gitlab?: GitlabSettings;
+  tekton?: TektonSettings;
+  alertmanager?: AlertmanagerSettings;
+  argocd?: ArgocdSettings;
+}
+
 /** Every built-in transformer by name: the names the routing table may use. */
 export function builtinTransformers(
-  options: {
-    deploymentLookup?: DeploymentLookup;
-    /** Per-source settings from the config; a source left out runs with its defaults. */
-    settings?: {
-      github?: GithubSettings;
-      gitlab?: GitlabSettings;
-      tekton?: TektonSettings;
-      alertmanager?: AlertmanagerSettings;
-      argocd?: ArgocdSettings;
-    };
-  } = {},
+  options: { deploymentLookup?: DeploymentLookup; settings?: SourceSettings } = {},
 ): Map<string, Transformer> {
   const all: Transformer[] = [
     cdeventsSource,
@@ -76,13 +75,7 @@ export { securedSources, type WebhookReceiver } from './webhook-receiver.js';
 
 /** Every built-in webhook receiver by name: the `{source}` of `POST /webhooks/{source}`. */
 export function builtinWebhookReceivers(
-  /** Per-source settings from the config; a source left out runs with its defaults. */
-  settings: {
-    github?: GithubSettings;
-    gitlab?: GitlabSettings;
-    alertmanager?: AlertmanagerSettings;
-    argocd?: ArgocdSettings;
-  } = {},
+  settings: SourceSettings = {},
 ): Map<string, WebhookReceiver> {
   const all: WebhookReceiver[] = [
     createGithubReceiver(settings.github ?? githubSettingsSchema.parse({})),

@@ -9,7 +9,7 @@ import {
   type Transformer,
   type TransformOutcome,
 } from '../events/index.js';
-import { eventTime } from './cdevent-envelope.js';
+import { eventTime } from './delivery-cdevents.js';
 
 /**
  * Knative ApiServerSource events about Deployments → CDEvents.

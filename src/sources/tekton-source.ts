@@ -13,7 +13,7 @@ import {
   type CdeventSubject,
   type EmittedKind,
 } from '../events/index.js';
-import { eventTime, nothing } from './cdevent-envelope.js';
+import { eventTime, nothing } from './delivery-cdevents.js';
 import { describeIssue } from './webhook-receiver.js';
 
 /**

@@ -66,31 +66,26 @@ export async function writeSteps(db: Queryable, from: StepState, to: StepState):
   return rows.length === 1;
 }
 
-/** Pause (`by` a person) or resume (`null`) this canary's steps; false without such a canary. */
-export async function setPaused(
+/** Sets who paused (or confirmed) this canary's steps; false without such a canary. */
+async function markSteps(
   db: Queryable,
+  mark: 'paused_by' | 'confirmed_by',
   service: string,
   version: string,
   by: string | null,
 ): Promise<boolean> {
   const { rows } = await db.query(
-    `update traffic_steps set paused_by = $3, updated_at = now()
+    `update traffic_steps set ${mark} = $3, updated_at = now()
      where service = $1 and version = $2 returning service`,
     [service, version, by],
   );
   return rows.length === 1;
 }
 
-export async function setConfirmed(
-  db: Queryable,
-  service: string,
-  version: string,
-  by: string,
-): Promise<boolean> {
-  const { rows } = await db.query(
-    `update traffic_steps set confirmed_by = $3, updated_at = now()
-     where service = $1 and version = $2 returning service`,
-    [service, version, by],
-  );
-  return rows.length === 1;
-}
+/** Pause (`by` a person) or resume (`null`) this canary's steps; false without such a canary. */
+export const setPaused = (db: Queryable, service: string, version: string, by: string | null) =>
+  markSteps(db, 'paused_by', service, version, by);
+
+/** Confirm (`by` a person) this canary's next step; false without such a canary. */
+export const setConfirmed = (db: Queryable, service: string, version: string, by: string) =>
+  markSteps(db, 'confirmed_by', service, version, by);

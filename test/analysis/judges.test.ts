@@ -2,25 +2,20 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { judgeInterval, judges, scoreInterval } from '../../src/analysis/judge-interval.js';
-import type { Classification, MetricJudgement } from '../../src/analysis/judgement.js';
-import { metricSpecSchema, type MetricSpecInput } from '../../src/analysis/schema.js';
+import {
+  beyondCritical,
+  withoutOutliers,
+  type Classification,
+  type MetricJudgement,
+} from '../../src/analysis/judgement.js';
+import type { MetricSpecInput } from '../../src/analysis/schema.js';
+import { judgeRows, metricSpec as spec, type JudgeRow } from '../support/judge-rows.js';
 
-const spec = (input: Partial<MetricSpecInput> = {}) =>
-  metricSpecSchema.parse({ name: 'latency-p95', minSamples: 5, ...input });
 const settings = { confidence: 0.98 };
 const around = (centre: number, spread: number, n = 12) =>
   Array.from({ length: n }, (_, i) => centre + spread * (((i * 7) % n) / n - 0.5));
 
-interface Row {
-  name: string;
-  metric?: Partial<MetricSpecInput>;
-  canary: number[];
-  stable: number[];
-  classification: Classification;
-  critical?: boolean;
-}
-
-const mannWhitneyRows: Row[] = [
+const mannWhitneyRows: JudgeRow[] = [
   {
     name: 'same distribution',
     canary: around(100, 10),
@@ -125,7 +120,7 @@ const mannWhitneyRows: Row[] = [
   },
 ];
 
-const thresholdRows: Row[] = [
+const thresholdRows: JudgeRow[] = [
   {
     name: 'absolute: within',
     metric: { name: 'error-rate', threshold: { limit: 0.01, mode: 'absolute' } },
@@ -180,19 +175,7 @@ for (const [judgeName, rows] of [
   ['mann-whitney', mannWhitneyRows],
   ['threshold', thresholdRows],
 ] as const) {
-  describe(`${judgeName} judge`, () => {
-    for (const row of rows) {
-      it(row.name, () => {
-        const judgement = judges[judgeName].judgeMetric(
-          spec(row.metric),
-          { canary: row.canary, stable: row.stable },
-          settings,
-        );
-        assert.equal(judgement.classification, row.classification, judgement.reason);
-        assert.equal(judgement.criticalFailure, row.critical ?? false, judgement.reason);
-      });
-    }
-  });
+  describe(`${judgeName} judge`, () => judgeRows(judges[judgeName], rows, settings));
 }
 
 describe('scoreInterval', () => {
@@ -310,4 +293,64 @@ describe('scoreInterval', () => {
     assert.equal(result.verdict, 'fail');
     assert.equal(result.metrics[0]!.criticalFailure, true);
   });
+});
+
+describe('withoutOutliers', () => {
+  // The fences are Q1 − 3·IQR and Q3 + 3·IQR with type-7 quartiles (statistics' quantile, as
+  // PostgreSQL's percentile_cont). The rows sit on the fences, where another quantile type (R's
+  // type 6, say: Q1 1.5 and Q3 7 for [1, 2, 3, 4, 10]) would draw them elsewhere.
+  const rows: { name: string; values: number[]; kept: number[] }[] = [
+    { name: 'fewer than four values are all kept', values: [1, 2, 1000], kept: [1, 2, 1000] },
+    { name: 'a far outlier is dropped', values: [1, 2, 3, 4, 100], kept: [1, 2, 3, 4] },
+    {
+      name: 'a value on the upper fence is kept',
+      values: [4, 1, 10, 3, 2],
+      kept: [4, 1, 10, 3, 2],
+    },
+    {
+      name: 'just past the upper fence is dropped',
+      values: [1, 2, 3, 4, 10.001],
+      kept: [1, 2, 3, 4],
+    },
+    {
+      name: 'a value on the lower fence is kept',
+      values: [3, -5, 1, 2, 4],
+      kept: [3, -5, 1, 2, 4],
+    },
+    {
+      name: 'just past the lower fence is dropped',
+      values: [3, -5.001, 1, 2, 4],
+      kept: [3, 1, 2, 4],
+    },
+    {
+      name: 'no spread: anything off the value is dropped',
+      values: [5, 5, 5, 5, 5.1],
+      kept: [5, 5, 5, 5],
+    },
+  ];
+  for (const row of rows) {
+    it(row.name, () => assert.deepEqual(withoutOutliers(row.values), row.kept));
+  }
+});
+
+describe('beyondCritical', () => {
+  // Strictly past the bound, only in the change's own direction, never without a bound.
+  const rows: {
+    metric: Partial<MetricSpecInput>;
+    change: 'high' | 'low';
+    ratio: number;
+    critical: boolean;
+  }[] = [
+    { metric: {}, change: 'high', ratio: 100, critical: false },
+    { metric: { criticalIncrease: 1.5 }, change: 'high', ratio: 1.6, critical: true },
+    { metric: { criticalIncrease: 1.5 }, change: 'high', ratio: 1.5, critical: false },
+    { metric: { criticalIncrease: 1.5 }, change: 'low', ratio: 0.1, critical: false },
+    { metric: { criticalDecrease: 0.5 }, change: 'low', ratio: 0.4, critical: true },
+    { metric: { criticalDecrease: 0.5 }, change: 'low', ratio: 0.5, critical: false },
+    { metric: { criticalDecrease: 0.5 }, change: 'high', ratio: 9, critical: false },
+  ];
+  for (const { metric, change, ratio, critical } of rows) {
+    it(`${JSON.stringify(metric)}, ${change}, ratio ${ratio}: ${critical ? 'critical' : 'not critical'}`, () =>
+      assert.equal(beyondCritical(spec(metric), change, ratio), critical));
+  }
 });

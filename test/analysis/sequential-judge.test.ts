@@ -17,11 +17,10 @@ import {
   tolerances,
 } from '../../src/analysis/sequential-judge.js';
 import { judgeInterval } from '../../src/analysis/judge-interval.js';
-import { metricSpecSchema, type MetricSpecInput } from '../../src/analysis/schema.js';
 import { planAnalysis } from '../../src/analysis/start-analysis.js';
-import { type Classification } from '../../src/analysis/judgement.js';
 import { loadConfig } from '../../src/config/index.js';
 import { CadenceError } from '../../src/problem/index.js';
+import { judgeRows, metricSpec, type JudgeRow } from '../support/judge-rows.js';
 
 const close = (actual: number, expected: number, tolerance = 1e-4) =>
   assert.ok(Math.abs(actual - expected) < tolerance, `${actual} is not ${expected}`);
@@ -157,18 +156,10 @@ describe('the closed form against the mixture likelihood ratio integrated numeri
 });
 
 describe('sequentialJudge, as a table', () => {
-  const spec = (input: Partial<MetricSpecInput> = {}) =>
-    metricSpecSchema.parse({ name: 'latency-p95', minSamples: 5, ...input });
+  const spec = metricSpec;
   const wobble = (centre: number, spread: number, n: number) =>
     Array.from({ length: n }, (_, i) => centre + spread * (((i * 7) % 11) / 11 - 0.5));
-  const rows: {
-    name: string;
-    metric?: Partial<MetricSpecInput>;
-    canary: number[];
-    stable: number[];
-    classification: Classification;
-    critical?: boolean;
-  }[] = [
+  const rows: JudgeRow[] = [
     {
       name: 'same latency, plenty of samples: the sequence excludes +10 %',
       canary: wobble(100, 4, 60),
@@ -262,17 +253,7 @@ describe('sequentialJudge, as a table', () => {
       classification: 'nodata',
     },
   ];
-  for (const row of rows) {
-    it(row.name, () => {
-      const judgement = sequentialJudge.judgeMetric(
-        spec(row.metric),
-        { canary: row.canary, stable: row.stable },
-        { confidence: 0.98, alpha: 0.01 },
-      );
-      assert.equal(judgement.classification, row.classification, judgement.reason);
-      assert.equal(judgement.criticalFailure, row.critical ?? false);
-    });
-  }
+  judgeRows(sequentialJudge, rows, { confidence: 0.98, alpha: 0.01 });
 
   it('takes the tolerance from allowedIncrease / allowedDecrease unless set', () => {
     const derived = tolerances(spec({ allowedIncrease: 1.25, allowedDecrease: 0.8 }));

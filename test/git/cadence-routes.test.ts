@@ -1,31 +1,19 @@
 /** `/api/v1/cadence/*` through the real app, on every engine: the report the dashboard reads. */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { FastifyInstance } from 'fastify';
+import { describe, it } from 'node:test';
 import { importRepository } from '../../src/git/index.js';
-import type { Store } from '../../src/store/index.js';
-import { testApp } from '../support/app.js';
-import { engines, openTestStore } from '../support/engines.js';
+import { engines } from '../support/engines.js';
 import { VENDORING_RULES, vendoringRepoForFile } from '../support/git-fixture.js';
+import { appPerSuite } from '../support/suite-app.js';
 
 const vendoring = vendoringRepoForFile();
 
 for (const engine of engines) {
   describe(`cadence API on ${engine}`, () => {
-    let store: Store;
-    let app: FastifyInstance;
-    let dispose: () => Promise<void>;
-    before(async () => {
-      ({ store, dispose } = await openTestStore(engine));
-      ({ app } = testApp(store));
-    });
-    after(async () => {
-      await app.close();
-      await dispose();
-    });
+    const suite = appPerSuite(engine);
 
     const get = async (url: string) => {
-      const response = await app.inject({ method: 'GET', url });
+      const response = await suite.app.inject({ method: 'GET', url });
       return {
         status: response.statusCode,
         type: response.headers['content-type'],
@@ -43,7 +31,7 @@ for (const engine of engines) {
     });
 
     it('serves the report of the only repository with the rules stored at import', async () => {
-      await importRepository(store, {
+      await importRepository(suite.store, {
         source: vendoring.fixture.dir,
         name: 'vendoring',
         rulesYaml: VENDORING_RULES,
@@ -81,7 +69,7 @@ for (const engine of engines) {
     });
 
     it('lists the repositories', async () => {
-      await importRepository(store, {
+      await importRepository(suite.store, {
         source: vendoring.fixture.dir,
         name: 'no-rules',
         mirrorDir: vendoring.mirrorDir,

@@ -1,8 +1,9 @@
 /**
  * The OpenAPI document against the real app: every route the app registers is documented (and
  * nothing else), every reference resolves, and real responses — successes and problems — match
- * the schema the document gives for their status. A field added to a response without the
- * document, or a route without an entry, fails here.
+ * the schema the document gives for their status. A field added to a response without its schema
+ * in api-schemas.ts fails here; a route without its operation (config.api) cannot even register
+ * (openapi-meta-schema.test.ts), and the document's form is checked there too.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';

@@ -1,13 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { after, before, describe, it } from 'node:test';
-import type { FastifyInstance } from 'fastify';
-import {
-  validateCdevent,
-  type CloudEvent,
-  type Router,
-  type StoredEvent,
-} from '../../src/events/index.js';
+import { describe, it } from 'node:test';
+import { validateCdevent, type CloudEvent } from '../../src/events/index.js';
 import { CadenceError } from '../../src/problem/index.js';
 import { alertmanagerSettingsSchema } from '../../src/sources/index.js';
 import {
@@ -17,12 +11,17 @@ import {
   type AlertmanagerPayload,
   type AlertmanagerSettings,
 } from '../../src/sources/alertmanager-source.js';
-import type { Store } from '../../src/store/index.js';
-import { routeAll, testApp } from '../support/app.js';
-import { openTestStore } from '../support/engines.js';
+import { routeAll } from '../support/app.js';
+import { appPerSuite } from '../support/suite-app.js';
+import {
+  cadenceError,
+  jsonPost,
+  postDelivery,
+  storedEvent,
+  webhookDelivery as delivery,
+  type Json,
+} from '../support/source-deliveries.js';
 import { sourceContract } from './source-contract.js';
-
-type Json = Record<string, unknown>;
 
 /** A payload written from https://prometheus.io/docs/alerting/latest/configuration/#webhook_config */
 function fixture(name: 'firing' | 'resolved'): AlertmanagerPayload {
@@ -34,18 +33,9 @@ function fixture(name: 'firing' | 'resolved'): AlertmanagerPayload {
 const settings = (overrides: Partial<AlertmanagerSettings> = {}) =>
   alertmanagerSettingsSchema.parse(overrides);
 
-function delivery(body: unknown, headers: Record<string, string> = {}) {
-  return {
-    headers: { 'content-type': 'application/json', ...headers },
-    body: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
-  };
-}
-
 const receivedAt = new Date('2026-11-20T09:42:46Z');
 
-function stored(event: CloudEvent, seq = 1): StoredEvent {
-  return { ...event, seq, receivedAt, routedAt: null, routeOutputs: null, routeNote: null };
-}
+const stored = (event: CloudEvent) => storedEvent(event, receivedAt);
 
 /** Receives a payload as Alertmanager posts it and transforms what was stored. */
 function deliverAndTransform(payload: unknown, options: Partial<AlertmanagerSettings> = {}) {
@@ -310,8 +300,7 @@ describe('alertmanager receiver', () => {
     it(`refuses a payload with ${name}: invalid-input naming ${field}`, () => {
       assert.throws(
         () => createAlertmanagerReceiver(settings()).receive(delivery(payload), receivedAt),
-        (error: unknown) =>
-          error instanceof CadenceError && error.code === 'invalid-input' && error.field === field,
+        cadenceError('invalid-input', field),
       );
     });
   }
@@ -337,13 +326,7 @@ describe('alertmanager receiver', () => {
         );
       if (accepted) assert.equal(receive().length, 1);
       else {
-        assert.throws(
-          receive,
-          (error: unknown) =>
-            error instanceof CadenceError &&
-            error.code === 'unauthorized' &&
-            error.field === 'authorization',
-        );
+        assert.throws(receive, cadenceError('unauthorized', 'authorization'));
       }
     });
   }
@@ -370,35 +353,20 @@ describe('alertmanager receiver', () => {
 });
 
 describe('POST /webhooks/alertmanager through the app on PGlite', () => {
-  let store: Store;
-  let app: FastifyInstance;
-  let router: Router;
-  let dispose: () => Promise<void>;
-
-  before(async () => {
-    ({ store, dispose } = await openTestStore('pglite'));
-    ({ app, router } = testApp(store, {
-      webhookReceivers: new Map([
-        ['alertmanager', createAlertmanagerReceiver(settings({ token: 's3cret-token' }))],
-      ]),
-    }));
-  });
-  after(async () => {
-    await app.close();
-    await dispose();
+  const suite = appPerSuite('pglite', {
+    webhookReceivers: new Map([
+      ['alertmanager', createAlertmanagerReceiver(settings({ token: 's3cret-token' }))],
+    ]),
   });
 
   const post = (payload: unknown, headers: Record<string, string>) =>
-    app.inject({
-      method: 'POST',
-      url: '/webhooks/alertmanager',
-      headers: { 'content-type': 'application/json', ...headers },
-      payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
-    });
+    postDelivery(suite.app, '/webhooks/alertmanager', jsonPost(payload, headers));
   const authorized = { authorization: 'Bearer s3cret-token' };
 
   async function count(table: 'events' | 'cdevents'): Promise<number> {
-    const { rows } = await store.query<{ n: number }>(`select count(*)::int8 as n from ${table}`);
+    const { rows } = await suite.store.query<{ n: number }>(
+      `select count(*)::int8 as n from ${table}`,
+    );
     return rows[0]!.n;
   }
 
@@ -412,8 +380,8 @@ describe('POST /webhooks/alertmanager through the app on PGlite', () => {
     assert.equal((await post(fixture('resolved'), authorized)).statusCode, 202);
     assert.equal(await count('events'), 2);
 
-    await routeAll(router);
-    const { rows } = await store.query<{ predicate: string; subject_id: string }>(
+    await routeAll(suite.router);
+    const { rows } = await suite.store.query<{ predicate: string; subject_id: string }>(
       `select predicate, subject_id from cdevents where subject_type = 'incident' order by seq`,
     );
     assert.deepEqual(
@@ -429,10 +397,7 @@ describe('POST /webhooks/alertmanager through the app on PGlite', () => {
 });
 
 const TOKEN = { authorization: 'Bearer s3cret-token' };
-const json = (body: unknown, headers: Record<string, string> = TOKEN) => ({
-  body: typeof body === 'string' ? body : JSON.stringify(body),
-  headers: { 'content-type': 'application/json', ...headers },
-});
+const json = (body: unknown, headers: Record<string, string> = TOKEN) => jsonPost(body, headers);
 
 sourceContract({
   source: 'alertmanager',

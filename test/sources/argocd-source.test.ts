@@ -1,14 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { after, before, describe, it } from 'node:test';
-import type { FastifyInstance } from 'fastify';
+import { describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
-import {
-  validateCdevent,
-  type CloudEvent,
-  type Router,
-  type StoredEvent,
-} from '../../src/events/index.js';
+import { validateCdevent, type CloudEvent } from '../../src/events/index.js';
 import { CadenceError } from '../../src/problem/index.js';
 import { argocdSettingsSchema, builtinWebhookReceivers } from '../../src/sources/index.js';
 import {
@@ -17,12 +11,17 @@ import {
   createArgocdSource,
   type ArgocdNotification,
 } from '../../src/sources/argocd-source.js';
-import type { Store } from '../../src/store/index.js';
-import { routeAll, testApp } from '../support/app.js';
-import { openTestStore } from '../support/engines.js';
+import { routeAll } from '../support/app.js';
+import { appPerSuite } from '../support/suite-app.js';
+import {
+  cadenceError,
+  jsonPost,
+  postDelivery,
+  storedEvent,
+  webhookDelivery as delivery,
+  type Json,
+} from '../support/source-deliveries.js';
 import { sourceContract } from './source-contract.js';
-
-type Json = Record<string, unknown>;
 type Fixture = 'app-sync-succeeded' | 'app-sync-failed' | 'app-health-degraded';
 
 const read = (path: string) => readFileSync(new URL(path, import.meta.url), 'utf8');
@@ -34,13 +33,6 @@ function fixture(name: Fixture): ArgocdNotification {
 
 const receivedAt = new Date('2026-11-20T09:30:42Z');
 
-function delivery(body: unknown, headers: Record<string, string> = {}) {
-  return {
-    headers: { 'content-type': 'application/json', ...headers },
-    body: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
-  };
-}
-
 function receive(body: unknown, token?: string, headers: Record<string, string> = {}) {
   return createArgocdReceiver(argocdSettingsSchema.parse(token ? { token } : {})).receive(
     delivery(body, headers),
@@ -48,9 +40,7 @@ function receive(body: unknown, token?: string, headers: Record<string, string> 
   );
 }
 
-function stored(event: CloudEvent, seq = 1): StoredEvent {
-  return { ...event, seq, receivedAt, routedAt: null, routeOutputs: null, routeNote: null };
-}
+const stored = (event: CloudEvent) => storedEvent(event, receivedAt);
 
 function deliverAndTransform(body: unknown) {
   const [event] = receive(body);
@@ -259,11 +249,7 @@ describe('argocd receiver', () => {
   ];
   for (const [name, body, field] of bad) {
     it(`refuses a body with ${name}: invalid-input naming ${field}`, () => {
-      assert.throws(
-        () => receive(body),
-        (error: unknown) =>
-          error instanceof CadenceError && error.code === 'invalid-input' && error.field === field,
-      );
+      assert.throws(() => receive(body), cadenceError('invalid-input', field));
     });
   }
 
@@ -390,29 +376,12 @@ describe('the documented argocd-notifications-cm', () => {
 });
 
 describe('POST /webhooks/argocd through the app on PGlite', () => {
-  let store: Store;
-  let app: FastifyInstance;
-  let router: Router;
-  let dispose: () => Promise<void>;
-
-  before(async () => {
-    ({ store, dispose } = await openTestStore('pglite'));
-    ({ app, router } = testApp(store, {
-      webhookReceivers: builtinWebhookReceivers({ argocd: { token: 'argo-s3cret' } }),
-    }));
-  });
-  after(async () => {
-    await app.close();
-    await dispose();
+  const suite = appPerSuite('pglite', {
+    webhookReceivers: builtinWebhookReceivers({ argocd: { token: 'argo-s3cret' } }),
   });
 
   const post = (body: unknown, headers: Record<string, string> = {}) =>
-    app.inject({
-      method: 'POST',
-      url: '/webhooks/argocd',
-      headers: { 'content-type': 'application/json', ...headers },
-      payload: typeof body === 'string' ? body : JSON.stringify(body),
-    });
+    postDelivery(suite.app, '/webhooks/argocd', jsonPost(body, headers));
   const authorized = { authorization: 'Bearer argo-s3cret' };
 
   // Auth, shape errors, re-sends and notes: the source contract below.
@@ -422,8 +391,8 @@ describe('POST /webhooks/argocd through the app on PGlite', () => {
       assert.equal(response.statusCode, 202, response.body);
       assert.deepEqual(response.json(), { mode: 'webhook', accepted: 1, duplicates: 0 });
     }
-    await routeAll(router);
-    const { rows } = await store.query<{ subject_id: string; outcome: string }>(
+    await routeAll(suite.router);
+    const { rows } = await suite.store.query<{ subject_id: string; outcome: string }>(
       `select subject_id, body->'customData'->'cadence'->>'outcome' as outcome
        from cdevents where transformer = 'argocd' order by timestamp`,
     );
@@ -431,7 +400,7 @@ describe('POST /webhooks/argocd through the app on PGlite', () => {
       { subject_id: 'web-production', outcome: 'success' },
       { subject_id: 'web-production', outcome: 'failure' },
     ]);
-    const { rows: notes } = await store.query<{ route_note: string | null }>(
+    const { rows: notes } = await suite.store.query<{ route_note: string | null }>(
       `select route_note from events where type = 'io.argoproj.argocd.app.on-health-degraded'`,
     );
     assert.match(notes[0]?.route_note ?? '', /Degraded after a sync/);
@@ -439,10 +408,7 @@ describe('POST /webhooks/argocd through the app on PGlite', () => {
 });
 
 const TOKEN = { authorization: 'Bearer argo-s3cret' };
-const json = (body: unknown, headers: Record<string, string> = TOKEN) => ({
-  body: typeof body === 'string' ? body : JSON.stringify(body),
-  headers: { 'content-type': 'application/json', ...headers },
-});
+const json = (body: unknown, headers: Record<string, string> = TOKEN) => jsonPost(body, headers);
 
 sourceContract({
   source: 'argocd',

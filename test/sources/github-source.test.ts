@@ -1,15 +1,9 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { WebhookDefinition } from '@octokit/webhooks-examples';
-import type { FastifyInstance } from 'fastify';
-import {
-  listCdevents,
-  validateCdevent,
-  type CloudEvent,
-  type StoredEvent,
-} from '../../src/events/index.js';
+import { listCdevents } from '../../src/events/index.js';
 import { CadenceError } from '../../src/problem/index.js';
 import { githubSettingsSchema } from '../../src/sources/index.js';
 import {
@@ -17,17 +11,26 @@ import {
   createGithubSource,
   type GithubSettings,
 } from '../../src/sources/github-source.js';
-import type { Store } from '../../src/store/index.js';
-import { testApp } from '../support/app.js';
-import { openTestStore } from '../support/engines.js';
+import { appPerSuite } from '../support/suite-app.js';
+import {
+  cadenceError,
+  changed,
+  factSummary as summary,
+  malformedDeliveries,
+  overHttp,
+  storedEvent,
+  transformerCases,
+  webhookDelivery,
+  type CloudEventInput,
+  type Json,
+  type TransformerCase,
+} from '../support/source-deliveries.js';
 import { sourceContract } from './source-contract.js';
 
 // Real payloads: the examples GitHub's own Octokit team keeps for every webhook event.
 const definitions = createRequire(import.meta.url)(
   '@octokit/webhooks-examples',
 ) as WebhookDefinition[];
-
-type Json = Record<string, unknown>;
 
 /** A copy of the first example of `event` that `pick` accepts. */
 function example(event: string, pick: (payload: Json) => boolean = () => true): Json {
@@ -42,18 +45,6 @@ function example(event: string, pick: (payload: Json) => boolean = () => true): 
 const at = (payload: Json, path: string): unknown =>
   path.split('.').reduce<unknown>((value, key) => (value as Json | undefined)?.[key], payload);
 
-/** A copy of `payload` with the field at `path` set (undefined: removed). */
-function changed(payload: Json, edits: Record<string, unknown>): Json {
-  const copy = structuredClone(payload);
-  for (const [path, value] of Object.entries(edits)) {
-    const keys = path.split('.');
-    const parent = keys.slice(0, -1).reduce((object, key) => object[key] as Json, copy);
-    if (value === undefined) delete parent[keys.at(-1)!];
-    else parent[keys.at(-1)!] = value;
-  }
-  return copy;
-}
-
 const REPOSITORY = 'https://github.com/Codertocat/Hello-World';
 const RECEIVED_AT = new Date('2026-11-20T09:30:00Z');
 const SECRET = 'It’s a Secret to Everybody';
@@ -64,33 +55,14 @@ const settings = (overrides: Partial<GithubSettings> = {}): GithubSettings =>
 const sign = (body: Buffer | string, secret = SECRET) =>
   `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 
-function delivery(
+const delivery = (
   event: string,
   body: Json | string,
   headers: Record<string, string | undefined> = {},
   id = '72d3162e-cc78-11e3-81ab-4c9367dc0958',
-) {
-  return {
-    headers: {
-      'content-type': 'application/json',
-      'x-github-event': event,
-      'x-github-delivery': id,
-      ...headers,
-    },
-    body: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
-  };
-}
+) => webhookDelivery(body, { 'x-github-event': event, 'x-github-delivery': id, ...headers });
 
-function stored(event: CloudEvent, seq = 1): StoredEvent {
-  return {
-    ...event,
-    seq,
-    receivedAt: RECEIVED_AT,
-    routedAt: null,
-    routeOutputs: null,
-    routeNote: null,
-  };
-}
+const stored = (event: CloudEventInput) => storedEvent(event, RECEIVED_AT);
 
 /** A delivery through the receiver and the transformer, as the router would run them. */
 async function deliverAndTransform(
@@ -104,19 +76,6 @@ async function deliverAndTransform(
     RECEIVED_AT,
   );
   return createGithubSource(config).transform(stored(cloudEvent!));
-}
-
-/** The parts of a CDEvent the DORA facts read. */
-function summary(cdevent: Json) {
-  const context = cdevent.context as Json;
-  const subject = cdevent.subject as Json;
-  return {
-    type: context.type,
-    subject: subject.id,
-    timestamp: context.timestamp,
-    content: subject.content,
-    cadence: (cdevent.customData as Json | undefined)?.cadence,
-  };
 }
 
 const pushToMaster = () =>
@@ -137,20 +96,35 @@ const PUSHED = '6113728f27ae82c7b1a177c8d03f9e96e0adf246';
 const MERGED = 'c4295bd74fb0f4fda03689c3df3f2803b658fd85';
 const DEPLOYED = 'f95f852bd8fca8fcc58a9a2d6c842781e32a215e';
 
-// An issue without an `environment:` label leaves the environment to the DORA rules.
-const UNLABELLED = { environmentGiven: false };
 const incidentContent = (service = 'Hello-World', environment = 'production') => ({
   description: 'Spelling error in the README file',
   environment: { id: environment, source: REPOSITORY },
   service: { id: service },
 });
+// The examples' issue as an incident with no `environment:` label: the DORA rules resolve it.
+const unlabelledIncident = (predicate: 'detected' | 'resolved', timestamp: string) => ({
+  type: `dev.cdevents.incident.${predicate}.0.3.0`,
+  subject: 'Codertocat/Hello-World#1',
+  timestamp,
+  content: incidentContent(undefined, 'unknown'),
+  cadence: { environmentGiven: false },
+});
 
-interface Case {
-  name: string;
+// The deployment the examples' deployment_status describes, as its summary.
+const deployed = (outcome: string, service = 'Hello-World', environment = 'production') => ({
+  type: 'dev.cdevents.service.deployed.0.3.0',
+  subject: service,
+  timestamp: '2019-05-15T15:20:55Z',
+  content: {
+    environment: { id: environment, source: REPOSITORY },
+    artifactId: `pkg:github/codertocat/hello-world@${DEPLOYED}`,
+  },
+  cadence: { repository: 'Codertocat/Hello-World', revision: DEPLOYED, outcome },
+});
+
+interface Case extends TransformerCase {
   event: string;
   payload: () => Json;
-  expected: ReturnType<typeof summary>[];
-  note?: RegExp;
 }
 
 const cases: Case[] = [
@@ -237,18 +211,7 @@ const cases: Case[] = [
     name: 'a successful deployment status is a deployment of the repository',
     event: 'deployment_status',
     payload: () => deploymentStatus('success'),
-    expected: [
-      {
-        type: 'dev.cdevents.service.deployed.0.3.0',
-        subject: 'Hello-World',
-        timestamp: '2019-05-15T15:20:55Z',
-        content: {
-          environment: { id: 'production', source: REPOSITORY },
-          artifactId: `pkg:github/codertocat/hello-world@${DEPLOYED}`,
-        },
-        cadence: { repository: 'Codertocat/Hello-World', revision: DEPLOYED, outcome: 'success' },
-      },
-    ],
+    expected: [deployed('success')],
   },
   {
     name: 'a failed deployment status names the service from the deployment payload',
@@ -259,35 +222,13 @@ const cases: Case[] = [
         'deployment.payload': { service: 'api' },
         'deployment.environment': 'staging',
       }),
-    expected: [
-      {
-        type: 'dev.cdevents.service.deployed.0.3.0',
-        subject: 'api',
-        timestamp: '2019-05-15T15:20:55Z',
-        content: {
-          environment: { id: 'staging', source: REPOSITORY },
-          artifactId: `pkg:github/codertocat/hello-world@${DEPLOYED}`,
-        },
-        cadence: { repository: 'Codertocat/Hello-World', revision: DEPLOYED, outcome: 'failure' },
-      },
-    ],
+    expected: [deployed('failure', 'api', 'staging')],
   },
   {
     name: 'an errored deployment status is a failed attempt',
     event: 'deployment_status',
     payload: () => changed(deploymentStatus('success'), { 'deployment_status.state': 'error' }),
-    expected: [
-      {
-        type: 'dev.cdevents.service.deployed.0.3.0',
-        subject: 'Hello-World',
-        timestamp: '2019-05-15T15:20:55Z',
-        content: {
-          environment: { id: 'production', source: REPOSITORY },
-          artifactId: `pkg:github/codertocat/hello-world@${DEPLOYED}`,
-        },
-        cadence: { repository: 'Codertocat/Hello-World', revision: DEPLOYED, outcome: 'failure' },
-      },
-    ],
+    expected: [deployed('failure')],
   },
   {
     name: 'a deployment state named like an object property is no deployment',
@@ -332,15 +273,7 @@ const cases: Case[] = [
       changed(withIssueLabels(issue('labeled'), ['bug', 'incident']), {
         label: { id: 9, name: 'incident' },
       }),
-    expected: [
-      {
-        type: 'dev.cdevents.incident.detected.0.3.0',
-        subject: 'Codertocat/Hello-World#1',
-        timestamp: '2019-05-15T15:20:18Z',
-        content: incidentContent(undefined, 'unknown'),
-        cadence: UNLABELLED,
-      },
-    ],
+    expected: [unlabelledIncident('detected', '2019-05-15T15:20:18Z')],
   },
   {
     name: 'labelling a closed issue an incident records it detected and resolved',
@@ -352,20 +285,8 @@ const cases: Case[] = [
         'issue.closed_at': '2019-05-16T08:00:00Z',
       }),
     expected: [
-      {
-        type: 'dev.cdevents.incident.detected.0.3.0',
-        subject: 'Codertocat/Hello-World#1',
-        timestamp: '2019-05-15T15:20:18Z',
-        content: incidentContent(undefined, 'unknown'),
-        cadence: UNLABELLED,
-      },
-      {
-        type: 'dev.cdevents.incident.resolved.0.3.0',
-        subject: 'Codertocat/Hello-World#1',
-        timestamp: '2019-05-16T08:00:00Z',
-        content: incidentContent(undefined, 'unknown'),
-        cadence: UNLABELLED,
-      },
+      unlabelledIncident('detected', '2019-05-15T15:20:18Z'),
+      unlabelledIncident('resolved', '2019-05-16T08:00:00Z'),
     ],
   },
   {
@@ -377,29 +298,13 @@ const cases: Case[] = [
         'issue.state': 'closed',
         'issue.closed_at': '2019-05-15T17:00:00Z',
       }),
-    expected: [
-      {
-        type: 'dev.cdevents.incident.resolved.0.3.0',
-        subject: 'Codertocat/Hello-World#1',
-        timestamp: '2019-05-15T17:00:00Z',
-        content: incidentContent(undefined, 'unknown'),
-        cadence: UNLABELLED,
-      },
-    ],
+    expected: [unlabelledIncident('resolved', '2019-05-15T17:00:00Z')],
   },
   {
     name: 'removing the incident label from an open issue resolves the incident then',
     event: 'issues',
     payload: () => changed(issue('unlabeled'), { label: { id: 9, name: 'incident' } }),
-    expected: [
-      {
-        type: 'dev.cdevents.incident.resolved.0.3.0',
-        subject: 'Codertocat/Hello-World#1',
-        timestamp: '2019-05-15T15:20:26Z',
-        content: incidentContent(undefined, 'unknown'),
-        cadence: UNLABELLED,
-      },
-    ],
+    expected: [unlabelledIncident('resolved', '2019-05-15T15:20:26Z')],
   },
   {
     name: 'removing another label is no incident',
@@ -452,17 +357,7 @@ const cases: Case[] = [
 ];
 
 describe('github transformer', () => {
-  for (const { name, event, payload, expected, note } of cases) {
-    it(name, async () => {
-      const outcome = await deliverAndTransform(event, payload());
-      for (const cdevent of outcome.cdevents) {
-        const result = validateCdevent(cdevent);
-        assert.ok(result.ok, JSON.stringify(result));
-      }
-      assert.deepEqual(outcome.cdevents.map(summary), expected);
-      if (note) assert.match(outcome.note ?? '', note);
-    });
-  }
+  transformerCases(cases, ({ event, payload }) => deliverAndTransform(event, payload()));
 
   it('gives a redelivery the same CDEvent ids and another delivery new ones', async () => {
     const ids = async (id: string) =>
@@ -490,11 +385,9 @@ describe('github transformer', () => {
     const source = createGithubSource(settings());
     const outcome = await source.transform(
       stored({
-        specversion: '1.0',
         id: 'knative-delivery-1',
         source: REPOSITORY,
         type: 'dev.knative.source.github.push',
-        extensions: {},
         data: pushToMaster(),
       }),
     );
@@ -509,11 +402,9 @@ describe('github transformer', () => {
   it('notes a Knative payload that is not the event it claims to be', async () => {
     const outcome = await createGithubSource(settings()).transform(
       stored({
-        specversion: '1.0',
         id: 'knative-delivery-2',
         source: REPOSITORY,
         type: 'dev.knative.source.github.push',
-        extensions: {},
         data: { ref: 'refs/heads/master' },
       }),
     );
@@ -610,10 +501,7 @@ describe('github receiver', () => {
               delivery('push', body, { 'x-hub-signature-256': signature }),
               RECEIVED_AT,
             ),
-          (error: unknown) =>
-            error instanceof CadenceError &&
-            error.code === 'unauthorized' &&
-            error.field === 'x-hub-signature-256',
+          cadenceError('unauthorized', 'x-hub-signature-256'),
         );
       });
     }
@@ -691,15 +579,9 @@ describe('github receiver', () => {
       'x-github-delivery',
     ],
   ];
-  for (const [name, message, field] of malformed) {
-    it(`refuses ${name} with 400 naming ${field}`, () => {
-      assert.throws(
-        () => createGithubReceiver(settings()).receive(message(), RECEIVED_AT),
-        (error: unknown) =>
-          error instanceof CadenceError && error.code === 'invalid-input' && error.field === field,
-      );
-    });
-  }
+  malformedDeliveries(malformed, (message) =>
+    createGithubReceiver(settings()).receive(message, RECEIVED_AT),
+  );
 
   it('stores events it does not read whatever their shape', () => {
     const [event] = createGithubReceiver(settings()).receive(
@@ -712,22 +594,9 @@ describe('github receiver', () => {
 });
 
 describe('POST /webhooks/github (PGlite)', () => {
-  let store: Store;
-  let dispose: () => Promise<void>;
-  let app: FastifyInstance;
-  let settle: () => Promise<void>;
-
-  before(async () => {
-    ({ store, dispose } = await openTestStore('pglite'));
-    const config = settings({ secret: SECRET });
-    ({ app, settle } = testApp(store, {
-      webhookReceivers: new Map([['github', createGithubReceiver(config)]]),
-      sources: { github: config },
-    }));
-  });
-  after(async () => {
-    await app.close();
-    await dispose();
+  const suite = appPerSuite('pglite', {
+    webhookReceivers: new Map([['github', createGithubReceiver(settings({ secret: SECRET }))]]),
+    sources: { github: settings({ secret: SECRET }) },
   });
 
   // Signatures, shape errors, redeliveries and notes: the source contract below.
@@ -738,7 +607,7 @@ describe('POST /webhooks/github (PGlite)', () => {
     id: string,
     form = `payload=${encodeURIComponent(json)}`,
   ) =>
-    app.inject({
+    suite.app.inject({
       method: 'POST',
       url: '/webhooks/github',
       headers: {
@@ -773,12 +642,12 @@ describe('POST /webhooks/github (PGlite)', () => {
       assert.equal(response.statusCode, 202, response.body);
     }
     // Routed and projected: the frequency below reads what the projector made of it.
-    await settle();
-    const deployed = (await listCdevents(store, { limit: 50 })).filter((c) =>
+    await suite.settle();
+    const deployed = (await listCdevents(suite.store, { limit: 50 })).filter((c) =>
       c.type.startsWith('dev.cdevents.service.deployed'),
     );
     assert.equal(deployed.length, 1);
-    const frequency = await app.inject({ url: '/deploy-frequency/year' });
+    const frequency = await suite.app.inject({ url: '/deploy-frequency/year' });
     assert.equal(
       frequency
         .json()
@@ -789,15 +658,8 @@ describe('POST /webhooks/github (PGlite)', () => {
 });
 
 /** A delivery as HTTP sends it, signed with `secret` (null: no signature header). */
-function http(message: ReturnType<typeof delivery>, secret: string | null = SECRET) {
-  const headers = Object.fromEntries(
-    Object.entries(message.headers).filter((entry): entry is [string, string] => !!entry[1]),
-  );
-  return {
-    body: message.body.toString(),
-    headers: secret ? { ...headers, 'x-hub-signature-256': sign(message.body, secret) } : headers,
-  };
-}
+const http = (message: ReturnType<typeof delivery>, secret: string | null = SECRET) =>
+  overHttp(message, secret ? { 'x-hub-signature-256': sign(message.body, secret) } : {});
 
 sourceContract({
   source: 'github',

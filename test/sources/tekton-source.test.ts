@@ -1,13 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { after, before, describe, it } from 'node:test';
-import type { FastifyInstance } from 'fastify';
-import {
-  validateCdevent,
-  type CloudEvent,
-  type Router,
-  type StoredEvent,
-} from '../../src/events/index.js';
+import { describe, it } from 'node:test';
+import { validateCdevent, type CloudEvent } from '../../src/events/index.js';
 import { tektonSettingsSchema } from '../../src/sources/index.js';
 import {
   createTektonSource,
@@ -15,12 +9,11 @@ import {
   type TektonSettings,
 } from '../../src/sources/tekton-source.js';
 import { gitRepositoryPath } from '../../src/events/cdevents/deployment-facts.js';
-import type { Store } from '../../src/store/index.js';
-import { routeAll, structured, testApp } from '../support/app.js';
-import { openTestStore } from '../support/engines.js';
+import { routeAll, structured } from '../support/app.js';
+import { appPerSuite } from '../support/suite-app.js';
+import { storedEvent, type Json } from '../support/source-deliveries.js';
 import { ingestTokens, sourceContract } from './source-contract.js';
 
-type Json = Record<string, unknown>;
 type Fixture = 'started' | 'running' | 'successful' | 'failed' | 'build-successful';
 
 /**
@@ -33,18 +26,7 @@ function fixture(name: Fixture): CloudEvent & { data: { pipelineRun: Json } } {
   ) as CloudEvent & { data: { pipelineRun: Json } };
 }
 
-function stored(event: CloudEvent, seq = 1): StoredEvent {
-  return {
-    ...event,
-    // Fixtures are written as Tekton sends them, without Cadence's `extensions` field.
-    extensions: event.extensions ?? {},
-    seq,
-    receivedAt: new Date('2026-11-20T09:31:13Z'),
-    routedAt: null,
-    routeOutputs: null,
-    routeNote: null,
-  };
-}
+const stored = (event: CloudEvent) => storedEvent(event, new Date('2026-11-20T09:31:13Z'));
 
 function transform(event: CloudEvent, options: Partial<TektonSettings> = {}) {
   const outcome = createTektonSource(tektonSettingsSchema.parse(options)).transform(stored(event));
@@ -412,23 +394,11 @@ describe('tekton helpers', () => {
 });
 
 describe('Tekton CloudEvents through POST /events on PGlite', () => {
-  let store: Store;
-  let app: FastifyInstance;
-  let router: Router;
-  let dispose: () => Promise<void>;
-
-  before(async () => {
-    ({ store, dispose } = await openTestStore('pglite'));
-    ({ app, router } = testApp(store));
-  });
-  after(async () => {
-    await app.close();
-    await dispose();
-  });
+  const suite = appPerSuite('pglite');
 
   it('routes Tekton events by the default routes into CDEvents', async () => {
     for (const name of ['started', 'running', 'successful'] as const) {
-      const response = await app.inject({
+      const response = await suite.app.inject({
         method: 'POST',
         url: '/events',
         headers: structured,
@@ -436,8 +406,8 @@ describe('Tekton CloudEvents through POST /events on PGlite', () => {
       });
       assert.equal(response.statusCode, 202, response.body);
     }
-    await routeAll(router);
-    const { rows } = await store.query<{ type: string; transformer: string }>(
+    await routeAll(suite.router);
+    const { rows } = await suite.store.query<{ type: string; transformer: string }>(
       'select type, transformer from cdevents order by seq',
     );
     assert.deepEqual(rows, [
@@ -445,7 +415,7 @@ describe('Tekton CloudEvents through POST /events on PGlite', () => {
       { type: 'dev.cdevents.pipelinerun.finished.0.3.0', transformer: 'tekton' },
       { type: 'dev.cdevents.service.deployed.0.3.0', transformer: 'tekton' },
     ]);
-    const { rows: notes } = await store.query<{ route_note: string | null }>(
+    const { rows: notes } = await suite.store.query<{ route_note: string | null }>(
       `select route_note from events where type = 'dev.tekton.event.pipelinerun.running.v1'`,
     );
     assert.match(notes[0]?.route_note ?? '', /nothing new until it finishes/);

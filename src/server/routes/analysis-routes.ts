@@ -13,26 +13,23 @@ import type { Deployer } from '../../deploy/index.js';
 import { parseJson } from '../../events/index.js';
 import { CadenceError } from '../../problem/index.js';
 import type { Store } from '../../store/index.js';
-import { parseQuery } from './query.js';
-
-const STATUSES = [
-  'running',
-  'promoting',
-  'rolling-back',
-  'promoted',
-  'rolled-back',
-  'inconclusive',
-  'cancelled',
-  'holding',
-] as const;
+import {
+  ANALYSIS_STATUSES,
+  analysisDetailSchema,
+  analysisListSchema,
+  analysisSchema,
+} from '../api-schemas.js';
+import { badQuery, problem } from '../openapi.js';
+import { parseQuery } from './parse-input.js';
 
 export const analysisListQuery = z.strictObject({
   service: z.string().min(1).optional(),
-  status: z.enum(STATUSES).optional(),
+  status: z.enum(ANALYSIS_STATUSES).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
-const READ = { config: { auth: { action: 'read' } } } as const;
+const READ = { action: 'read' } as const;
+const analysisParams = z.object({ id: z.string().min(1) });
 
 function jsonBody(body: unknown): unknown {
   const bytes = Buffer.isBuffer(body) ? body : Buffer.alloc(0);
@@ -56,19 +53,53 @@ export function registerAnalysisRoutes(
     deployer?: Pick<Deployer, 'services' | 'version' | 'show'> | undefined;
   },
 ): void {
-  app.get('/api/v1/analyses', READ, async (request) => {
-    const query = parseQuery(analysisListQuery, request.query);
-    return { analyses: await listAnalyses(deps.store, query) };
-  });
+  app.get(
+    '/api/v1/analyses',
+    {
+      config: {
+        auth: READ,
+        api: {
+          tag: 'canary',
+          summary: 'Canary analyses, newest first',
+          query: analysisListQuery,
+          responses: {
+            200: { description: 'analyses', schema: analysisListSchema },
+            400: badQuery,
+          },
+        },
+      },
+    },
+    async (request) => {
+      const query = parseQuery(analysisListQuery, request.query);
+      return { analyses: await listAnalyses(deps.store, query) };
+    },
+  );
 
-  app.get('/api/v1/analyses/:id', READ, async (request) => {
-    const { id } = parseQuery(z.object({ id: z.string().min(1) }), request.params);
-    const analysis = await findAnalysis(deps.store, id);
-    if (!analysis) {
-      throw new CadenceError('not-found', { field: 'id', detail: `no analysis ${id}` });
-    }
-    return { ...analysis, intervals: await listIntervals(deps.store, id) };
-  });
+  app.get(
+    '/api/v1/analyses/:id',
+    {
+      config: {
+        auth: READ,
+        api: {
+          tag: 'canary',
+          summary: 'One analysis with every interval: samples, judgements and verdicts',
+          params: analysisParams,
+          responses: {
+            200: { description: 'the analysis', schema: analysisDetailSchema },
+            404: problem('no such analysis'),
+          },
+        },
+      },
+    },
+    async (request) => {
+      const { id } = parseQuery(analysisParams, request.params);
+      const analysis = await findAnalysis(deps.store, id);
+      if (!analysis) {
+        throw new CadenceError('not-found', { field: 'id', detail: `no analysis ${id}` });
+      }
+      return { ...analysis, intervals: await listIntervals(deps.store, id) };
+    },
+  );
 
   /**
    * A request without a namespace, for a service the deployer runs, is judged in that
@@ -87,7 +118,24 @@ export function registerAnalysisRoutes(
 
   app.post(
     '/api/v1/analyses',
-    { config: { auth: { action: 'canary' } } },
+    {
+      config: {
+        auth: { action: 'canary' },
+        api: {
+          tag: 'canary',
+          summary: 'Start an analysis of a running canary against stable',
+          body: {
+            description: 'service, namespace, revision and optional overrides',
+            contentTypes: ['application/json'],
+          },
+          responses: {
+            201: { description: 'started', schema: analysisSchema },
+            400: problem('the request is invalid (field names it)'),
+            415: problem('not application/json'),
+          },
+        },
+      },
+    },
     async (request, reply) => {
       const contentType = String(request.headers['content-type'] ?? '').toLowerCase();
       if (!contentType.startsWith('application/json')) {

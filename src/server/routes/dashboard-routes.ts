@@ -4,12 +4,22 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 import { CadenceError } from '../../problem/index.js';
 import { declareScopeAuth } from '../authorization.js';
+import { declareScopeApi, problem, type ApiOperation } from '../openapi.js';
 
 /**
  * Where `npm run build` puts the dashboard (Vite, from `web/`). This file is three folders deep
  * both as source (src/server/routes) and as built code (dist/server/routes), so one relative
  * path finds the same `dist/web` from either.
  */
+const dashboard: ApiOperation = {
+  tag: 'dashboard',
+  summary: 'The web dashboard (its assets are served beside it)',
+  responses: {
+    200: { description: 'the dashboard', contentType: 'text/html' },
+    404: problem('the dashboard was not built (npm run build)'),
+  },
+};
+
 export const builtDashboardDir = fileURLToPath(new URL('../../../dist/web/', import.meta.url));
 
 /**
@@ -23,7 +33,7 @@ export function registerDashboardRoutes(
 ): void {
   if (!existsSync(`${dashboardDir}/index.html`)) {
     // A source checkout that was never built: say so instead of a bare 404.
-    app.get('/', { config: { auth: { action: 'public' } } }, async () => {
+    app.get('/', { config: { auth: { action: 'public' }, api: dashboard } }, async () => {
       throw new CadenceError('not-found', {
         field: 'dashboard',
         detail: 'the dashboard is not built: run npm run build',
@@ -34,6 +44,8 @@ export function registerDashboardRoutes(
   // The built files are public: the data they show comes from the API, which checks its callers.
   void app.register(async (scope) => {
     declareScopeAuth(scope, { action: 'public' });
+    // `/` is the dashboard in the document; its files (index.html, hashed assets) are not API.
+    declareScopeApi(scope, (url) => (url === '/' ? dashboard : 'undocumented'));
     await scope.register(fastifyStatic, {
       root: dashboardDir,
       prefix: '/',

@@ -5,8 +5,9 @@ import { routerBacklog } from '../../events/index.js';
 import { registerRolloutMetrics } from '../../rollouts/index.js';
 import type { Store } from '../../store/index.js';
 import type { UpdateWatcher } from '../../updates/index.js';
+import { badQuery } from '../openapi.js';
 import { streamFilter } from './metrics-routes.js';
-import { parseQuery } from './query.js';
+import { parseQuery } from './parse-input.js';
 
 const DAY = 86_400_000;
 /** The window the DORA gauges cover, ending at scrape time. */
@@ -209,9 +210,26 @@ export function registerPrometheusRoutes(
   }
 
   // `?environment=&service=` narrow the DORA gauges (a scrape config's `params`).
-  app.get('/metrics', { config: { auth: { action: 'read' } } }, async (request, reply) => {
-    await refresh(parseQuery(streamFilter, request.query));
-    return reply.type(registry.contentType).send(await registry.metrics());
-  });
+  app.get(
+    '/metrics',
+    {
+      config: {
+        auth: { action: 'read' },
+        api: {
+          tag: 'metrics',
+          summary: 'Prometheus exposition: DORA gauges, intake and router health',
+          query: streamFilter,
+          responses: {
+            200: { description: 'Prometheus text format', contentType: 'text/plain' },
+            400: badQuery,
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      await refresh(parseQuery(streamFilter, request.query));
+      return reply.type(registry.contentType).send(await registry.metrics());
+    },
+  );
   return { eventsAccepted };
 }

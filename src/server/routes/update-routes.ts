@@ -10,19 +10,15 @@ import {
   type Update,
   type UpdateWatcher,
 } from '../../updates/index.js';
+import { updateListSchema, updateSchema } from '../api-schemas.js';
+import { badQuery, forbidden, problem, unauthorized } from '../openapi.js';
+import { parseInput } from './parse-input.js';
 
 export const updateListQuery = z.strictObject({
   service: z.string().min(1).max(63).optional(),
   all: z.enum(['true', 'false']).optional(),
 });
 const updateParams = z.strictObject({ id: z.string().regex(/^[0-9]{1,15}$/, 'must be a number') });
-
-function invalid(issues: z.core.$ZodIssue[], fallback: string): CadenceError {
-  const issue = issues[0]!;
-  const path = issue.code === 'unrecognized_keys' ? [issue.keys[0]] : issue.path;
-  const field = path.join('.') || fallback;
-  return new CadenceError('invalid-input', { field, detail: `${field}: ${issue.message}` });
-}
 
 const iso = (value: Date | null) => (value === null ? null : value.toISOString());
 
@@ -46,32 +42,62 @@ export function registerUpdateRoutes(
   app: FastifyInstance,
   deps: { store: Store; watcher: UpdateWatcher; insecureDev: boolean },
 ): void {
-  app.get('/api/v1/updates', { config: { auth: { action: 'read' } } }, async (request) => {
-    const parsed = updateListQuery.safeParse(request.query);
-    if (!parsed.success) throw invalid(parsed.error.issues, 'query');
-    const { service, all } = parsed.data;
-    const updates = await listUpdates(deps.store, {
-      ...(service ? { service } : {}),
-      open: all !== 'true',
-    });
-    return {
-      updates: updates.map(updateJson),
-      services: deps.watcher
-        .freshness()
-        .filter((entry) => !service || entry.service === service)
-        .map((entry) => ({ ...entry, update: entry.update ?? null })),
-    };
-  });
+  app.get(
+    '/api/v1/updates',
+    {
+      config: {
+        auth: { action: 'read' },
+        api: {
+          tag: 'canary',
+          summary:
+            'Continuous updates not finished (all with all=true), and per service its freshness: current version, newest tag, versions behind',
+          query: updateListQuery,
+          responses: { 200: { description: 'updates', schema: updateListSchema }, 400: badQuery },
+        },
+      },
+    },
+    async (request) => {
+      const { service, all } = parseInput(updateListQuery, request.query, 'query');
+      const updates = await listUpdates(deps.store, {
+        ...(service ? { service } : {}),
+        open: all !== 'true',
+      });
+      return {
+        updates: updates.map(updateJson),
+        services: deps.watcher
+          .freshness()
+          .filter((entry) => !service || entry.service === service)
+          .map((entry) => ({ ...entry, update: entry.update ?? null })),
+      };
+    },
+  );
 
   app.post(
     '/api/v1/updates/:id/approve',
-    { config: { auth: { action: 'canary' } } },
+    {
+      config: {
+        auth: { action: 'canary' },
+        api: {
+          tag: 'canary',
+          summary:
+            "Approve a pending update: its canary starts (a token with the service's canary action)",
+          params: updateParams,
+          responses: {
+            200: { description: 'approved (or already approved)', schema: updateSchema },
+            400: badQuery,
+            401: unauthorized,
+            403: forbidden,
+            404: problem('no such update'),
+            409: problem('the update is finished (superseded, promoted or rolled back)'),
+          },
+        },
+      },
+    },
     async (request: FastifyRequest) => {
-      const parsed = updateParams.safeParse(request.params);
-      if (!parsed.success) throw invalid(parsed.error.issues, 'id');
+      const params = parseInput(updateParams, request.params, 'id');
       // The authorization hook authenticated the caller (config.auth); the service is known here.
       const caller = request.principal!;
-      const id = Number(parsed.data.id);
+      const id = Number(params.id);
       const update = await getUpdate(deps.store, id);
       if (!update) {
         throw new CadenceError('not-found', { field: 'id', detail: `no update ${id}` });

@@ -1,7 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import type { HttpMessage, Intake } from '../../events/index.js';
 import { CadenceError } from '../../problem/index.js';
-import type { WebhookReceiver } from '../../sources/index.js';
+import { webhookSourceNames, type WebhookReceiver } from '../../sources/index.js';
+import { problem } from '../openapi.js';
+import { intakeResponses } from './event-routes.js';
 
 /**
  * `POST /webhooks/{source}`: a producer's own webhook format (GitHub, GitLab, Alertmanager,
@@ -24,7 +27,23 @@ export function registerWebhookRoutes(
     '/webhooks/:source',
     // With a secret the receiver authenticates the delivery; without one an ingest token allowed
     // that source is asked when server.auth.ingest is on.
-    { config: { auth: { action: 'ingest', sourceParam: 'source', selfAuthenticated } } },
+    {
+      config: {
+        auth: { action: 'ingest', sourceParam: 'source', selfAuthenticated },
+        api: {
+          tag: 'events',
+          summary: "A producer's own webhook payload, checked (signature, token) and stored",
+          // The source registry's names, not a list kept here.
+          params: z.object({ source: z.enum(webhookSourceNames()) }),
+          body: { description: "the producer's payload", contentTypes: ['application/json'] },
+          responses: {
+            ...intakeResponses,
+            401: problem('signature or token missing or wrong; nothing is stored'),
+            404: problem('no such source'),
+          },
+        },
+      },
+    },
     async (request, reply) => {
       const receiver = deps.receivers.get(request.params.source);
       if (!receiver) {

@@ -9,9 +9,11 @@ import {
 import { describeIssue } from './webhook-receiver.js';
 
 /**
- * What the transformers share to make CDEvents from producers' deliveries: the pieces several
- * producers' CDEvents are made of. The envelope itself, ids and deployment facts are
- * `events/cdevents`' (every emitter of Cadence's uses them, not only the transformers).
+ * The CDEvents a producer's webhook delivery becomes, as the transformers share them: the
+ * delivery as the CDEvents see it, the payload rules that turn it into CDEvents (or into none,
+ * with a note), and the CDEvents several producers make alike (a merged change, an incident an
+ * issue tracks). The envelope itself, ids and deployment facts are `events/cdevents`' (every
+ * emitter of Cadence's uses them, not only the transformers).
  */
 
 /** An outcome without CDEvents, saying why. */
