@@ -39,9 +39,11 @@ export function streamCut(
     if (first < 0) break;
     for (let i = first; i < sorted.length && at(sorted[i]!) <= identity + identityWindowMs; i++) {
       const later = sorted[i]!;
-      const earlier = sorted
-        .slice(0, first)
-        .find((r) => at(later) - at(r) <= identityWindowMs && r.reporter !== later.reporter);
+      // The earliest report before the cut within the window from another reporter.
+      let earlier: DeploymentFact | undefined;
+      for (let j = first - 1; j >= 0 && at(later) - at(sorted[j]!) <= identityWindowMs; j--) {
+        if (sorted[j]!.reporter !== later.reporter) earlier = sorted[j];
+      }
       if (earlier && at(earlier) < identity) {
         identity = at(earlier);
         moved = true;
