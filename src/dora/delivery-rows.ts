@@ -138,7 +138,11 @@ async function expandStaleRepositories(
   settings: DoraSettings,
 ): Promise<StaleMark[]> {
   const { rows: moved } = await tx.query<{ repository: string; since: Date }>(
-    `delete from dora_stale_repositories returning repository, since`,
+    // In name order, the order projectors insert them in.
+    `delete from dora_stale_repositories
+     where repository in (select repository from dora_stale_repositories
+                          order by repository for update)
+     returning repository, since`,
   );
   // Checked here rather than in SQL: with nothing moved, the planner would still scan every
   // deployment to evaluate the condition (most passes have nothing moved).

@@ -27,8 +27,9 @@ export type ResolveIncidents = (tx: Queryable, scope: IncidentScope) => Promise<
  * Stores projected facts; each statement is idempotent (a replayed CDEvent changes nothing).
  * `since`: when the oldest event behind the facts was received (what freshness reports).
  * `resolveIncidents`, when given, re-resolves the environments of the incidents these facts can
- * move, in the same transaction. Locks are taken in one order (incidents by key, then every
- * stale mark in one statement by stream), so two projectors never wait on each other crosswise.
+ * move, in the same transaction. Locks are taken in one order (incidents by key, repository
+ * marks by name, then every stream mark in one statement by stream), the order a pass takes
+ * them in too, so two projectors never wait on each other crosswise.
  */
 export async function insertFacts(
   tx: Queryable,
@@ -77,14 +78,17 @@ export async function insertFacts(
   }
   marks.push(...(await staleByDeployments(tx, deployments)));
   marks.push(...(await staleByBuild(tx, artifacts, changes)));
-  await markStaleStreams(tx, marks, since);
+  // Repositories before stream marks, in name order, as a pass takes them (it deletes the
+  // repository marks, then marks their streams): the other order deadlocked two projectors.
   if (changes.length > 0) {
     await tx.query(
       `insert into dora_stale_repositories (repository, since)
-       select distinct *, $2::timestamptz from unnest($1::text[]) on conflict do nothing`,
+       select distinct r, $2::timestamptz from unnest($1::text[]) as r order by r
+       on conflict do nothing`,
       [column(changes, (c) => c.repository), since.toISOString()],
     );
   }
+  await markStaleStreams(tx, marks, since);
 }
 
 /** A stream to recompute, from when (undefined: from the beginning). */
