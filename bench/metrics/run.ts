@@ -145,9 +145,13 @@ async function afterNewDeployments(
           [seq, nextSeq],
         );
       }
+      // Marked as the projector marks a new deployment: from the earliest one's time.
       await tx.query(
-        `insert into dora_stale_streams (environment, service) values ('production', 'svc-7')
+        `insert into dora_stale_streams (environment, service, affected_from)
+         values ('production', 'svc-7',
+                 timestamptz '2025-12-30T00:00:00Z' + $1::int8 * interval '1 minute')
          on conflict do nothing`,
+        [nextSeq - NEW + 1],
       );
     });
     if (projectInBackground) {

@@ -7,7 +7,15 @@ import {
   type StaleDay,
 } from './daily-rollups.js';
 import { linkDeliveries, repositoryName, type Delivery } from './delivery.js';
-import { column, loadStreamFacts } from './fact-rows.js';
+import { SAME_DEPLOYMENT_WINDOW_MS } from './deployment-identity.js';
+import { streamCut } from './stream-cut.js';
+import {
+  column,
+  loadStreamFacts,
+  markStaleStreams,
+  type IncidentScope,
+  type StaleMark,
+} from './fact-rows.js';
 import { projectFacts } from './projector.js';
 import { configuredRepositories, rulesDigest, rulesFrom, type DoraSettings } from './settings.js';
 
@@ -16,35 +24,71 @@ interface Stream {
   service: string;
 }
 
-/** A claimed stale stream: since when its oldest unprojected event was received. */
+/**
+ * A claimed stale stream: since when its oldest unprojected event was received, and the earliest
+ * deployment time its new facts can affect (null: from the beginning).
+ */
 interface StaleStream extends Stream {
   since: Date;
+  affected_from: Date | null;
 }
 
 /**
+ * What this process last did for a store: the rules digest it found stored (or stored) and the
+ * default environment it resolved every incident with. While both hold, a pass re-resolves only
+ * the incidents new facts can move, and an idle pass is one query.
+ */
+const confirmed = new WeakMap<Store, { digest: string; environment: string }>();
+
+/**
  * Brings `dora_deliveries` up to date: projects new CDEvents into facts, then recomputes the
- * rules for every stream a new fact touched (or every stream, when the configured rules
- * changed), then the daily rollups of the days those rewrites touched. Streams are claimed
- * with `for update skip locked`, so replicas share the work and never rewrite one stream at
- * the same time. Returns how many streams were recomputed.
+ * rules for every stream a new fact touched (from the earliest deployment it can change; every
+ * stream from the beginning when the configured rules changed), then the daily rollups of the
+ * days those rewrites touched. Streams are claimed with `for update skip locked`, so replicas
+ * share the work and never rewrite one stream at the same time. Returns how many streams were
+ * recomputed.
  */
 export async function refreshDeliveries(
   store: Store,
   settings: DoraSettings,
   streamsPerTransaction = 20,
 ): Promise<number> {
+  const digest = rulesDigest(settings);
+  const known = confirmed.get(store);
+  // One query when there is nothing to do (an idle projector on every replica runs this often).
+  const { rows: state } = await store.query<{ digest: string | null; pending: boolean }>(
+    `select (select rules_digest from dora_rules_state where id = 1) as digest,
+            exists (select 1 from cdevents where projected_at is null)
+            or exists (select 1 from dora_stale_streams)
+            or exists (select 1 from dora_stale_repositories)
+            or exists (select 1 from dora_stale_days) as pending`,
+  );
+  const current =
+    known?.digest === digest &&
+    known.environment === settings.environment &&
+    state[0]?.digest === digest;
+  if (current && !state[0]?.pending) return 0;
+
   // PGlite has one connection: shorter transactions let the intake's writes in between.
-  await projectFacts(store, store.engine === 'pglite' ? 500 : 5000);
+  await projectFacts(store, store.engine === 'pglite' ? 500 : 5000, (tx, scope) =>
+    resolveIncidentEnvironments(tx, settings, scope),
+  );
   await store.transaction(async (tx) => {
-    await markAllStaleWhenRulesChanged(tx, settings);
-    await expandStaleRepositories(tx, settings);
-    await resolveIncidentEnvironments(tx, settings);
+    const marks: StaleMark[] = [];
+    if (!current) {
+      // Incidents first, as projectFacts does: incidents by key, then marks in one statement.
+      marks.push(...(await resolveIncidentEnvironments(tx, settings)));
+      marks.push(...(await staleWhenRulesChanged(tx, digest)));
+    }
+    marks.push(...(await expandStaleRepositories(tx, settings)));
+    await markStaleStreams(tx, marks, new Date());
   });
+  if (!current) confirmed.set(store, { digest, environment: settings.environment });
   let total = 0;
   for (;;) {
     const done = await store.transaction(async (tx) => {
       const { rows } = await tx.query<StaleStream>(
-        `select environment, service, since from dora_stale_streams
+        `select environment, service, since, affected_from from dora_stale_streams
          order by environment, service limit $1 for update skip locked`,
         [streamsPerTransaction],
       );
@@ -68,67 +112,87 @@ export async function refreshDeliveries(
   return total;
 }
 
-async function markAllStaleWhenRulesChanged(tx: Queryable, settings: DoraSettings) {
-  const digest = rulesDigest(settings);
+/** Every stream, from the beginning, when the rules differ from those the rows were made with. */
+async function staleWhenRulesChanged(tx: Queryable, digest: string): Promise<StaleMark[]> {
   const { rows } = await tx.query<{ rules_digest: string }>(
     `select rules_digest from dora_rules_state where id = 1 for update`,
   );
-  if (rows[0]?.rules_digest === digest) return;
-  await tx.query(
-    `insert into dora_stale_streams (environment, service)
-     select distinct environment, service from deployments on conflict do nothing`,
-  );
+  if (rows[0]?.rules_digest === digest) return [];
   await tx.query(
     `insert into dora_rules_state (id, rules_digest) values (1, $1)
      on conflict (id) do update set rules_digest = excluded.rules_digest`,
     [digest],
   );
+  const { rows: streams } = await tx.query<Stream>(
+    `select distinct environment, service from deployments`,
+  );
+  return streams.map((s) => ({ ...s, from: null }));
 }
 
-/** A new change in a repository makes every stream deploying from it stale. */
-async function expandStaleRepositories(tx: Queryable, settings: DoraSettings) {
+/**
+ * A new change in a repository makes every stream deploying from it stale, from the beginning
+ * (a change moves the repository's history that every delivery's commits are read from).
+ */
+async function expandStaleRepositories(
+  tx: Queryable,
+  settings: DoraSettings,
+): Promise<StaleMark[]> {
   const { rows: moved } = await tx.query<{ repository: string; since: Date }>(
-    `delete from dora_stale_repositories returning repository, since`,
+    // In name order, the order projectors insert them in.
+    `delete from dora_stale_repositories
+     where repository in (select repository from dora_stale_repositories
+                          order by repository for update)
+     returning repository, since`,
   );
   // Checked here rather than in SQL: with nothing moved, the planner would still scan every
-  // deployment to evaluate the condition (most reads have nothing moved).
-  if (moved.length === 0) return;
+  // deployment to evaluate the condition (most passes have nothing moved).
+  if (moved.length === 0) return [];
   const repositories = moved.map((row) => row.repository);
   const configured = configuredRepositories(settings).filter((c) =>
     repositories.includes(c.repository),
   );
   // Streams without a repository of their own read the change repository named like them.
-  const since = new Date(Math.min(...moved.map((row) => new Date(row.since).getTime())));
-  await tx.query(
-    `insert into dora_stale_streams (environment, service, since)
-     select distinct d.environment, d.service, $4::timestamptz from deployments d
+  const { rows } = await tx.query<Stream>(
+    `select distinct d.environment, d.service from deployments d
      where d.repository = any($1::text[]) or d.service = any($2::text[])
         or d.service = any($3::text[])
-        or d.digest in (select a.digest from artifacts a where a.repository = any($1::text[]))
-     on conflict do nothing`,
-    [
-      repositories,
-      column(configured, (c) => c.service),
-      repositories.map(repositoryName),
-      since.toISOString(),
-    ],
+        or d.digest in (select a.digest from artifacts a where a.repository = any($1::text[]))`,
+    [repositories, column(configured, (c) => c.service), repositories.map(repositoryName)],
   );
+  const since = new Date(Math.min(...moved.map((row) => new Date(row.since).getTime())));
+  return rows.map((s) => ({ ...s, from: null, since }));
 }
 
 /**
  * Incidents whose producer named no environment take their service's only environment (the
  * one it deploys to), else the producer's default (Alertmanager's `defaultEnvironment`), else
- * `dora.environment`; re-resolved as deployments arrive, and the streams an incident moves
- * between are recomputed.
+ * `dora.environment`; re-resolved as deployments and incidents arrive (only those of `scope`:
+ * the services and keys a batch of facts touched), and the streams an incident moves between
+ * are recomputed from the beginning (the stream it left no longer says what it attributed).
+ * Locks the incidents by key before updating them, the order every projector takes.
  */
-async function resolveIncidentEnvironments(tx: Queryable, settings: DoraSettings) {
+async function resolveIncidentEnvironments(
+  tx: Queryable,
+  settings: DoraSettings,
+  scope?: IncidentScope,
+): Promise<StaleMark[]> {
+  const within = scope
+    ? `and (i.incident_key = any($2::text[]) or i.service = any($3::text[]))`
+    : `and $2::text[] is null and $3::text[] is null`;
+  const params = [settings.environment, scope?.keys ?? null, scope?.services ?? null];
+  await tx.query(
+    `select i.incident_key from incidents i
+     where $1::text is not null and i.environment_from <> 'label' ${within}
+     order by i.incident_key for update`,
+    params,
+  );
   const { rows } = await tx.query<{ service: string | null; old: string; environment: string }>(
     `with candidates as (
        select i.incident_key, i.service, i.environment as old, i.environment_from as old_from,
               i.default_environment,
               (select min(d.environment) from deployments d where d.service = i.service
                having count(distinct d.environment) = 1) as only_environment
-       from incidents i where i.environment_from <> 'label'
+       from incidents i where i.environment_from <> 'label' ${within}
      ),
      resolved as (
        select incident_key, service, old, old_from,
@@ -144,28 +208,28 @@ async function resolveIncidentEnvironments(tx: Queryable, settings: DoraSettings
        returning r.service, r.old, r.environment
      )
      select * from moved`,
-    [settings.environment],
+    params,
   );
-  const streams = rows.flatMap((r) =>
-    r.service
+  // Only the environment changes deliveries (not where it came from).
+  return rows.flatMap((r) =>
+    r.service && r.environment !== r.old
       ? [
-          { environment: r.old, service: r.service },
-          { environment: r.environment, service: r.service },
+          { environment: r.old, service: r.service, from: null },
+          { environment: r.environment, service: r.service, from: null },
         ]
       : [],
   );
-  if (streams.length === 0) return;
-  await tx.query(
-    `insert into dora_stale_streams (environment, service)
-     select distinct * from unnest($1::text[], $2::text[]) on conflict do nothing`,
-    [column(streams, (s) => s.environment), column(streams, (s) => s.service)],
-  );
 }
 
-/** Rewrites one stream's rows; returns the days whose rollups that changed (old and new rows). */
+/**
+ * Rewrites one stream's rows from the cut its new facts allow (streamCut; the whole stream when
+ * marked from the beginning), keeping the rows before it; returns the days whose rollups that
+ * changed (old and new rows). The rules still read the whole stream's facts (a delivery's
+ * commits depend on every deployment before it), but only the suffix is deleted and written.
+ */
 async function rewriteStream(
   tx: Queryable,
-  stream: Stream,
+  stream: StaleStream,
   settings: DoraSettings,
 ): Promise<StaleDay[]> {
   // The deployments' own repositories, and those of the builds of the digests they run.
@@ -192,13 +256,27 @@ async function rewriteStream(
     repositories.push(...named.map((r) => r.repository));
   }
   const facts = await loadStreamFacts(tx, { ...stream, repositories });
-  const deliveries = linkDeliveries(
+  const rules = rulesFrom(settings);
+  const own = <T extends Stream>(item: T) =>
+    item.environment === stream.environment && item.service === stream.service;
+  const all = linkDeliveries(
     facts.deployments,
     facts.changes,
     facts.incidents,
-    rulesFrom(settings),
+    rules,
     facts.artifacts,
-  ).filter((d) => d.environment === stream.environment && d.service === stream.service);
+  ).filter(own);
+  const cut = streamCut(
+    stream.affected_from === null ? undefined : new Date(stream.affected_from),
+    facts.deployments.filter(own),
+    all,
+    facts.incidents,
+    rules.sameDeploymentWindowMs ?? SAME_DEPLOYMENT_WINDOW_MS,
+  );
+  const deliveries = cut ? all.filter((d) => d.deployedAt >= cut) : all;
+  // Rows before the cut stay: the same rows a full rewrite would write.
+  const suffix = cut ? `and deployed_at >= $3::timestamptz` : '';
+  const params = [stream.environment, stream.service, ...(cut ? [cut.toISOString()] : [])];
   // Only the days whose rollup inputs changed are marked: a new deployment usually changes its
   // own day (and the day of a deployment it restored), not every day the stream deployed.
   const { rows: oldCommits } = await tx.query<{
@@ -207,9 +285,9 @@ async function rewriteStream(
     lead_time_seconds: number;
     deployed_at: Date;
   }>(
-    `delete from dora_delivered_commits where environment = $1 and service = $2
+    `delete from dora_delivered_commits where environment = $1 and service = $2 ${suffix}
      returning deployment_seq, sha, lead_time_seconds, deployed_at`,
-    [stream.environment, stream.service],
+    params,
   );
   const { rows: oldDeliveries } = await tx.query<{
     deployment_seq: string;
@@ -220,9 +298,9 @@ async function rewriteStream(
     rework: boolean;
     restored_at: Date | null;
   }>(
-    `delete from dora_deliveries where environment = $1 and service = $2
+    `delete from dora_deliveries where environment = $1 and service = $2 ${suffix}
      returning deployment_seq, kind, outcome, deployed_at, failed, rework, restored_at`,
-    [stream.environment, stream.service],
+    params,
   );
   if (deliveries.length > 0) await insertDeliveries(tx, deliveries);
   const before: RollupRow[] = [

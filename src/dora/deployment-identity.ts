@@ -87,30 +87,59 @@ export function identifyDeployments(
   reports: DeploymentFact[],
   windowMs: number = SAME_DEPLOYMENT_WINDOW_MS,
 ): IdentifiedDeployment[] {
-  const groups: {
+  interface Group {
+    /** Creation order: among several matching groups, the latest wins. */
+    index: number;
     first: DeploymentFact;
     known: DeploymentFact;
     evidence: DeploymentFact[];
     reporters: Set<string | undefined>;
-  }[] = [];
+  }
+  const groups: Group[] = [];
   const at = (d: DeploymentFact) => d.deployedAt.getTime();
+  // Each stream's groups by their first report's time: a report can only join a group whose
+  // first report is within the window, so only those are compared (a stream of thousands of
+  // reports would otherwise compare every report with every group).
+  const byStream = new Map<string, Group[]>();
+  const firstAtOrAfter = (list: Group[], time: number) => {
+    let low = 0;
+    let high = list.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (at(list[middle]!.first) < time) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  };
+  const near = (list: Group[], from: number, to: number) =>
+    list.slice(firstAtOrAfter(list, from), firstAtOrAfter(list, to + 1));
   for (const report of [...reports].sort((a, b) => a.seq - b.seq)) {
-    const group = groups.findLast((g) => sameDeployment(g.known, report, windowMs, g.reporters));
+    const key = `${report.environment}\u0000${report.service}`;
+    const list = byStream.get(key) ?? [];
+    byStream.set(key, list);
+    const t = at(report);
+    let group: Group | undefined;
+    for (const candidate of near(list, t - windowMs, t + windowMs)) {
+      if (group && candidate.index < group.index) continue;
+      if (sameDeployment(candidate.known, report, windowMs, candidate.reporters)) group = candidate;
+    }
     const between =
       group &&
-      groups.some((other) => {
-        if (other === group || other.first.service !== report.service) return false;
-        if (other.first.environment !== report.environment) return false;
-        const [low, high] = [at(group.first), at(report)].sort((a, b) => a - b) as [number, number];
+      near(list, Math.min(at(group.first), t), Math.max(at(group.first), t)).some((other) => {
+        if (other === group) return false;
+        const [low, high] = [at(group.first), t].sort((a, b) => a - b) as [number, number];
         return at(other.first) > low && at(other.first) < high;
       });
     if (!group || between) {
-      groups.push({
+      const created: Group = {
+        index: groups.length,
         first: report,
         known: report,
         evidence: [],
         reporters: new Set([report.reporter]),
-      });
+      };
+      groups.push(created);
+      list.splice(firstAtOrAfter(list, t + 1), 0, created);
       continue;
     }
     group.evidence.push(report);

@@ -11,50 +11,166 @@ import {
 /** One column of rows, for `unnest($1::type[], …)` inserts. */
 export const column = <T, V>(items: T[], get: (item: T) => V) => items.map(get);
 
+/** The incidents whose environment new facts can change: of these services, or these keys. */
+export interface IncidentScope {
+  services: string[];
+  keys: string[];
+}
+
+/**
+ * Re-resolves the environment of the incidents in scope that no producer labelled (see
+ * delivery-rows.ts); returns the streams an incident moved between.
+ */
+export type ResolveIncidents = (tx: Queryable, scope: IncidentScope) => Promise<StaleMark[]>;
+
 /**
  * Stores projected facts; each statement is idempotent (a replayed CDEvent changes nothing).
  * `since`: when the oldest event behind the facts was received (what freshness reports).
+ * `resolveIncidents`, when given, re-resolves the environments of the incidents these facts can
+ * move, in the same transaction. Locks are taken in one order (incidents by key, repository
+ * marks by name, then every stream mark in one statement by stream), the order a pass takes
+ * them in too, so two projectors never wait on each other crosswise.
  */
 export async function insertFacts(
   tx: Queryable,
   facts: Fact[],
   since: Date = new Date(),
+  resolveIncidents?: ResolveIncidents,
 ): Promise<void> {
   const deployments = facts.flatMap((f) => (f.kind === 'deployment' ? [f.fact] : []));
   const changes = facts.flatMap((f) => (f.kind === 'change' ? [f.fact] : []));
   const incidents = facts.flatMap((f) => (f.kind === 'incident' ? [f.fact] : []));
   const artifacts = facts.flatMap((f) => (f.kind === 'artifact' ? [f.fact] : []));
+  const scope: IncidentScope = {
+    services: [
+      ...new Set([
+        ...deployments.map((d) => d.service),
+        ...incidents.flatMap((i) => (i.service ? [i.service] : [])),
+      ]),
+    ],
+    keys: [...new Set(incidents.map((i) => i.key))],
+  };
+  if (incidents.length > 0 || (resolveIncidents && scope.services.length > 0)) {
+    await tx.query(
+      `select incident_key from incidents
+       where incident_key = any($1::text[])
+          or ($3 and service = any($2::text[]) and environment_from <> 'label')
+       order by incident_key for update`,
+      [scope.keys, scope.services, resolveIncidents !== undefined],
+    );
+  }
   if (deployments.length > 0) await insertDeployments(tx, deployments);
   if (changes.length > 0) await insertChanges(tx, changes);
   if (artifacts.length > 0) await insertArtifacts(tx, artifacts);
-  // Incident updates for one key must apply in order (detected, then resolved, or reversed).
-  for (const incident of incidents) await upsertIncident(tx, incident);
-  await markStale(tx, deployments, changes, incidents, since.toISOString());
-  await markStaleByBuild(tx, artifacts, changes, since.toISOString());
+  // Incident updates for one key must apply in order (detected, then resolved, or reversed);
+  // keys in order (the order they were locked in above).
+  const byKey = incidents
+    .map((incident, index) => ({ incident, index }))
+    .sort(
+      (a, b) =>
+        (a.incident.key < b.incident.key ? -1 : a.incident.key > b.incident.key ? 1 : 0) ||
+        a.index - b.index,
+    );
+  const marks: StaleMark[] = [];
+  for (const { incident } of byKey) marks.push(...(await upsertIncident(tx, incident)));
+  if (resolveIncidents && (scope.services.length > 0 || scope.keys.length > 0)) {
+    marks.push(...(await resolveIncidents(tx, scope)));
+  }
+  marks.push(...(await staleByDeployments(tx, deployments)));
+  marks.push(...(await staleByBuild(tx, artifacts, changes)));
+  // Repositories before stream marks, in name order, as a pass takes them (it deletes the
+  // repository marks, then marks their streams): the other order deadlocked two projectors.
+  if (changes.length > 0) {
+    await tx.query(
+      `insert into dora_stale_repositories (repository, since)
+       select distinct r, $2::timestamptz from unnest($1::text[]) as r order by r
+       on conflict do nothing`,
+      [column(changes, (c) => c.repository), since.toISOString()],
+    );
+  }
+  await markStaleStreams(tx, marks, since);
+}
+
+/** A stream to recompute, from when (undefined: from the beginning). */
+export interface StaleMark {
+  environment: string;
+  service: string;
+  /** The earliest deployment time the new facts can affect; undefined: the whole stream. */
+  from?: Date | null | undefined;
+  /** When the oldest event behind it was received, if not the call's `since`. */
+  since?: Date | undefined;
 }
 
 /**
- * A build that says which commit made a digest changes every stream that deployed that digest;
- * a change a build names (by key) changes the streams that deployed that build.
+ * Marks streams stale: the one way every fact, rules change and repository move does it.
+ * An upsert, not `do nothing`: a stream another replica is rewriting right now (from a snapshot
+ * without these facts) keeps its mark locked until it commits and deletes it; waiting for that
+ * and then inserting a fresh mark is what keeps these facts from being lost. Key order keeps
+ * two markers from locking marks crosswise. `since` and `affected_from` merge as the earliest
+ * (an absent `affected_from`, from the beginning, is the earliest of all).
  */
-async function markStaleByBuild(
+export async function markStaleStreams(
+  tx: Queryable,
+  marks: StaleMark[],
+  since: Date | string,
+): Promise<void> {
+  if (marks.length === 0) return;
+  await tx.query(
+    `insert into dora_stale_streams (environment, service, since, affected_from)
+     select environment, service, min(since),
+            case when bool_or(affected_from is null) then null else min(affected_from) end
+     from unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[])
+          as s(environment, service, since, affected_from)
+     group by environment, service
+     order by environment, service
+     on conflict (environment, service) do update set
+       since = least(dora_stale_streams.since, excluded.since),
+       affected_from = case
+         when dora_stale_streams.affected_from is null or excluded.affected_from is null then null
+         else least(dora_stale_streams.affected_from, excluded.affected_from) end`,
+    [
+      column(marks, (m) => m.environment),
+      column(marks, (m) => m.service),
+      column(marks, (m) => (m.since ?? new Date(since)).toISOString()),
+      column(marks, (m) => m.from?.toISOString() ?? null),
+    ],
+  );
+}
+
+interface MarkRow {
+  environment: string;
+  service: string;
+  affected_from: Date | null;
+}
+
+const toMarks = (rows: MarkRow[]): StaleMark[] =>
+  rows.map((r) => ({
+    environment: r.environment,
+    service: r.service,
+    from: r.affected_from === null ? null : new Date(r.affected_from),
+  }));
+
+/**
+ * A build that says which commit made a digest changes every stream that deployed that digest
+ * (from its first deployment of it); a change a build names (by key) changes the streams that
+ * deployed that build (from the beginning: a change moves a repository's history).
+ */
+async function staleByBuild(
   tx: Queryable,
   artifacts: ArtifactFact[],
   changes: ChangeFact[],
-  since: string,
-) {
-  if (artifacts.length === 0 && changes.length === 0) return;
-  await tx.query(
-    // An upsert, as in markStale: it waits for a rewrite in progress instead of being lost.
-    `insert into dora_stale_streams (environment, service, since)
-     select distinct d.environment, d.service, $3::timestamptz from deployments d
-     where d.digest = any($1::text[])
-        or d.digest in (select a.digest from artifacts a where a.change_key = any($2::text[]))
-     order by d.environment, d.service
-     on conflict (environment, service)
-     do update set since = least(dora_stale_streams.since, excluded.since)`,
-    [column(artifacts, (a) => a.digest), column(changes, (c) => c.key), since],
+): Promise<StaleMark[]> {
+  if (artifacts.length === 0 && changes.length === 0) return [];
+  const { rows } = await tx.query<MarkRow>(
+    `select environment, service, min(deployed_at) as affected_from from deployments
+     where digest = any($1::text[])
+     group by environment, service
+     union all
+     select distinct d.environment, d.service, null::timestamptz as affected_from from deployments d
+     where d.digest in (select a.digest from artifacts a where a.change_key = any($2::text[]))`,
+    [column(artifacts, (a) => a.digest), column(changes, (c) => c.key)],
   );
+  return toMarks(rows);
 }
 
 async function insertArtifacts(tx: Queryable, rows: ArtifactFact[]): Promise<void> {
@@ -76,56 +192,26 @@ async function insertArtifacts(tx: Queryable, rows: ArtifactFact[]): Promise<voi
 }
 
 /**
- * Marks what the new facts can change: a deployment's stream; an incident's stream and the
- * stream of the deployment it names; every stream deploying from a repository with a new change.
+ * What new deployments change: each one's stream from its time, and the streams of incidents
+ * naming one (their attribution by time gives way to the named deployment). Incidents say what
+ * they change as they are stored (upsertIncident); changes mark their repositories.
  */
-async function markStale(
+async function staleByDeployments(
   tx: Queryable,
   deployments: DeploymentFact[],
-  changes: ChangeFact[],
-  incidents: IncidentFact[],
-  since: string,
-): Promise<void> {
-  const streams = [
-    ...deployments,
-    ...incidents.flatMap((i) =>
-      i.service ? [{ service: i.service, environment: i.environment }] : [],
-    ),
-  ];
-  if (streams.length > 0) {
-    await tx.query(
-      // An update, not `do nothing`: a stream another replica is rewriting right now (from a
-      // snapshot without these facts) keeps its mark locked until it commits and deletes it;
-      // waiting for that and then inserting a fresh mark is what keeps these facts from being
-      // lost. Key order keeps two projectors from locking marks crosswise.
-      `insert into dora_stale_streams (environment, service, since)
-       select distinct environment, service, $3::timestamptz
-       from unnest($1::text[], $2::text[]) as s(environment, service)
-       order by environment, service
-       on conflict (environment, service)
-       do update set since = least(dora_stale_streams.since, excluded.since)`,
-      [column(streams, (s) => s.environment), column(streams, (s) => s.service), since],
-    );
-  }
-  const named = incidents.flatMap((i) => (i.causeDeployment ? [i.causeDeployment] : []));
-  if (named.length > 0) {
-    await tx.query(
-      `insert into dora_stale_streams (environment, service, since)
-       select distinct environment, service, $2::timestamptz from deployments
-       where cdevent_id = any($1::text[])
-       order by environment, service
-       on conflict (environment, service)
-       do update set since = least(dora_stale_streams.since, excluded.since)`,
-      [named, since],
-    );
-  }
-  if (changes.length > 0) {
-    await tx.query(
-      `insert into dora_stale_repositories (repository, since)
-       select distinct *, $2::timestamptz from unnest($1::text[]) on conflict do nothing`,
-      [column(changes, (c) => c.repository), since],
-    );
-  }
+): Promise<StaleMark[]> {
+  if (deployments.length === 0) return [];
+  const marks: StaleMark[] = deployments.map((d) => ({
+    environment: d.environment,
+    service: d.service,
+    from: d.deployedAt,
+  }));
+  const { rows } = await tx.query<MarkRow>(
+    `select environment, service, detected_at as affected_from from incidents
+     where cause_deployment = any($1::text[]) and service is not null`,
+    [column(deployments, (d) => d.cdeventId)],
+  );
+  return [...marks, ...toMarks(rows)];
 }
 
 async function insertDeployments(tx: Queryable, rows: DeploymentFact[]): Promise<void> {
@@ -185,8 +271,23 @@ async function insertChanges(tx: Queryable, rows: ChangeFact[]): Promise<void> {
   );
 }
 
-async function upsertIncident(tx: Queryable, incident: IncidentFact): Promise<void> {
-  await tx.query(
+/**
+ * Stores one incident report, merged by key; returns the streams it changes: its stream from its
+ * detection (when known), its cause deployment's stream from that deployment, and the stream it
+ * left when a labelled report moved it (from the beginning: it is no longer there to say what
+ * it was attributed to).
+ */
+async function upsertIncident(tx: Queryable, incident: IncidentFact): Promise<StaleMark[]> {
+  const { rows: old } = await tx.query<{ service: string | null; environment: string }>(
+    `select service, environment from incidents where incident_key = $1 for update`,
+    [incident.key],
+  );
+  const { rows } = await tx.query<{
+    service: string | null;
+    environment: string;
+    detected_at: Date | null;
+    cause_deployment: string | null;
+  }>(
     `insert into incidents (incident_key, service, environment, detected_at, resolved_at,
                             cause_revision, cause_deployment, environment_from,
                             default_environment)
@@ -203,7 +304,8 @@ async function upsertIncident(tx: Queryable, incident: IncidentFact): Promise<vo
        cause_revision = coalesce(incidents.cause_revision, excluded.cause_revision),
        cause_deployment = coalesce(incidents.cause_deployment, excluded.cause_deployment),
        default_environment = coalesce(incidents.default_environment,
-                                      excluded.default_environment)`,
+                                      excluded.default_environment)
+     returning service, environment, detected_at, cause_deployment`,
     [
       incident.key,
       incident.service ?? null,
@@ -216,6 +318,28 @@ async function upsertIncident(tx: Queryable, incident: IncidentFact): Promise<vo
       incident.defaultEnvironment ?? null,
     ],
   );
+  const now = rows[0]!;
+  const marks: StaleMark[] = [];
+  if (now.service !== null) {
+    marks.push({
+      environment: now.environment,
+      service: now.service,
+      from: now.detected_at === null ? null : new Date(now.detected_at),
+    });
+  }
+  const was = old[0];
+  if (was?.service && (was.service !== now.service || was.environment !== now.environment)) {
+    marks.push({ environment: was.environment, service: was.service, from: null });
+  }
+  if (now.cause_deployment !== null) {
+    const { rows: named } = await tx.query<MarkRow>(
+      `select environment, service, min(deployed_at) as affected_from from deployments
+       where cdevent_id = $1 group by environment, service`,
+      [now.cause_deployment],
+    );
+    marks.push(...toMarks(named));
+  }
+  return marks;
 }
 
 /** One stream (a service in an environment) and the repositories its deployments come from. */

@@ -1,5 +1,5 @@
 import type { Store } from '../store/index.js';
-import { insertFacts } from './fact-rows.js';
+import { insertFacts, type ResolveIncidents } from './fact-rows.js';
 import { factFromCdevent, type CdeventRecord, type Fact } from './facts.js';
 
 /**
@@ -7,9 +7,14 @@ import { factFromCdevent, type CdeventRecord, type Fact } from './facts.js';
  * batches with `for update skip locked` (replicas never project the same one twice, and one whose
  * transaction fails stays unprojected), turned into facts and marked, in one transaction.
  * Facts are idempotent and order-free, so batches may commit in any order.
+ * `resolveIncidents` re-resolves, in each batch's transaction, the incidents its facts can move.
  * Returns how many CDEvents were read.
  */
-export async function projectFacts(store: Store, batchSize = 5000): Promise<number> {
+export async function projectFacts(
+  store: Store,
+  batchSize = 5000,
+  resolveIncidents?: ResolveIncidents,
+): Promise<number> {
   let total = 0;
   for (;;) {
     const read = await store.transaction(async (tx) => {
@@ -39,7 +44,7 @@ export async function projectFacts(store: Store, batchSize = 5000): Promise<numb
         .map(factFromCdevent)
         .filter((fact): fact is Fact => fact !== undefined);
       const since = Math.min(...rows.map((row) => new Date(row.received_at).getTime()));
-      await insertFacts(tx, facts, new Date(since));
+      await insertFacts(tx, facts, new Date(since), resolveIncidents);
       await tx.query(`update cdevents set projected_at = now() where seq = any($1::int8[])`, [
         rows.map((row) => Number(row.seq)),
       ]);
