@@ -166,6 +166,7 @@ export async function startServer(
     databaseUrl: config.store.databaseUrl,
     dataDir: config.store.dataDir,
     poolSize: config.store.poolSize,
+    onBootstrap: (made) => logger.info(made, 'embedded store created'),
   });
   // This server holds the directory now: a discovery file left by a killed one must not send
   // CLIs to it (with its old credential) while this one starts.

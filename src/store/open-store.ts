@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import { bootstrapPgliteDir } from './bootstrap-data-dir.js';
+import { bootstrapPgliteDir, type Bootstrap } from './bootstrap-data-dir.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { applyMigrations } from './migrations.js';
 import { openPglite } from './pglite-engine.js';
@@ -15,6 +15,8 @@ export interface StoreOptions {
   poolSize?: number;
   /** Apply pending migrations on open (default true). */
   migrate?: boolean;
+  /** Told how a new embedded data directory was made (template or initdb, and why), for the log. */
+  onBootstrap?: (bootstrap: Bootstrap) => void;
 }
 
 /** Opens the configured engine and brings its schema up to date. */
@@ -27,7 +29,8 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     const unlock = lockDataDir(dataDir);
     try {
       const pgliteDir = join(dataDir, 'pglite');
-      await bootstrapPgliteDir(pgliteDir);
+      const made = await bootstrapPgliteDir(pgliteDir);
+      if (made) options.onBootstrap?.(made);
       const embedded = await openPglite(pgliteDir);
       store = { ...embedded, close: () => embedded.close().finally(unlock) };
     } catch (error) {
