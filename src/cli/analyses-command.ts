@@ -31,7 +31,7 @@ export function exitCodeForAnalysis(analysis: Pick<Analysis, 'status' | 'verdict
  * Polls the server until the analysis has finished (promoted, rolled back or inconclusive) and
  * returns it; undefined when `timeoutMs` passed first. For CI: `cadence canary … --wait`.
  *
- * @example const done = await waitForAnalysis(commandTarget(flags, 'api'), id, { timeoutMs: 600_000 })
+ * @example const done = await waitForAnalysis(await commandTarget(flags, 'api'), id, { timeoutMs: 600_000 })
  */
 export async function waitForAnalysis(
   server: ServerTarget,
@@ -123,7 +123,7 @@ export function analysesCommand(): Command {
         id: string | undefined,
         options: TargetFlags & { service?: string; json?: boolean },
       ) => {
-        const server = commandTarget(options, 'api');
+        const server = await commandTarget(options, 'api');
         if (id) {
           const analysis = await getJson<AnalysisDocument>(
             server,
@@ -199,7 +199,7 @@ export function canaryWaitCommand(): Command {
           detail: '--timeout must be a positive number of seconds',
         });
       }
-      const analysis = await waitForAnalysis(commandTarget(options, 'api'), id, {
+      const analysis = await waitForAnalysis(await commandTarget(options, 'api'), id, {
         timeoutMs: timeoutSeconds * 1000,
         onInterval: options.json
           ? undefined

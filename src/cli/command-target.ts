@@ -5,7 +5,9 @@
  *    credentials file's token for it;
  * 2. else the server holding the embedded data directory (`--data-dir`, CADENCE_DATA_DIR, the
  *    config file's `store.dataDir`, `./.cadence`), found through its discovery file, with the
- *    local credential written there (or --token);
+ *    local credential written there (or --token). While another live process holds the
+ *    directory without a discovery file (a server still starting, or another command), the
+ *    command waits for the file or for the directory to be free, up to a minute;
  * 3. else, for a command that needs the store (`git`, `sql`, `token`), the store itself, opened
  *    in this process; for any other command, the default server http://127.0.0.1:8080.
  *
@@ -14,11 +16,13 @@
  * writers (the servers' replicas already share it), each command's work is its own transactions,
  * and which of several replicas would run it is nobody's business (README, "One data directory").
  */
+import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Option, type Command } from 'commander';
 import { defaults, loadConfig } from '../config/index.js';
-import { readDiscovery } from '../discovery/index.js';
+import { readDiscovery, type Discovery } from '../discovery/index.js';
 import { CadenceError } from '../problem/index.js';
-import { openStore, type Store } from '../store/index.js';
+import { liveHolder, openStore, type Store } from '../store/index.js';
 import { authorization, tokenFor, type ServerTarget } from './api-client.js';
 
 export type { ServerTarget } from './api-client.js';
@@ -121,19 +125,44 @@ function localStore(flags: TargetFlags): LocalStore {
   };
 }
 
+/** How long a command waits for a directory's other holder to start serving or to let go. */
+const HOLDER_WAIT_MS = 60_000;
+const HOLDER_POLL_MS = 100;
+
+/**
+ * The server holding `dataDir`, waiting while a live process holds it without a discovery file:
+ * a server writes the file once it listens (after unpacking or migrating the store), another
+ * CLI command lets go when it ends. Undefined when the directory is (or becomes) free.
+ */
+async function discover(dataDir: string): Promise<Discovery | undefined> {
+  const deadline = Date.now() + HOLDER_WAIT_MS;
+  for (;;) {
+    const found = readDiscovery(dataDir);
+    if (found) return found;
+    if (!liveHolder(resolve(dataDir)) || Date.now() > deadline) return undefined;
+    await sleep(HOLDER_POLL_MS);
+  }
+}
+
 /**
  * Where a command runs (this module's header): a server, or for a store command with no server
  * to go to, the store itself.
  *
- * @example const target = commandTarget(flags, 'api'); await getJson(target, '/api/v1/events')
+ * @example const target = await commandTarget(flags, 'api'); await getJson(target, '/api/v1/events')
  */
-export function commandTarget(flags: TargetFlags, kind: 'api'): ServerTarget;
-export function commandTarget(flags: TargetFlags, kind: 'store'): ServerTarget | LocalStore;
-export function commandTarget(flags: TargetFlags, kind: CommandKind): ServerTarget | LocalStore {
+export async function commandTarget(flags: TargetFlags, kind: 'api'): Promise<ServerTarget>;
+export async function commandTarget(
+  flags: TargetFlags,
+  kind: 'store',
+): Promise<ServerTarget | LocalStore>;
+export async function commandTarget(
+  flags: TargetFlags,
+  kind: CommandKind,
+): Promise<ServerTarget | LocalStore> {
   const named = namedServer(flags);
   if (named) return withToken(named, flags);
   const config = configured(flags);
-  const found = config.store.databaseUrl ? undefined : readDiscovery(config.store.dataDir);
+  const found = config.store.databaseUrl ? undefined : await discover(config.store.dataDir);
   if (found) {
     return {
       url: found.url,

@@ -16,7 +16,7 @@ export async function call<T>(
   path: string,
   body?: Record<string, string>,
 ): Promise<T> {
-  return request<T>(commandTarget(flags, 'api'), method, path, { body });
+  return request<T>(await commandTarget(flags, 'api'), method, path, { body });
 }
 
 export const print = (flags: ClientFlags, value: unknown, text: () => string) =>
@@ -154,7 +154,7 @@ async function waitForVerdict(flags: ClientFlags & { timeout?: string }, canary:
   }
   const id = `canary-${canary.operationId}`;
   // Each interval's judgement as it lands (stderr, so --json's stdout stays one document).
-  const done = await waitForAnalysis(commandTarget(flags, 'api'), id, {
+  const done = await waitForAnalysis(await commandTarget(flags, 'api'), id, {
     timeoutMs: seconds * 1000,
     onInterval: (interval) => process.stderr.write(`${intervalLine(interval)}\n`),
   });

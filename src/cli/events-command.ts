@@ -36,7 +36,7 @@ function count(name: string, value: string, min: number): number {
  * for (said once on stderr); a refusal (bad filter, no token) ends the command.
  */
 async function tailEvents(options: TailOptions): Promise<void> {
-  const server = commandTarget(options, 'api');
+  const server = await commandTarget(options, 'api');
   const last = count('last', options.last, 0);
   const max = options.max === undefined ? Infinity : count('max', options.max, 1);
   const intervalMs = count('interval-ms', options.intervalMs, 50);
@@ -106,7 +106,7 @@ export function eventsCommand(): Command {
         if (options.type) query.set('type', options.type);
         if (options.source) query.set('source', options.source);
         const { events: rows } = await getJson<{ events: StoredEvent[] }>(
-          commandTarget(options, 'api'),
+          await commandTarget(options, 'api'),
           `/api/v1/events?${query}`,
         );
         if (options.json) {
@@ -161,7 +161,7 @@ export function eventsCommand(): Command {
     .option('--json', 'print JSON')
     .action(async (seq: string, options: TargetFlags & { json?: boolean }) => {
       const result = await getJson<{ event: StoredEvent; cdevents: StoredCdevent[] }>(
-        commandTarget(options, 'api'),
+        await commandTarget(options, 'api'),
         `/api/v1/events/${encodeURIComponent(seq)}`,
       );
       if (options.json) {

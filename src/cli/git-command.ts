@@ -348,7 +348,7 @@ export async function loadReport(
 ): Promise<RepositoryReport> {
   const rulesYaml = readRulesFile(options.rules);
   const asOf = parseAsOf(options.asOf);
-  const target = commandTarget(options, 'store');
+  const target = await commandTarget(options, 'store');
   if (!isLocalStore(target)) {
     return request<RepositoryReport>(target, 'POST', '/api/v1/cadence/report', {
       body: {
@@ -400,7 +400,7 @@ export function gitCommand(): Command {
       const rulesYaml = readRulesFile(options.rules);
       const bar =
         process.stderr.isTTY && !options.json ? progressBar(process.stderr, 'importing') : null;
-      const target = commandTarget(options, 'store');
+      const target = await commandTarget(options, 'store');
       let summary: ImportSummary;
       try {
         summary = !isLocalStore(target)
@@ -510,7 +510,7 @@ export function gitCommand(): Command {
     'store',
   ).action(async (options: TargetFlags & { json?: boolean }) => {
     exitQuietlyOnClosedStdout();
-    const target = commandTarget(options, 'store');
+    const target = await commandTarget(options, 'store');
     const repositories = isLocalStore(target)
       ? await withLocalStore(target, (store) => listRepositories(store))
       : await listThroughServer(target);

@@ -126,7 +126,7 @@ export function metricsCommand(): Command {
           if (value) query.set(key, value);
         }
         const report = await getJson<MetricsReport>(
-          commandTarget(options, 'api'),
+          await commandTarget(options, 'api'),
           `/api/v1/metrics?${query}`,
         );
         if (options.json) {

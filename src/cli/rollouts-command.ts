@@ -159,7 +159,7 @@ export function rolloutsCommand(): Command {
           json?: boolean;
         },
       ) => {
-        const server = commandTarget(options, 'api');
+        const server = await commandTarget(options, 'api');
         const params = new URLSearchParams();
         if (options.namespace) params.set('namespace', options.namespace);
         if (options.deployment) params.set('deployment', options.deployment);

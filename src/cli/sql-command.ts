@@ -98,7 +98,7 @@ export function sqlCommand(): Command {
     ) => {
       exitQuietlyOnClosedStdout();
       const timeoutMs = options.timeoutMs ?? 30_000;
-      const target = commandTarget(options, 'store');
+      const target = await commandTarget(options, 'store');
       // A server runs it the same way: the reader role, a read-only transaction.
       const result = isLocalStore(target)
         ? await withLocalStore(target, (store) => runReadOnlySql(store, query, { timeoutMs }))

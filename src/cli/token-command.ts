@@ -84,7 +84,7 @@ export function tokenCommand(): Command {
         options.expires === undefined
           ? undefined
           : new Date(Date.now() + parseLifetime(options.expires));
-      const target = commandTarget(options, 'store');
+      const target = await commandTarget(options, 'store');
       const { secret } = !isLocalStore(target)
         ? await request<{ secret: string }>(target, 'POST', '/api/v1/tokens', {
             body: {
@@ -126,7 +126,7 @@ export function tokenCommand(): Command {
       .option('--json', 'print the tokens as JSON'),
     'store',
   ).action(async (options: TargetFlags & { json?: boolean }) => {
-    const target = commandTarget(options, 'store');
+    const target = await commandTarget(options, 'store');
     const tokens = isLocalStore(target)
       ? await withLocalStore(target, (store) => listTokens(store))
       : (await request<{ tokens: TokenJson[] }>(target, 'GET', '/api/v1/tokens')).tokens.map(
@@ -163,7 +163,7 @@ export function tokenCommand(): Command {
       .argument('<name>', 'token name'),
     'store',
   ).action(async (name: string, options: TargetFlags) => {
-    const target = commandTarget(options, 'store');
+    const target = await commandTarget(options, 'store');
     if (isLocalStore(target)) await withLocalStore(target, (store) => revokeToken(store, name));
     else await request(target, 'DELETE', `/api/v1/tokens/${encodeURIComponent(name)}`);
     process.stdout.write(`revoked ${name}\n`);

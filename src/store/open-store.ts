@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import { bootstrapPgliteDir, type Bootstrap } from './bootstrap-data-dir.js';
-import { lockDataDir } from './data-dir-lock.js';
+import { lockDataDirWaiting } from './data-dir-lock.js';
 import { applyMigrations } from './migrations.js';
 import { openPglite } from './pglite-engine.js';
 import { openPostgres } from './postgres-engine.js';
@@ -17,7 +17,14 @@ export interface StoreOptions {
   migrate?: boolean;
   /** Told how a new embedded data directory was made (template or initdb, and why), for the log. */
   onBootstrap?: (bootstrap: Bootstrap) => void;
+  /**
+   * While another process holds the data directory, whether to wait for it (up to a minute):
+   * e.g. a server waits for a one-shot CLI command, not for another server. Default: never.
+   */
+  waitForHolder?: () => boolean;
 }
+
+const HOLDER_WAIT_MS = 60_000;
 
 /** Opens the configured engine and brings its schema up to date. */
 export async function openStore(options: StoreOptions): Promise<Store> {
@@ -26,7 +33,10 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     store = await openPostgres(options.databaseUrl, options.poolSize ?? 10);
   } else if (options.dataDir) {
     const dataDir = resolve(options.dataDir);
-    const unlock = lockDataDir(dataDir);
+    const unlock = await lockDataDirWaiting(dataDir, {
+      waitMs: HOLDER_WAIT_MS,
+      keepWaiting: options.waitForHolder ?? (() => false),
+    });
     try {
       const pgliteDir = join(dataDir, 'pglite');
       const made = await bootstrapPgliteDir(pgliteDir);

@@ -2,7 +2,8 @@
  * The one decision of where a CLI command runs (src/cli/command-target.ts), table-driven:
  * `--server` (or CADENCE_SERVER) > the server holding the data directory (its discovery file,
  * written here by a process that really holds the directory's lock) > the store itself for a
- * store command, the default server for any other; and which credential goes with each.
+ * store command, the default server for any other; and which credential goes with each. A
+ * directory held without a discovery file is waited for.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -107,12 +108,12 @@ describe('commandTarget', () => {
     ],
   ];
   for (const [name, flags, env, kind, expected] of cases) {
-    it(name, () => {
+    it(name, async () => {
       for (const key of ['CADENCE_SERVER', 'CADENCE_TOKEN', 'CADENCE_DATA_DIR', 'CADENCE_CONFIG'])
         delete process.env[key];
       process.env.CADENCE_CREDENTIALS = join(work, 'no-credentials.yaml');
       Object.assign(process.env, env);
-      const target = commandTarget(flags, kind as 'store');
+      const target = await commandTarget(flags, kind as 'store');
       if (expected === 'store') {
         assert.ok(isLocalStore(target), JSON.stringify(target));
         return;
@@ -122,4 +123,33 @@ describe('commandTarget', () => {
       assert.equal(target.headers.authorization, expected.authorization);
     });
   }
+
+  // While a live process holds a directory without a discovery file (a server still starting,
+  // another command), a command waits: for the file, or for the directory to be let go. The
+  // other process is played here, by this one: it writes the file, or unlocks, a moment later.
+  it('waits for a starting server to write its discovery file, then goes there', async () => {
+    const starting = join(work, 'starting');
+    const unlockStarting = lockDataDir(starting);
+    try {
+      setTimeout(() => writeDiscovery(starting, { url: 'http://127.0.0.1:5555', credential }), 300);
+      const target = await commandTarget({ dataDir: starting }, 'store');
+      assert.ok(!isLocalStore(target));
+      assert.equal(target.url, 'http://127.0.0.1:5555');
+    } finally {
+      unlockStarting();
+    }
+  });
+
+  it('waits for another command to let the directory go, then opens the store', async () => {
+    const busy = join(work, 'busy');
+    const unlockBusy = lockDataDir(busy);
+    let released = false;
+    setTimeout(() => {
+      released = true;
+      unlockBusy();
+    }, 300);
+    const target = await commandTarget({ dataDir: busy }, 'store');
+    assert.ok(released, 'it waited for the holder');
+    assert.ok(isLocalStore(target));
+  });
 });
