@@ -89,7 +89,7 @@ export async function bootstrapPgliteDir(
   let unreadable: string | undefined;
   if (template.use) {
     try {
-      unpackTemplate(template.file, staging);
+      await unpackTemplate(template.file, staging);
     } catch (error) {
       rmSync(staging, { recursive: true, force: true });
       unreadable = `${template.file}: ${(error as Error).message}`;

@@ -1,8 +1,16 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gunzipSync } from 'node:zlib';
+import { createGunzip } from 'node:zlib';
 import { z } from 'zod';
 import { listMigrations, type Migration } from './migrations.js';
 
@@ -105,41 +113,77 @@ function field(header: Buffer, start: number, length: number): string {
   return bytes.toString('utf8', 0, end < 0 ? length : end);
 }
 
+/** One tar header: where its entry goes, what it is and how many bytes follow it. */
+function entryOf(header: Buffer, dir: string) {
+  const prefix = field(header, 345, 155);
+  const name = `${prefix ? `${prefix}/` : ''}${field(header, 0, 100)}`;
+  const size = parseInt(field(header, 124, 12).trim() || '0', 8);
+  const mode = parseInt(field(header, 100, 8).trim() || '0', 8) & 0o777;
+  const type = String.fromCharCode(header[156] ?? 0);
+  const parts = name.split('/').filter((part) => part !== '' && part !== '.');
+  if (parts.includes('..') || !Number.isSafeInteger(size)) {
+    throw new Error(`template entry ${JSON.stringify(name)} is not a path inside the directory`);
+  }
+  if (type !== '5' && type !== '0' && type !== '\0') {
+    throw new Error(`template entry ${JSON.stringify(name)} has tar type ${JSON.stringify(type)}`);
+  }
+  return { target: join(dir, ...parts), directory: type === '5', mode, size };
+}
+
 /**
  * Unpacks the template (the ustar tarball PGlite's `dumpDataDir` writes: directories and
- * regular files) into `dir`, in this process and without PGlite: 0.1–0.2 s where letting PGlite
- * load it (`loadDataDir`) first starts its WASM engine, several times longer. Anything else in
- * the archive (a link, a pax header, a path out of `dir`) is refused rather than guessed at:
- * the caller falls back to initdb.
+ * regular files) into `dir`, in this process and without PGlite: a fraction of a second where
+ * letting PGlite load it (`loadDataDir`) first starts its WASM engine, several times longer.
+ * Streamed, a block at a time: the whole archive unzipped at once (~60 MB, most of it a WAL
+ * segment) stayed in a server's RSS after it. Anything else in the archive (a link, a pax
+ * header, a path out of `dir`) is refused rather than guessed at: the caller falls back to initdb.
  */
-export function unpackTemplate(file: string, dir: string): void {
-  const tar = gunzipSync(readFileSync(file));
+export async function unpackTemplate(file: string, dir: string): Promise<void> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  let offset = 0;
-  while (offset + BLOCK <= tar.length) {
-    const header = tar.subarray(offset, offset + BLOCK);
-    offset += BLOCK;
-    if (header.every((byte) => byte === 0)) break;
-    const prefix = field(header, 345, 155);
-    const name = `${prefix ? `${prefix}/` : ''}${field(header, 0, 100)}`;
-    const size = parseInt(field(header, 124, 12).trim() || '0', 8);
-    const mode = parseInt(field(header, 100, 8).trim() || '0', 8) & 0o777;
-    const type = String.fromCharCode(header[156] ?? 0);
-    const parts = name.split('/').filter((part) => part !== '' && part !== '.');
-    if (parts.includes('..') || !Number.isSafeInteger(size)) {
-      throw new Error(`template entry ${JSON.stringify(name)} is not a path inside the directory`);
+  let pending: Buffer = Buffer.alloc(0);
+  // The file being written and its bytes still to come, then the padding to its block's end.
+  let open: { fd: number; left: number } | undefined;
+  let padding = 0;
+  let ended = false;
+  try {
+    for await (const chunk of createReadStream(file).pipe(createGunzip())) {
+      if (ended) continue; // the archive's closing blocks
+      pending = pending.length > 0 ? Buffer.concat([pending, chunk as Buffer]) : (chunk as Buffer);
+      while (!ended) {
+        if (open) {
+          const length = Math.min(open.left, pending.length);
+          writeSync(open.fd, pending, 0, length);
+          open.left -= length;
+          pending = pending.subarray(length);
+          if (open.left > 0) break;
+          closeSync(open.fd);
+          open = undefined;
+        }
+        if (padding > 0) {
+          const length = Math.min(padding, pending.length);
+          padding -= length;
+          pending = pending.subarray(length);
+          if (padding > 0) break;
+        }
+        if (pending.length < BLOCK) break;
+        const header = pending.subarray(0, BLOCK);
+        pending = pending.subarray(BLOCK);
+        if (header.every((byte) => byte === 0)) {
+          ended = true;
+          break;
+        }
+        const entry = entryOf(header, dir);
+        if (entry.directory) {
+          mkdirSync(entry.target, { recursive: true, mode: entry.mode || 0o700 });
+          continue;
+        }
+        mkdirSync(dirname(entry.target), { recursive: true, mode: 0o700 });
+        open = { fd: openSync(entry.target, 'w', entry.mode || 0o600), left: entry.size };
+        padding = (BLOCK - (entry.size % BLOCK)) % BLOCK;
+      }
     }
-    const target = join(dir, ...parts);
-    if (type === '5') {
-      mkdirSync(target, { recursive: true, mode: mode || 0o700 });
-    } else if (type === '0' || type === '\0') {
-      mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
-      writeFileSync(target, tar.subarray(offset, offset + size), { mode: mode || 0o600 });
-    } else {
-      throw new Error(
-        `template entry ${JSON.stringify(name)} has tar type ${JSON.stringify(type)}`,
-      );
-    }
-    offset += Math.ceil(size / BLOCK) * BLOCK;
+  } finally {
+    if (open) closeSync(open.fd);
   }
+  if (open || !ended) throw new Error('the template archive ends in the middle of an entry');
 }

@@ -120,15 +120,15 @@ describe('the template data directory', () => {
     });
   }
 
-  it('refuses a path out of the directory', () => {
+  it('refuses a path out of the directory', async () => {
     const dir = mkdtempSync(join(work, 'escape-'));
     mkdirSync(join(dir, 'in'));
     writeFileSync(join(dir, 'outside'), 'x');
     const archive = join(dir, 'escape.tar.gz');
     // -P: GNU tar keeps the leading ../ it would otherwise strip.
     execFileSync('tar', ['-P', '-czf', archive, '-C', join(dir, 'in'), '../outside']);
-    assert.throws(
-      () => unpackTemplate(archive, join(dir, 'into')),
+    await assert.rejects(
+      unpackTemplate(archive, join(dir, 'into')),
       /not a path inside the directory/,
     );
   });
