@@ -5,10 +5,13 @@
  *
  *   npm run build && node --import tsx bench/embedded/run.ts [-- --events 100000 --commits 100000]
  *
- * Rows: first start on a fresh directory/database (time to listening), idle RSS, RSS after
- * --events events (batches of 100 over HTTP) and after a --commits commit import run in the
- * server (POST /api/v1/cadence/imports, as `cadence git import` beside a server does), then a
- * one-shot `cadence git list` with no server (wall, max RSS).
+ * Rows: first start on a fresh directory/database (time to listening; PGlite: the median of three
+ * fresh directories, made from the build's template), idle RSS, RSS after --events events
+ * (batches of 100 over HTTP) and after a --commits commit import run in the server (POST
+ * /api/v1/cadence/imports, as `cadence git import` beside a server does), then one-shot
+ * `cadence git list`, `sql` and `token create` with no server (wall, max RSS; medians of three).
+ * Floors: the bare engine opening the same directory, and for the first start PGlite loading the
+ * same template (`loadDataDir`) and PGlite's own initdb.
  * PostgreSQL: BENCH_DATABASE_URL, else TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -30,6 +33,7 @@ const { values } = parseArgs({
 const EVENTS = Number(values.events);
 const COMMITS = Number(values.commits);
 const bin = fileURLToPath(new URL('../../bin/cadence.js', import.meta.url));
+const template = fileURLToPath(new URL('../../dist/pglite-template.tar.gz', import.meta.url));
 const pgliteModule = fileURLToPath(
   new URL('../../node_modules/@electric-sql/pglite/dist/index.js', import.meta.url),
 );
@@ -133,14 +137,26 @@ spawnSync('git', ['init', '--quiet', repo]);
 await generateHistory(repo, { commits: COMMITS, seed: 5 });
 spawnSync('git', ['-C', repo, 'reset', '--quiet', '--hard', 'main']);
 
+interface Timed {
+  seconds: number;
+  kb: number;
+}
 interface Row {
   engine: string;
   firstStart: number;
   idle: number;
   afterEvents: number;
   afterImport: number;
-  cli: { seconds: number; kb: number };
-  floor: { seconds: number; kb: number };
+  cli: Record<'git list' | 'sql' | 'token create', Timed>;
+  floor: Timed;
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
+
+/** The median wall time and max RSS of three runs of one command. */
+function timedMedian(command: string[]): Timed {
+  const runs = [0, 1, 2].map(() => timed(command));
+  return { seconds: median(runs.map((r) => r.seconds)), kb: median(runs.map((r) => r.kb)) };
 }
 const rows: Row[] = [];
 
@@ -158,7 +174,18 @@ for (const engine of ['pglite', 'postgres'] as const) {
     databaseUrl = url.toString();
   }
   const storeArgs = databaseUrl ? ['--database-url', databaseUrl] : ['--data-dir', dataDir];
+  // PGlite's first start, twice more on fresh directories of their own (the third is below).
+  const firstStarts: number[] = [];
+  if (!databaseUrl) {
+    for (const extra of ['fresh-1', 'fresh-2']) {
+      const started = await startServer(['--data-dir', join(work, extra)], {});
+      firstStarts.push(started.startSeconds);
+      started.child.kill('SIGTERM');
+      await new Promise((resolve) => started.child.once('exit', resolve));
+    }
+  }
   const server = await startServer(storeArgs, {});
+  firstStarts.push(server.startSeconds);
   const idle = await settledRss(server.child.pid!);
   await postEvents(server.url, EVENTS);
   const afterEvents = await settledRss(server.child.pid!);
@@ -184,7 +211,22 @@ for (const engine of ['pglite', 'postgres'] as const) {
   const afterImport = await settledRss(server.child.pid!);
   server.child.kill('SIGTERM');
   await new Promise((resolve) => server.child.once('exit', resolve));
-  const cli = timed([process.execPath, bin, 'git', 'list', ...storeArgs]);
+  const cli = {
+    'git list': timedMedian([process.execPath, bin, 'git', 'list', ...storeArgs]),
+    sql: timedMedian([process.execPath, bin, 'sql', 'select count(*) from commits', ...storeArgs]),
+    'token create': timedMedian([
+      process.execPath,
+      bin,
+      'token',
+      'create',
+      'one-shot',
+      '--services',
+      '*',
+      '--actions',
+      'read',
+      ...storeArgs,
+    ]),
+  };
   const floor =
     engine === 'pglite'
       ? timed([
@@ -199,7 +241,7 @@ for (const engine of ['pglite', 'postgres'] as const) {
         ]);
   rows.push({
     engine,
-    firstStart: server.startSeconds,
+    firstStart: median(firstStarts),
     idle,
     afterEvents,
     afterImport,
@@ -219,6 +261,11 @@ const floorFresh = timed([
   '-e',
   `import(${JSON.stringify(pgliteModule)}).then(async ({ PGlite }) => { const db = await PGlite.create({ dataDir: ${JSON.stringify(join(work, 'fresh-floor'))} }); await db.close(); })`,
 ]);
+const floorTemplate = timed([
+  process.execPath,
+  '-e',
+  `import(${JSON.stringify(pgliteModule)}).then(async ({ PGlite }) => { const blob = new Blob([require('node:fs').readFileSync(${JSON.stringify(template)})]); const db = await PGlite.create({ dataDir: ${JSON.stringify(join(work, 'template-floor'))}, loadDataDir: blob }); await db.close(); })`,
+]);
 rmSync(work, { recursive: true, force: true });
 
 console.log(
@@ -230,7 +277,7 @@ const [lite, post] = rows as [Row, Row];
 const line = (label: string, a: string, b: string) => console.log(`| ${label} | ${a} | ${b} |`);
 line(
   'first start, fresh directory / empty database (to listening)',
-  `${lite.firstStart.toFixed(1)} s (floor: bare PGlite initdb ${floorFresh.seconds} s, ${mib(floorFresh.kb)} MiB)`,
+  `${lite.firstStart.toFixed(1)} s (floors: bare PGlite from the same template ${floorTemplate.seconds} s, ${mib(floorTemplate.kb)} MiB; bare PGlite initdb ${floorFresh.seconds} s, ${mib(floorFresh.kb)} MiB)`,
   `${post.firstStart.toFixed(1)} s`,
 );
 line('server RSS idle', `${mib(lite.idle)} MiB`, `${mib(post.idle)} MiB`);
@@ -244,18 +291,20 @@ line(
   `${mib(lite.afterImport)} MiB`,
   `${mib(post.afterImport)} MiB`,
 );
-line(
-  'one-shot `git list`, no server: wall, max RSS',
-  `${lite.cli.seconds} s, ${mib(lite.cli.kb)} MiB`,
-  `${post.cli.seconds} s, ${mib(post.cli.kb)} MiB`,
-);
+for (const command of ['git list', 'sql', 'token create'] as const) {
+  line(
+    `one-shot \`${command}\`, no server: wall, max RSS`,
+    `${lite.cli[command].seconds} s, ${mib(lite.cli[command].kb)} MiB`,
+    `${post.cli[command].seconds} s, ${mib(post.cli[command].kb)} MiB`,
+  );
+}
 line(
   'floor: `node -e` opening the bare engine',
   `${lite.floor.seconds} s, ${mib(lite.floor.kb)} MiB`,
   `${post.floor.seconds} s, ${mib(post.floor.kb)} MiB`,
 );
 line(
-  'ratio one-shot / floor (wall, RSS)',
-  `${(lite.cli.seconds / lite.floor.seconds).toFixed(2)}×, ${(lite.cli.kb / lite.floor.kb).toFixed(2)}×`,
-  `${(post.cli.seconds / post.floor.seconds).toFixed(2)}×, ${(post.cli.kb / post.floor.kb).toFixed(2)}×`,
+  'one-shot `git list` / floor (wall, RSS)',
+  `${(lite.cli['git list'].seconds / lite.floor.seconds).toFixed(2)}×, ${(lite.cli['git list'].kb / lite.floor.kb).toFixed(2)}×`,
+  `${(post.cli['git list'].seconds / post.floor.seconds).toFixed(2)}×, ${(post.cli['git list'].kb / post.floor.kb).toFixed(2)}×`,
 );

@@ -1,7 +1,8 @@
 import { Command } from 'commander';
 import type { Analysis, AnalysisInterval } from '../analysis/index.js';
 import { CadenceError } from '../problem/index.js';
-import { getJson, serverOption, serverUrl } from './api-client.js';
+import { getJson, type ServerTarget } from './api-client.js';
+import { addTargetOptions, commandTarget, type TargetFlags } from './command-target.js';
 import { renderTable } from './table.js';
 
 /** A document as JSON has it: dates are strings. */
@@ -30,10 +31,10 @@ export function exitCodeForAnalysis(analysis: Pick<Analysis, 'status' | 'verdict
  * Polls the server until the analysis has finished (promoted, rolled back or inconclusive) and
  * returns it; undefined when `timeoutMs` passed first. For CI: `cadence canary … --wait`.
  *
- * @example const done = await waitForAnalysis('http://127.0.0.1:8080', id, { timeoutMs: 600_000 })
+ * @example const done = await waitForAnalysis(await commandTarget(flags, 'api'), id, { timeoutMs: 600_000 })
  */
 export async function waitForAnalysis(
-  server: string,
+  server: ServerTarget,
   id: string,
   options: {
     timeoutMs?: number;
@@ -109,18 +110,20 @@ function renderAnalysis(analysis: AnalysisDocument): string {
 }
 
 export function analysesCommand(): Command {
-  return new Command('analyses')
-    .description('canary analyses: the list, or one with every interval’s judgements')
-    .argument('[id]', 'one analysis')
-    .addOption(serverOption())
+  return addTargetOptions(
+    new Command('analyses')
+      .description('canary analyses: the list, or one with every interval’s judgements')
+      .argument('[id]', 'one analysis'),
+    'api',
+  )
     .option('--service <name>', 'only this service’s analyses')
     .option('--json', 'print JSON instead of a table')
     .action(
       async (
         id: string | undefined,
-        options: { server?: string; service?: string; json?: boolean },
+        options: TargetFlags & { service?: string; json?: boolean },
       ) => {
-        const server = serverUrl(options.server);
+        const server = await commandTarget(options, 'api');
         if (id) {
           const analysis = await getJson<AnalysisDocument>(
             server,
@@ -178,15 +181,17 @@ export function analysesCommand(): Command {
 }
 
 export function canaryWaitCommand(): Command {
-  return new Command('canary-wait')
-    .description(
-      'wait for an analysis’s verdict; exit 0 promoted, 2 rolled back, 3 inconclusive or timed out',
-    )
-    .argument('<id>', 'the analysis')
-    .addOption(serverOption())
+  return addTargetOptions(
+    new Command('canary-wait')
+      .description(
+        'wait for an analysis’s verdict; exit 0 promoted, 2 rolled back, 3 inconclusive or timed out',
+      )
+      .argument('<id>', 'the analysis'),
+    'api',
+  )
     .option('--timeout <seconds>', 'give up after this long', '3600')
     .option('--json', 'print the finished analysis as JSON')
-    .action(async (id: string, options: { server?: string; timeout: string; json?: boolean }) => {
+    .action(async (id: string, options: TargetFlags & { timeout: string; json?: boolean }) => {
       const timeoutSeconds = Number(options.timeout);
       if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
         throw new CadenceError('invalid-input', {
@@ -194,7 +199,7 @@ export function canaryWaitCommand(): Command {
           detail: '--timeout must be a positive number of seconds',
         });
       }
-      const analysis = await waitForAnalysis(serverUrl(options.server), id, {
+      const analysis = await waitForAnalysis(await commandTarget(options, 'api'), id, {
         timeoutMs: timeoutSeconds * 1000,
         onInterval: options.json
           ? undefined

@@ -1,12 +1,12 @@
 /**
- * The CLI's one HTTP client: every command that talks to a running server goes through
- * `request` (or `getJson`), so an HTTP status becomes the same error, and the same exit code,
- * whichever command met it.
+ * The CLI's one HTTP client: every command that talks to a running server goes through `send`
+ * (JSON with `request`/`getJson`, NDJSON with `postForLines`, the rollouts' event stream with
+ * `responseLines`), so an HTTP status becomes the same error, and the same exit code, whichever
+ * command met it. Which server, and with which credential, is decided in command-target.ts.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { CadenceError, type ProblemCode } from '../problem/index.js';
@@ -47,18 +47,6 @@ export function authorization(token: string | undefined): Record<string, string>
   return token.includes(':')
     ? { authorization: `Basic ${Buffer.from(token).toString('base64')}` }
     : { authorization: `Bearer ${token}` };
-}
-
-/** `--server`, shared by every command that talks to a running server. */
-export const serverOption = () =>
-  new Option('--server <url>', 'Cadence server URL (env CADENCE_SERVER)').default(
-    undefined,
-    'http://127.0.0.1:8080',
-  );
-
-/** The server the CLI talks to: --server, else CADENCE_SERVER, else the local default. */
-export function serverUrl(flag: string | undefined): string {
-  return (flag ?? process.env.CADENCE_SERVER ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
 }
 
 /**
@@ -136,42 +124,92 @@ export function unreachable(server: string, error: unknown): CadenceError {
   });
 }
 
-/** Sends one request; a JSON body back, or the answer's problem as a CadenceError. */
-export async function request<T>(
-  server: string,
+/**
+ * A server a command talks to, with the headers that authenticate it there: chosen for every
+ * command in one place, `commandTarget` (command-target.ts).
+ */
+export interface ServerTarget {
+  url: string;
+  /** Authorization for this server: a token for one named, the local credential for one found. */
+  headers: Record<string, string>;
+}
+
+/**
+ * Sends one request and answers the response once it is 2xx; an unreachable server, or any
+ * other status (its problem+json read), is a CadenceError. The one place the CLI calls fetch.
+ */
+export async function send(
+  target: ServerTarget,
   method: 'GET' | 'POST' | 'PUT' | 'DELETE',
   path: string,
   options: { headers?: Record<string, string>; body?: unknown } = {},
-): Promise<T> {
+): Promise<Response> {
   let response: Response;
   try {
-    response = await fetch(`${server}${path}`, {
+    response = await fetch(`${target.url}${path}`, {
       method,
       headers: {
         accept: 'application/json',
         'user-agent': `cadence-cli/${cadenceVersion()}`,
         ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
-        // Reads and intake may require a token too (server.auth): the same one the deployer uses.
-        ...authorization(tokenFor(server, undefined)),
+        ...target.headers,
         ...options.headers,
       },
       ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
     });
   } catch (error) {
-    throw unreachable(server, error);
+    throw unreachable(target.url, error);
   }
-  const body = (await response.json().catch(() => ({}))) as unknown;
-  if (!response.ok) throw problemFromResponse(response.status, body);
-  return body as T;
+  if (!response.ok) {
+    throw problemFromResponse(response.status, await response.json().catch(() => ({})));
+  }
+  return response;
+}
+
+/** Sends one request; a JSON body back, or the answer's problem as a CadenceError. */
+export async function request<T>(
+  target: ServerTarget,
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  path: string,
+  options: { body?: unknown } = {},
+): Promise<T> {
+  const response = await send(target, method, path, options);
+  return (await response.json().catch(() => ({}))) as T;
 }
 
 /** GET a JSON document from the server; a problem+json answer becomes a CadenceError. */
-export function getJson<T>(
-  server: string,
-  path: string,
-  headers: Record<string, string> = {},
-): Promise<T> {
-  return request<T>(server, 'GET', path, { headers });
+export function getJson<T>(target: ServerTarget, path: string): Promise<T> {
+  return request<T>(target, 'GET', path);
+}
+
+/**
+ * The lines of a streamed answer as they arrive (NDJSON, server-sent events), the last one
+ * included when the body ends without a newline. A connection lost mid-body is `unavailable`.
+ */
+export async function* responseLines(target: ServerTarget, response: Response) {
+  if (!response.body) return;
+  const decoder = new TextDecoder();
+  let buffer = '';
+  // The reader rather than `for await`: with the DOM lib in the program (the browser tests),
+  // ReadableStream's type has no async iterator.
+  const reader = response.body.getReader();
+  for (;;) {
+    let chunk: Awaited<ReturnType<typeof reader.read>>;
+    try {
+      chunk = await reader.read();
+    } catch (error) {
+      throw unreachable(target.url, error);
+    }
+    if (chunk.done) break;
+    buffer += decoder.decode(chunk.value, { stream: true });
+    let newline: number;
+    while ((newline = buffer.indexOf('\n')) >= 0) {
+      yield buffer.slice(0, newline).replace(/\r$/, '');
+      buffer = buffer.slice(newline + 1);
+    }
+  }
+  buffer += decoder.decode();
+  if (buffer !== '') yield buffer;
 }
 
 /**
@@ -179,47 +217,16 @@ export function getJson<T>(
  * streamed import's progress); a non-2xx answer is its problem, as for {@link request}.
  */
 export async function postForLines(
-  server: string,
+  target: ServerTarget,
   path: string,
-  options: { headers?: Record<string, string>; body: unknown },
+  body: unknown,
   onLine: (line: unknown) => void,
 ): Promise<void> {
-  let response: Response;
-  try {
-    response = await fetch(`${server}${path}`, {
-      method: 'POST',
-      headers: {
-        accept: 'application/x-ndjson, application/json',
-        'user-agent': `cadence-cli/${cadenceVersion()}`,
-        'content-type': 'application/json',
-        ...authorization(tokenFor(server, undefined)),
-        ...options.headers,
-      },
-      body: JSON.stringify(options.body),
-    });
-  } catch (error) {
-    throw unreachable(server, error);
-  }
-  if (!response.ok || !response.body) {
-    throw problemFromResponse(response.status, await response.json().catch(() => ({})));
-  }
-  const decoder = new TextDecoder();
-  let buffer = '';
-  try {
-    const reader = response.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      buffer += decoder.decode(value, { stream: true });
-      let newline: number;
-      while ((newline = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, newline).trim();
-        buffer = buffer.slice(newline + 1);
-        if (line) onLine(JSON.parse(line));
-      }
-    }
-  } catch (error) {
-    if (error instanceof CadenceError) throw error;
-    throw unreachable(server, error);
+  const response = await send(target, 'POST', path, {
+    headers: { accept: 'application/x-ndjson, application/json' },
+    body,
+  });
+  for await (const line of responseLines(target, response)) {
+    if (line.trim()) onLine(JSON.parse(line));
   }
 }

@@ -2,12 +2,11 @@ import { Command } from 'commander';
 import type { StepsReport } from '../deploy/index.js';
 import { CadenceError } from '../problem/index.js';
 import { exitCodeForAnalysis, intervalLine, waitForAnalysis } from './analyses-command.js';
-import { authorization, request, serverOption, serverUrl, tokenFor } from './api-client.js';
+import { request } from './api-client.js';
+import { addTargetOptions, commandTarget, type TargetFlags } from './command-target.js';
 import { renderTable } from './table.js';
 
-export interface ClientFlags {
-  server?: string;
-  token?: string;
+export interface ClientFlags extends TargetFlags {
   json?: boolean;
 }
 
@@ -17,11 +16,7 @@ export async function call<T>(
   path: string,
   body?: Record<string, string>,
 ): Promise<T> {
-  const server = serverUrl(flags.server);
-  return request<T>(server, method, path, {
-    headers: authorization(tokenFor(server, flags.token)),
-    body,
-  });
+  return request<T>(await commandTarget(flags, 'api'), method, path, { body });
 }
 
 export const print = (flags: ClientFlags, value: unknown, text: () => string) =>
@@ -54,10 +49,7 @@ const describeRevision = (revision: Revision | null) =>
   revision ? `${revision.version} (${revision.commit.slice(0, 12)})` : '-';
 
 export const withClientOptions = (command: Command) =>
-  command
-    .addOption(serverOption())
-    .option('--token <token>', 'NAME:SECRET or SECRET (env CADENCE_TOKEN, or the credentials file)')
-    .option('--json', 'print JSON');
+  addTargetOptions(command, 'api').option('--json', 'print JSON');
 
 const path = (service: string, rest = '') =>
   `/api/v1/services/${encodeURIComponent(service)}${rest}`;
@@ -162,7 +154,7 @@ async function waitForVerdict(flags: ClientFlags & { timeout?: string }, canary:
   }
   const id = `canary-${canary.operationId}`;
   // Each interval's judgement as it lands (stderr, so --json's stdout stays one document).
-  const done = await waitForAnalysis(serverUrl(flags.server), id, {
+  const done = await waitForAnalysis(await commandTarget(flags, 'api'), id, {
     timeoutMs: seconds * 1000,
     onInterval: (interval) => process.stderr.write(`${intervalLine(interval)}\n`),
   });

@@ -1,25 +1,16 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import type { StoredCdevent, StoredEvent } from '../events/index.js';
 import { CadenceError } from '../problem/index.js';
-import { getJson, serverOption } from './api-client.js';
-import { apiServer } from './store-target.js';
+import { getJson } from './api-client.js';
+import { addTargetOptions, commandTarget, type TargetFlags } from './command-target.js';
 import { renderTable } from './table.js';
 
 function when(value: unknown): string {
   return typeof value === 'string' ? value.replace(/\.\d+Z$/, 'Z') : '';
 }
 
-/** `--data-dir`: the API commands find the server that holds this directory. */
-const dataDirOption = () =>
-  new Option(
-    '--data-dir <dir>',
-    'without --server: the server holding this embedded store directory (env CADENCE_DATA_DIR)',
-  );
-
-interface TailOptions {
-  server?: string;
-  dataDir?: string;
+interface TailOptions extends TargetFlags {
   type?: string;
   source?: string;
   last: string;
@@ -45,7 +36,7 @@ function count(name: string, value: string, min: number): number {
  * for (said once on stderr); a refusal (bad filter, no token) ends the command.
  */
 async function tailEvents(options: TailOptions): Promise<void> {
-  const server = apiServer(options);
+  const server = await commandTarget(options, 'api');
   const last = count('last', options.last, 0);
   const max = options.max === undefined ? Infinity : count('max', options.max, 1);
   const intervalMs = count('interval-ms', options.intervalMs, 50);
@@ -54,9 +45,8 @@ async function tailEvents(options: TailOptions): Promise<void> {
   if (options.source) filter.set('source', options.source);
   const page = (query: Record<string, string>) =>
     getJson<{ events: StoredEvent[] }>(
-      server.url,
+      server,
       `/api/v1/events?${new URLSearchParams({ ...Object.fromEntries(filter), ...query })}`,
-      server.headers,
     );
   let printed = 0;
   const print = (event: StoredEvent) => {
@@ -96,34 +86,28 @@ async function tailEvents(options: TailOptions): Promise<void> {
 export function eventsCommand(): Command {
   const events = new Command('events').description('read the events that arrived');
 
-  events
-    .command('list')
-    .description('list raw events in arrival order')
-    .addOption(serverOption())
-    .addOption(dataDirOption())
+  addTargetOptions(events.command('list').description('list raw events in arrival order'), 'api')
     .option('--type <type>', 'only this CloudEvent type')
     .option('--source <source>', 'only this CloudEvent source')
     .option('--after <seq>', 'only events after this sequence number', '0')
     .option('--limit <n>', 'at most this many events', '50')
     .option('--json', 'print JSON instead of a table')
     .action(
-      async (options: {
-        server?: string;
-        dataDir?: string;
-        type?: string;
-        source?: string;
-        after: string;
-        limit: string;
-        json?: boolean;
-      }) => {
+      async (
+        options: TargetFlags & {
+          type?: string;
+          source?: string;
+          after: string;
+          limit: string;
+          json?: boolean;
+        },
+      ) => {
         const query = new URLSearchParams({ after: options.after, limit: options.limit });
         if (options.type) query.set('type', options.type);
         if (options.source) query.set('source', options.source);
-        const server = apiServer(options);
         const { events: rows } = await getJson<{ events: StoredEvent[] }>(
-          server.url,
+          await commandTarget(options, 'api'),
           `/api/v1/events?${query}`,
-          server.headers,
         );
         if (options.json) {
           process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
@@ -151,13 +135,14 @@ export function eventsCommand(): Command {
       },
     );
 
-  events
-    .command('tail')
-    .description(
-      'follow events as they arrive (the last --last first), one line each, until Ctrl-C',
-    )
-    .addOption(serverOption())
-    .addOption(dataDirOption())
+  addTargetOptions(
+    events
+      .command('tail')
+      .description(
+        'follow events as they arrive (the last --last first), one line each, until Ctrl-C',
+      ),
+    'api',
+  )
     .option('--type <type>', 'only this CloudEvent type')
     .option('--source <source>', 'only this CloudEvent source')
     .option('--last <n>', 'start with this many of the newest events', '10')
@@ -166,19 +151,18 @@ export function eventsCommand(): Command {
     .option('--json', 'one JSON object a line (NDJSON)')
     .action(async (options: TailOptions) => tailEvents(options));
 
-  events
-    .command('show')
-    .description('show one event, its payload and the CDEvents made from it')
-    .argument('<seq>', 'sequence number (from events list)')
-    .addOption(serverOption())
-    .addOption(dataDirOption())
+  addTargetOptions(
+    events
+      .command('show')
+      .description('show one event, its payload and the CDEvents made from it')
+      .argument('<seq>', 'sequence number (from events list)'),
+    'api',
+  )
     .option('--json', 'print JSON')
-    .action(async (seq: string, options: { server?: string; dataDir?: string; json?: boolean }) => {
-      const server = apiServer(options);
+    .action(async (seq: string, options: TargetFlags & { json?: boolean }) => {
       const result = await getJson<{ event: StoredEvent; cdevents: StoredCdevent[] }>(
-        server.url,
+        await commandTarget(options, 'api'),
         `/api/v1/events/${encodeURIComponent(seq)}`,
-        server.headers,
       );
       if (options.json) {
         process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

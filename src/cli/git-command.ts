@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { defaults, loadConfig } from '../config/index.js';
 import {
   importRepository,
   isGitUrl,
@@ -13,73 +12,16 @@ import {
   type RepositoryReport,
 } from '../git/index.js';
 import { CadenceError } from '../problem/index.js';
-import { openStore, type Store } from '../store/index.js';
 import { getJson, postForLines, problemFromResponse, request } from './api-client.js';
-import { storeServer, type ServerTarget, type StoreFlags } from './store-target.js';
+import {
+  addTargetOptions,
+  commandTarget,
+  isLocalStore,
+  withLocalStore,
+  type ServerTarget,
+  type TargetFlags,
+} from './command-target.js';
 import { renderTable } from './table.js';
-
-export type { StoreFlags } from './store-target.js';
-
-/**
- * The flags of commands that need the store: they run on the server holding the data directory
- * when there is one (or on --server), else they open the store themselves.
- */
-export function addStoreOptions(command: Command): Command {
-  return command
-    .option(
-      '--server <url>',
-      'run on this Cadence server instead of opening the store (token: CADENCE_TOKEN or credentials)',
-    )
-    .option('--config <file>', 'YAML config file (env CADENCE_CONFIG)')
-    .option(
-      '--data-dir <dir>',
-      `embedded store directory (env CADENCE_DATA_DIR) (default: "${defaults.store.dataDir}")`,
-    )
-    .option(
-      '--database-url <url>',
-      'PostgreSQL connection URL instead of the embedded store (env DATABASE_URL)',
-    );
-}
-
-/**
- * Opens the configured store as `cadence serve` would. The embedded store belongs to one process:
- * while a server holds the data directory, this fails with a message saying what to do.
- */
-export async function openCliStore(flags: StoreFlags): Promise<{ store: Store; dataDir: string }> {
-  const config = loadConfig({
-    file: flags.config,
-    env: process.env,
-    flags: { dataDir: flags.dataDir, databaseUrl: flags.databaseUrl },
-  });
-  try {
-    const store = await openStore({
-      databaseUrl: config.store.databaseUrl,
-      dataDir: config.store.dataDir,
-      poolSize: 4,
-    });
-    return { store, dataDir: config.store.dataDir };
-  } catch (error) {
-    if (error instanceof CadenceError && error.code === 'conflict' && error.field === 'dataDir') {
-      throw new CadenceError('conflict', {
-        field: 'dataDir',
-        detail: `${error.message} (the embedded store allows one process at a time: stop the server using it, or share a PostgreSQL with --database-url)`,
-      });
-    }
-    throw error;
-  }
-}
-
-async function withStore<T>(
-  flags: StoreFlags,
-  work: (store: Store, dataDir: string) => Promise<T>,
-) {
-  const { store, dataDir } = await openCliStore(flags);
-  try {
-    return await work(store, dataDir);
-  } finally {
-    await store.close();
-  }
-}
 
 /** `cadence sql … | head` closes the pipe early: the reader's choice, not an error. */
 export function exitQuietlyOnClosedStdout(): void {
@@ -346,17 +288,14 @@ async function importThroughServer(
 ): Promise<ImportSummary> {
   let summary: ImportSummary | undefined;
   await postForLines(
-    server.url,
+    server,
     '/api/v1/cadence/imports',
     {
-      headers: server.headers,
-      body: {
-        source: isGitUrl(source) ? source : resolve(source),
-        ...(options.name === undefined ? {} : { name: options.name }),
-        ref: options.ref,
-        ...(options.rulesYaml === undefined ? {} : { rulesYaml: options.rulesYaml }),
-        allowShallow: options.allowShallow === true,
-      },
+      source: isGitUrl(source) ? source : resolve(source),
+      ...(options.name === undefined ? {} : { name: options.name }),
+      ref: options.ref,
+      ...(options.rulesYaml === undefined ? {} : { rulesYaml: options.rulesYaml }),
+      allowShallow: options.allowShallow === true,
     },
     (line) => {
       const message = line as {
@@ -386,7 +325,7 @@ function problemFromLine(problem: { status: number; field?: string; detail: stri
 async function listThroughServer(server: ServerTarget): Promise<GitRepository[]> {
   const { repositories } = await getJson<{
     repositories: (Omit<GitRepository, 'importedAt'> & { importedAt: string | null })[];
-  }>(server.url, '/api/v1/cadence/repositories', server.headers);
+  }>(server, '/api/v1/cadence/repositories');
   return repositories.map((r) => ({
     name: r.name,
     source: r.source,
@@ -405,14 +344,13 @@ async function listThroughServer(server: ServerTarget): Promise<GitRepository[]>
  * figures computed by the server that holds the store, or on the store opened here.
  */
 export async function loadReport(
-  options: StoreFlags & { repository?: string; rules?: string; asOf?: string },
+  options: TargetFlags & { repository?: string; rules?: string; asOf?: string },
 ): Promise<RepositoryReport> {
   const rulesYaml = readRulesFile(options.rules);
   const asOf = parseAsOf(options.asOf);
-  const server = storeServer(options);
-  if (server) {
-    return request<RepositoryReport>(server.url, 'POST', '/api/v1/cadence/report', {
-      headers: server.headers,
+  const target = await commandTarget(options, 'store');
+  if (!isLocalStore(target)) {
+    return request<RepositoryReport>(target, 'POST', '/api/v1/cadence/report', {
       body: {
         ...(options.repository === undefined ? {} : { repository: options.repository }),
         ...(rulesYaml === undefined ? {} : { rulesYaml }),
@@ -420,7 +358,7 @@ export async function loadReport(
       },
     });
   }
-  return withStore(options, (store) =>
+  return withLocalStore(target, (store) =>
     reportRepository(store, {
       repository: options.repository,
       rulesYaml,
@@ -434,7 +372,7 @@ export function gitCommand(): Command {
     'patching cadence from git history: import a repository, report lead times and deploys',
   );
 
-  addStoreOptions(
+  addTargetOptions(
     git
       .command('import')
       .description('import a repository history into the commits and stats tables (incremental)')
@@ -447,10 +385,11 @@ export function gitCommand(): Command {
         'import a shallow clone: boundary commits marked, their stats left out (default: refused)',
       )
       .option('--json', 'print the import summary as JSON'),
+    'store',
   ).action(
     async (
       source: string,
-      options: StoreFlags & {
+      options: TargetFlags & {
         name?: string;
         ref: string;
         rules?: string;
@@ -461,12 +400,12 @@ export function gitCommand(): Command {
       const rulesYaml = readRulesFile(options.rules);
       const bar =
         process.stderr.isTTY && !options.json ? progressBar(process.stderr, 'importing') : null;
-      const server = storeServer(options);
+      const target = await commandTarget(options, 'store');
       let summary: ImportSummary;
       try {
-        summary = server
-          ? await importThroughServer(server, source, { ...options, rulesYaml }, bar)
-          : await withStore(options, (store, dataDir) =>
+        summary = !isLocalStore(target)
+          ? await importThroughServer(target, source, { ...options, rulesYaml }, bar)
+          : await withLocalStore(target, (store, dataDir) =>
               importRepository(store, {
                 source,
                 name: options.name,
@@ -487,7 +426,7 @@ export function gitCommand(): Command {
     },
   );
 
-  addStoreOptions(
+  addTargetOptions(
     git
       .command('report')
       .description('patching cadence: lead time per update and month, deploys, causes, promotion')
@@ -495,9 +434,10 @@ export function gitCommand(): Command {
       .option('--rules <file>', 'rules (YAML) instead of those stored at import')
       .option('--as-of <time>', '"now" for pending ages and the current month (default: now)')
       .option('--json', 'print JSON instead of tables'),
+    'store',
   ).action(
     async (
-      options: StoreFlags & { repository?: string; rules?: string; asOf?: string; json?: boolean },
+      options: TargetFlags & { repository?: string; rules?: string; asOf?: string; json?: boolean },
     ) => {
       exitQuietlyOnClosedStdout();
       const report = await loadReport(options);
@@ -507,7 +447,7 @@ export function gitCommand(): Command {
     },
   );
 
-  addStoreOptions(
+  addTargetOptions(
     git
       .command('intervals')
       .description(
@@ -518,9 +458,10 @@ export function gitCommand(): Command {
       .option('--rules <file>', 'rules (YAML) instead of those stored at import')
       .option('--as-of <time>', 'leave out deploys after this time (default: now)')
       .option('--json', 'print JSON instead of a table'),
+    'store',
   ).action(
     async (
-      options: StoreFlags & {
+      options: TargetFlags & {
         repository?: string;
         environment?: string;
         rules?: string;
@@ -561,17 +502,18 @@ export function gitCommand(): Command {
     },
   );
 
-  addStoreOptions(
+  addTargetOptions(
     git
       .command('list')
       .description('the imported repositories')
       .addOption(new Option('--json', 'print JSON instead of a table')),
-  ).action(async (options: StoreFlags & { json?: boolean }) => {
+    'store',
+  ).action(async (options: TargetFlags & { json?: boolean }) => {
     exitQuietlyOnClosedStdout();
-    const server = storeServer(options);
-    const repositories = server
-      ? await listThroughServer(server)
-      : await withStore(options, (store) => listRepositories(store));
+    const target = await commandTarget(options, 'store');
+    const repositories = isLocalStore(target)
+      ? await withLocalStore(target, (store) => listRepositories(store))
+      : await listThroughServer(target);
     if (options.json) {
       process.stdout.write(`${JSON.stringify(repositories, null, 2)}\n`);
       return;

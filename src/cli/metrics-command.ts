@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import type { Distribution, MetricsReport, Rate } from '../dora/index.js';
-import { getJson, serverOption } from './api-client.js';
-import { apiServer } from './store-target.js';
+import { getJson } from './api-client.js';
+import { addTargetOptions, commandTarget, type TargetFlags } from './command-target.js';
 import { renderTable } from './table.js';
 
 /**
@@ -82,13 +82,12 @@ export function emptyScopeHint(report: MetricsReport): string | undefined {
 }
 
 export function metricsCommand(): Command {
-  return new Command('metrics')
-    .description('the DORA metrics over a window (default: the last 90 days, production)')
-    .addOption(serverOption())
-    .option(
-      '--data-dir <dir>',
-      'without --server: the server holding this embedded store directory (env CADENCE_DATA_DIR)',
-    )
+  return addTargetOptions(
+    new Command('metrics').description(
+      'the DORA metrics over a window (default: the last 90 days, production)',
+    ),
+    'api',
+  )
     .option('--service <name>', 'one service')
     .option('--environment <name>', 'environment (default: the configured one, production)')
     .option('--team <name>', 'the services of one team')
@@ -109,28 +108,26 @@ export function metricsCommand(): Command {
     )
     .option('--json', 'print JSON instead of a table')
     .action(
-      async (options: {
-        server?: string;
-        dataDir?: string;
-        service?: string;
-        environment?: string;
-        team?: string;
-        from?: string;
-        to?: string;
-        bucket?: string;
-        tiers: string;
-        json?: boolean;
-      }) => {
+      async (
+        options: TargetFlags & {
+          service?: string;
+          environment?: string;
+          team?: string;
+          from?: string;
+          to?: string;
+          bucket?: string;
+          tiers: string;
+          json?: boolean;
+        },
+      ) => {
         const query = new URLSearchParams();
         for (const key of ['service', 'environment', 'team', 'from', 'to', 'bucket'] as const) {
           const value = options[key];
           if (value) query.set(key, value);
         }
-        const server = apiServer(options);
         const report = await getJson<MetricsReport>(
-          server.url,
+          await commandTarget(options, 'api'),
           `/api/v1/metrics?${query}`,
-          server.headers,
         );
         if (options.json) {
           process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

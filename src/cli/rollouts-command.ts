@@ -1,13 +1,8 @@
 import { Command, Option } from 'commander';
-import type { CadenceError } from '../problem/index.js';
+import { CadenceError } from '../problem/index.js';
 import type { Rollout } from '../rollouts/index.js';
-import {
-  getJson,
-  problemFromResponse,
-  serverOption,
-  serverUrl,
-  unreachable,
-} from './api-client.js';
+import { getJson, responseLines, send, type ServerTarget } from './api-client.js';
+import { addTargetOptions, commandTarget, type TargetFlags } from './command-target.js';
 import { renderTable } from './table.js';
 
 const BAR_WIDTH = 24;
@@ -63,58 +58,36 @@ interface StreamEvent {
   rollout: Rollout;
 }
 
-class StreamRefused extends Error {
-  constructor(readonly problem: CadenceError) {
-    super(problem.message);
-  }
-}
-
 /**
  * Reads the server's rollouts stream (`event: rollout` and `event: deleted`) until it ends,
  * noting each event's id in `cursor`, so the next connection resumes after it.
  */
 async function* rolloutStream(
-  server: string,
+  server: ServerTarget,
   query: string,
   cursor: { lastEventId?: string },
 ): AsyncGenerator<StreamEvent> {
-  let response: Response;
-  try {
-    response = await fetch(`${server}/api/v1/rollouts/stream${query}`, {
-      headers: {
-        accept: 'text/event-stream',
-        ...(cursor.lastEventId ? { 'last-event-id': cursor.lastEventId } : {}),
-      },
-    });
-  } catch (error) {
-    throw unreachable(server, error);
-  }
-  if (!response.ok || !response.body) {
-    const problem = problemFromResponse(response.status, await response.json().catch(() => ({})));
-    // A full server may have room later; a bad filter never will.
-    if (response.status === 503) throw problem;
-    throw new StreamRefused(problem);
-  }
-  const decoder = new TextDecoder();
-  let buffer = '';
-  // The reader rather than `for await`: with the DOM lib in the program (the browser tests),
-  // ReadableStream's type has no async iterator.
-  const reader = response.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return;
-    buffer += decoder.decode(value, { stream: true });
-    let end: number;
-    while ((end = buffer.indexOf('\n\n')) >= 0) {
-      const lines = buffer.slice(0, end).split('\n');
-      buffer = buffer.slice(end + 2);
-      const id = lines.find((line) => line.startsWith('id: '));
-      if (id) cursor.lastEventId = id.slice('id: '.length);
-      const data = lines.find((line) => line.startsWith('data: '));
-      const kind = lines.includes('event: deleted') ? 'deleted' : 'rollout';
-      if ((lines.includes('event: rollout') || kind === 'deleted') && data) {
-        yield { kind, rollout: JSON.parse(data.slice('data: '.length)) as Rollout };
-      }
+  const response = await send(server, 'GET', `/api/v1/rollouts/stream${query}`, {
+    headers: {
+      accept: 'text/event-stream',
+      ...(cursor.lastEventId ? { 'last-event-id': cursor.lastEventId } : {}),
+    },
+  });
+  // One event is the lines up to a blank one.
+  let lines: string[] = [];
+  for await (const line of responseLines(server, response)) {
+    if (line !== '') {
+      lines.push(line);
+      continue;
+    }
+    const event = lines;
+    lines = [];
+    const id = event.find((field) => field.startsWith('id: '));
+    if (id) cursor.lastEventId = id.slice('id: '.length);
+    const data = event.find((field) => field.startsWith('data: '));
+    const kind = event.includes('event: deleted') ? 'deleted' : 'rollout';
+    if ((event.includes('event: rollout') || kind === 'deleted') && data) {
+      yield { kind, rollout: JSON.parse(data.slice('data: '.length)) as Rollout };
     }
   }
 }
@@ -125,7 +98,7 @@ async function* rolloutStream(
  * Says on stderr when the connection is lost and back. A refused request (bad filter) ends it.
  */
 async function* followStream(
-  server: string,
+  server: ServerTarget,
   query: string,
   log: (line: string) => void,
 ): AsyncGenerator<StreamEvent> {
@@ -136,17 +109,17 @@ async function* followStream(
     try {
       for await (const event of rolloutStream(server, query, cursor)) {
         if (lost) {
-          log(`reconnected to ${server}`);
+          log(`reconnected to ${server.url}`);
           lost = false;
         }
         delayMs = 500;
         yield event;
       }
     } catch (error) {
-      if (error instanceof StreamRefused) throw error.problem;
+      // A server away, restarting or full may be back; a refusal (a bad filter, no token) stays.
+      if (error instanceof CadenceError && error.code !== 'unavailable') throw error;
       if (!lost) {
-        const reason = (error as Error).cause ?? (error as Error).message;
-        log(`lost the stream from ${server} (${String(reason)}); reconnecting…`);
+        log(`lost the stream from ${server.url} (${(error as Error).message}); reconnecting…`);
       }
       lost = true;
     }
@@ -156,9 +129,12 @@ async function* followStream(
 }
 
 export function rolloutsCommand(): Command {
-  return new Command('rollouts')
-    .description('Deployment rollouts the watcher recorded: the latest of each, with progress')
-    .addOption(serverOption())
+  return addTargetOptions(
+    new Command('rollouts').description(
+      'Deployment rollouts the watcher recorded: the latest of each, with progress',
+    ),
+    'api',
+  )
     .option('--namespace <name>', 'one namespace')
     .option('--deployment <name>', 'one Deployment (with --namespace: its history)')
     .addOption(
@@ -174,15 +150,16 @@ export function rolloutsCommand(): Command {
     )
     .option('--json', 'print JSON (with --watch: one rollout per line)')
     .action(
-      async (options: {
-        server?: string;
-        namespace?: string;
-        deployment?: string;
-        phase?: string;
-        watch?: boolean;
-        json?: boolean;
-      }) => {
-        const server = serverUrl(options.server);
+      async (
+        options: TargetFlags & {
+          namespace?: string;
+          deployment?: string;
+          phase?: string;
+          watch?: boolean;
+          json?: boolean;
+        },
+      ) => {
+        const server = await commandTarget(options, 'api');
         const params = new URLSearchParams();
         if (options.namespace) params.set('namespace', options.namespace);
         if (options.deployment) params.set('deployment', options.deployment);

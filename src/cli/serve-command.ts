@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { defaults, loadConfig } from '../config/index.js';
 import { createLogger } from '../log/index.js';
+import { configOption, databaseUrlOption, dataDirOption } from './command-target.js';
 
 function integer(value: string): number {
   const number = Number(value);
@@ -14,7 +15,7 @@ export function serveCommand(): Command {
     .description(
       'run the Cadence server: API, event intake and router (embedded store unless DATABASE_URL)',
     )
-    .option('--config <file>', 'YAML config file (env CADENCE_CONFIG)')
+    .addOption(configOption())
     .option(
       '--host <host>',
       `address to listen on (env CADENCE_HOST) (default: "${defaults.server.host}")`,
@@ -24,14 +25,8 @@ export function serveCommand(): Command {
       `port to listen on (env CADENCE_PORT) (default: ${defaults.server.port})`,
       integer,
     )
-    .option(
-      '--data-dir <dir>',
-      `embedded store directory (env CADENCE_DATA_DIR) (default: "${defaults.store.dataDir}")`,
-    )
-    .option(
-      '--database-url <url>',
-      'PostgreSQL connection URL instead of the embedded store (env DATABASE_URL)',
-    )
+    .addOption(dataDirOption())
+    .addOption(databaseUrlOption())
     .option(
       '--body-limit-bytes <n>',
       `largest request body (env CADENCE_BODY_LIMIT_BYTES) (default: ${defaults.server.bodyLimitBytes})`,

@@ -1,13 +1,14 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { runReadOnlySql, type SqlResult } from '../git/index.js';
-import {
-  addStoreOptions,
-  exitQuietlyOnClosedStdout,
-  openCliStore,
-  type StoreFlags,
-} from './git-command.js';
+import { exitQuietlyOnClosedStdout } from './git-command.js';
 import { request } from './api-client.js';
-import { storeServer } from './store-target.js';
+import {
+  addTargetOptions,
+  commandTarget,
+  isLocalStore,
+  withLocalStore,
+  type TargetFlags,
+} from './command-target.js';
 import { renderTable } from './table.js';
 
 const CELL_WIDTH = 60;
@@ -65,7 +66,7 @@ function positiveInteger(value: string): number {
 }
 
 export function sqlCommand(): Command {
-  return addStoreOptions(
+  return addTargetOptions(
     new Command('sql')
       .description(
         'run one read-only SQL query over the imported git tables (commits, stats, git_repositories, cadence_pairs, cadence_intervals…)',
@@ -85,10 +86,11 @@ export function sqlCommand(): Command {
         'cancel the query after this long (PostgreSQL) (default: 30000)',
         positiveInteger,
       ),
+    'store',
   ).action(
     async (
       query: string,
-      options: StoreFlags & {
+      options: TargetFlags & {
         format: 'table' | 'csv' | 'json';
         json?: boolean;
         timeoutMs?: number;
@@ -96,22 +98,11 @@ export function sqlCommand(): Command {
     ) => {
       exitQuietlyOnClosedStdout();
       const timeoutMs = options.timeoutMs ?? 30_000;
-      const server = storeServer(options);
-      let result: SqlResult;
-      if (server) {
-        // The server runs it the same way: the reader role, a read-only transaction.
-        result = await request<SqlResult>(server.url, 'POST', '/api/v1/sql', {
-          headers: server.headers,
-          body: { query, timeoutMs },
-        });
-      } else {
-        const { store } = await openCliStore(options);
-        try {
-          result = await runReadOnlySql(store, query, { timeoutMs });
-        } finally {
-          await store.close();
-        }
-      }
+      const target = await commandTarget(options, 'store');
+      // A server runs it the same way: the reader role, a read-only transaction.
+      const result = isLocalStore(target)
+        ? await withLocalStore(target, (store) => runReadOnlySql(store, query, { timeoutMs }))
+        : await request<SqlResult>(target, 'POST', '/api/v1/sql', { body: { query, timeoutMs } });
       process.stdout.write(renderSqlResult(result, options.json ? 'json' : options.format));
     },
   );

@@ -8,9 +8,14 @@ import {
   type Action,
   type TokenSummary,
 } from '../auth/index.js';
-import { addStoreOptions, openCliStore, type StoreFlags } from './git-command.js';
 import { request } from './api-client.js';
-import { storeServer } from './store-target.js';
+import {
+  addTargetOptions,
+  commandTarget,
+  isLocalStore,
+  withLocalStore,
+  type TargetFlags,
+} from './command-target.js';
 import { renderTable } from './table.js';
 
 const list = (value: string) =>
@@ -18,18 +23,6 @@ const list = (value: string) =>
     .split(',')
     .map((item) => item.trim())
     .filter(Boolean);
-
-async function withStore<T>(
-  options: StoreFlags,
-  run: (store: Awaited<ReturnType<typeof openCliStore>>['store']) => Promise<T>,
-): Promise<T> {
-  const { store } = await openCliStore(options);
-  try {
-    return await run(store);
-  } finally {
-    await store.close();
-  }
-}
 
 type TokenJson = ReturnType<typeof tokenJson>;
 const date = (value: string | null) => (value === null ? null : new Date(value));
@@ -53,7 +46,7 @@ const tokenJson = (token: TokenSummary) => ({
  * revoke NAME` deletes one.
  */
 export function tokenCommand(): Command {
-  const create = addStoreOptions(
+  const create = addTargetOptions(
     new Command('create')
       .description(
         'mint a token (stored hashed; the secret is printed once); an existing name is rotated',
@@ -75,10 +68,11 @@ export function tokenCommand(): Command {
         'stop working after this long: 90m, 12h, 30d, 8w (default: never)',
       )
       .option('--json', 'print {name, secret, token, expiresAt} as JSON'),
+    'store',
   ).action(
     async (
       name: string,
-      options: StoreFlags & {
+      options: TargetFlags & {
         services: string[];
         actions: string[];
         sources?: string[];
@@ -90,10 +84,9 @@ export function tokenCommand(): Command {
         options.expires === undefined
           ? undefined
           : new Date(Date.now() + parseLifetime(options.expires));
-      const server = storeServer(options);
-      const { secret } = server
-        ? await request<{ secret: string }>(server.url, 'POST', '/api/v1/tokens', {
-            headers: server.headers,
+      const target = await commandTarget(options, 'store');
+      const { secret } = !isLocalStore(target)
+        ? await request<{ secret: string }>(target, 'POST', '/api/v1/tokens', {
             body: {
               name,
               services: options.services,
@@ -102,7 +95,7 @@ export function tokenCommand(): Command {
               ...(expiresAt ? { expiresAt: expiresAt.toISOString() } : {}),
             },
           })
-        : await withStore(options, (store) =>
+        : await withLocalStore(target, (store) =>
             createToken(store, {
               name,
               services: options.services,
@@ -127,19 +120,18 @@ export function tokenCommand(): Command {
       }
     },
   );
-  const show = addStoreOptions(
+  const show = addTargetOptions(
     new Command('list')
       .description('every token: scope, expiry and when it was last used (never a secret)')
       .option('--json', 'print the tokens as JSON'),
-  ).action(async (options: StoreFlags & { json?: boolean }) => {
-    const server = storeServer(options);
-    const tokens = server
-      ? (
-          await request<{ tokens: TokenJson[] }>(server.url, 'GET', '/api/v1/tokens', {
-            headers: server.headers,
-          })
-        ).tokens.map(tokenFromJson)
-      : await withStore(options, (store) => listTokens(store));
+    'store',
+  ).action(async (options: TargetFlags & { json?: boolean }) => {
+    const target = await commandTarget(options, 'store');
+    const tokens = isLocalStore(target)
+      ? await withLocalStore(target, (store) => listTokens(store))
+      : (await request<{ tokens: TokenJson[] }>(target, 'GET', '/api/v1/tokens')).tokens.map(
+          tokenFromJson,
+        );
     if (options.json) {
       process.stdout.write(`${JSON.stringify(tokens.map(tokenJson), null, 2)}\n`);
       return;
@@ -165,19 +157,15 @@ export function tokenCommand(): Command {
       )}\n`,
     );
   });
-  const revoke = addStoreOptions(
+  const revoke = addTargetOptions(
     new Command('revoke')
       .description('delete a token: its secret stops working at once')
       .argument('<name>', 'token name'),
-  ).action(async (name: string, options: StoreFlags) => {
-    const server = storeServer(options);
-    if (server) {
-      await request(server.url, 'DELETE', `/api/v1/tokens/${encodeURIComponent(name)}`, {
-        headers: server.headers,
-      });
-    } else {
-      await withStore(options, (store) => revokeToken(store, name));
-    }
+    'store',
+  ).action(async (name: string, options: TargetFlags) => {
+    const target = await commandTarget(options, 'store');
+    if (isLocalStore(target)) await withLocalStore(target, (store) => revokeToken(store, name));
+    else await request(target, 'DELETE', `/api/v1/tokens/${encodeURIComponent(name)}`);
     process.stdout.write(`revoked ${name}\n`);
   });
   return new Command('token')

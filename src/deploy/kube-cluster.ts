@@ -1,13 +1,7 @@
-import {
-  ApiException,
-  type KubeConfig,
-  KubernetesObjectApi,
-  PatchStrategy,
-  type KubernetesObject,
-} from '@kubernetes/client-node';
+import type { ApiException, KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { CadenceError } from '../problem/index.js';
 import type { Manifest, ObjectRef } from './manifest-rewrite.js';
-import { CADENCE_FIELD_MANAGER } from '../kube/index.js';
+import { CADENCE_FIELD_MANAGER, kubeClient } from '../kube/index.js';
 
 /** What the deployer does to a cluster. */
 export interface Cluster {
@@ -37,7 +31,7 @@ function statusMessage(error: ApiException<unknown>): string {
 }
 
 function clusterError(error: unknown, what: string, dryRun: boolean): CadenceError {
-  if (error instanceof ApiException) {
+  if (error instanceof kubeClient().ApiException) {
     const detail = `${dryRun ? 'dry run: ' : ''}${what}: ${statusMessage(error)}`;
     if (error.code === 409) return new CadenceError('conflict', { field: 'manifests', detail });
     if (error.code === 401 || error.code === 403) {
@@ -79,6 +73,8 @@ const describe = (object: { kind: string; metadata: { name: string; namespace?: 
  * @example await createKubeCluster(loadKubeConfig(config.kube)).apply(objects, { dryRun: true })
  */
 export function createKubeCluster(config: KubeConfig): Cluster {
+  // The client is loaded here, not where this module is imported (src/kube/kube-client.ts).
+  const { ApiException, KubernetesObjectApi, PatchStrategy } = kubeClient();
   const api = KubernetesObjectApi.makeApiClient(config);
   return {
     async apply(objects, { dryRun }) {

@@ -7,6 +7,7 @@
  */
 export { kubeSettingsSchema } from './kube-settings.js';
 export { loadKubeConfig, clusterServer } from './kube-config.js';
+export { kubeClient, type KubeClient } from './kube-client.js';
 export { deploymentSchema, type DeploymentObject } from './deployment-object.js';
 
 /**

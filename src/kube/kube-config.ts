@@ -1,5 +1,6 @@
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { CadenceError } from '../problem/index.js';
+import { kubeClient } from './kube-client.js';
 import type { KubeSettings } from './kube-settings.js';
 
 /**
@@ -7,7 +8,7 @@ import type { KubeSettings } from './kube-settings.js';
  * not a watcher that silently never connects.
  */
 export function loadKubeConfig(settings: Pick<KubeSettings, 'kubeconfig' | 'context'>): KubeConfig {
-  const config = new KubeConfig();
+  const config = new (kubeClient().KubeConfig)();
   try {
     if (settings.kubeconfig) config.loadFromFile(settings.kubeconfig);
     else config.loadFromDefault();

@@ -1,11 +1,6 @@
-import {
-  AppsV1Api,
-  makeInformer,
-  type KubeConfig,
-  type V1Deployment,
-} from '@kubernetes/client-node';
+import type { KubeConfig, V1Deployment } from '@kubernetes/client-node';
 import { validateCdevent, wrapCdevent, type Intake } from '../events/index.js';
-import { clusterServer } from '../kube/index.js';
+import { clusterServer, kubeClient } from '../kube/index.js';
 import type { Logger } from '../log/index.js';
 import type { Store } from '../store/index.js';
 import { rolloutCdevent } from './rollout-cdevent.js';
@@ -61,6 +56,9 @@ export function createRolloutWatcher(options: RolloutWatcherOptions): RolloutWat
   const { kubeConfig, store, intake, logger } = options;
   const now = options.now ?? (() => new Date());
   const cluster = clusterServer(kubeConfig);
+  // The client is loaded here, not where this module is imported: a server without a cluster
+  // never loads it (~70 MB of its idle RSS; src/kube/kube-client.ts).
+  const { AppsV1Api, makeInformer } = kubeClient();
   const apps = kubeConfig.makeApiClient(AppsV1Api);
   const timers = new Set<NodeJS.Timeout>();
   let chain: Promise<void> = Promise.resolve();

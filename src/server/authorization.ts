@@ -99,15 +99,22 @@ const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
 
 /**
  * Whether a request carries this server's local credential (the one in the data directory's
- * discovery file) over a loopback connection: whoever can read that file could open the data
- * directory itself, so it may do what the directory's owner may; from elsewhere it is nothing.
+ * discovery file) from this machine: over loopback, or from the very address it reached (a
+ * server bound to one non-loopback address is reached there, and the kernel sends a connection
+ * from this machine to its own address from that address). Whoever can read that file could
+ * open the data directory itself, so it may do what the directory's owner may; from elsewhere
+ * it is nothing.
  */
 export function isLocalCredential(
   header: string | undefined,
-  remoteAddress: string | undefined,
+  socket: { remoteAddress?: string | undefined; localAddress?: string | undefined },
   credential: string | undefined,
 ): boolean {
-  if (!credential || !header || !LOOPBACK.test(remoteAddress ?? '')) return false;
+  const { remoteAddress, localAddress } = socket;
+  const fromHere =
+    LOOPBACK.test(remoteAddress ?? '') ||
+    (remoteAddress !== undefined && remoteAddress === localAddress);
+  if (!credential || !header || !fromHere) return false;
   const match = /^bearer\s+(.+)$/i.exec(header.trim());
   if (!match) return false;
   const given = Buffer.from(match[1]!);
@@ -143,7 +150,7 @@ export function enforceAuthorization(
   async function principalOf(request: FastifyRequest, reply: FastifyReply): Promise<Principal> {
     if (settings.insecureDev) return INSECURE_DEV_PRINCIPAL;
     const { authorization } = request.headers;
-    if (isLocalCredential(authorization, request.socket.remoteAddress, deps.localCredential)) {
+    if (isLocalCredential(authorization, request.socket, deps.localCredential)) {
       return LOCAL_PRINCIPAL;
     }
     try {

@@ -43,7 +43,12 @@ import { openStore, type Store } from '../store/index.js';
 import { createUpdateWatcher, type UpdateWatcher } from '../updates/index.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { newLocalCredential, removeDiscovery, writeDiscovery } from '../discovery/index.js';
+import {
+  newLocalCredential,
+  readDiscovery,
+  removeDiscovery,
+  writeDiscovery,
+} from '../discovery/index.js';
 import { buildApp } from './app.js';
 import { capConnections, openFileLimit } from './connection-cap.js';
 
@@ -166,6 +171,9 @@ export async function startServer(
     databaseUrl: config.store.databaseUrl,
     dataDir: config.store.dataDir,
     poolSize: config.store.poolSize,
+    onBootstrap: (made) => logger.info(made, 'embedded store created'),
+    // A CLI command holding the directory lets go within seconds; another server does not.
+    waitForHolder: () => readDiscovery(config.store.dataDir) === undefined,
   });
   // This server holds the directory now: a discovery file left by a killed one must not send
   // CLIs to it (with its old credential) while this one starts.

@@ -1,6 +1,6 @@
-import { AppsV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { z } from 'zod';
-import { deploymentSchema, type DeploymentObject } from '../kube/index.js';
+import { deploymentSchema, kubeClient, type DeploymentObject } from '../kube/index.js';
 import {
   cdeventEnvelope,
   clusterRevision,
@@ -221,6 +221,8 @@ export function createKubernetesApiserverSource(
  * retried rather than noted as gone).
  */
 export function kubeDeploymentLookup(kubeConfig: KubeConfig): DeploymentLookup {
+  // The client is loaded here, not where this module is imported (src/kube/kube-client.ts).
+  const { AppsV1Api } = kubeClient();
   const apps = kubeConfig.makeApiClient(AppsV1Api);
   return async (namespace, name) => {
     try {

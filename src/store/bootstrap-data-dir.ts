@@ -4,6 +4,7 @@ import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { CadenceError } from '../problem/index.js';
+import { chooseTemplate, unpackTemplate, type TemplateChoice } from './pglite-template.js';
 
 const run = promisify(execFile);
 
@@ -38,16 +39,18 @@ export function isInitialized(dir: string): boolean {
   return existsSync(join(dir, 'PG_VERSION'));
 }
 
-/**
- * Creates PGlite's data directory in a short child process (initdb and migrations), so that the
- * caller, often a server that runs for weeks, never holds initdb's memory. The child writes into
- * a staging directory that is renamed into place only when complete: a bootstrap killed halfway
- * leaves no half-made cluster behind, and the next start begins again.
- */
-export async function bootstrapPgliteDir(dir: string): Promise<void> {
-  if (isInitialized(dir)) return;
-  const staging = `${dir}.bootstrap-${process.pid}`;
-  rmSync(staging, { recursive: true, force: true });
+/** How a new data directory was made: from the build's template, or by initdb and why. */
+export type Bootstrap =
+  | { from: 'template'; durationMs: number }
+  | {
+      from: 'initdb';
+      durationMs: number;
+      reason: Exclude<TemplateChoice, { use: true }>['reason'] | 'unreadable template';
+      detail: string;
+    };
+
+/** initdb and the migrations into `staging`, in a child process. */
+async function initdbInChild(dir: string, staging: string): Promise<void> {
   const flags = loaderFlags(process.execArgv);
   try {
     await run(process.execPath, [...flags, bootstrapScript, staging], {
@@ -62,7 +65,51 @@ export async function bootstrapPgliteDir(dir: string): Promise<void> {
       cause: error,
     });
   }
+}
+
+/**
+ * Creates PGlite's data directory: unpacked from the template `npm run build` made when its
+ * migration level and PGlite are the current ones (no initdb, no WASM: a fraction of a second),
+ * else by initdb and the migrations in a short child process, so that the caller, often a server
+ * that runs for weeks, never holds initdb's memory. Either writes into a staging directory that
+ * is renamed into place only when complete: a bootstrap killed halfway leaves no half-made
+ * cluster behind, and the next start begins again. Returns how it was made, undefined when the
+ * directory already existed.
+ */
+export async function bootstrapPgliteDir(
+  dir: string,
+  template: TemplateChoice = chooseTemplate(),
+): Promise<Bootstrap | undefined> {
+  if (isInitialized(dir)) return undefined;
+  const started = performance.now();
+  const staging = `${dir}.bootstrap-${process.pid}`;
+  rmSync(staging, { recursive: true, force: true });
+  let made: Bootstrap;
+  const elapsed = () => Math.round(performance.now() - started);
+  let unreadable: string | undefined;
+  if (template.use) {
+    try {
+      await unpackTemplate(template.file, staging);
+    } catch (error) {
+      rmSync(staging, { recursive: true, force: true });
+      unreadable = `${template.file}: ${(error as Error).message}`;
+    }
+  }
+  if (template.use && unreadable === undefined) {
+    made = { from: 'template', durationMs: elapsed() };
+  } else {
+    await initdbInChild(dir, staging);
+    made = template.use
+      ? {
+          from: 'initdb',
+          durationMs: elapsed(),
+          reason: 'unreadable template',
+          detail: unreadable!,
+        }
+      : { from: 'initdb', durationMs: elapsed(), reason: template.reason, detail: template.detail };
+  }
   // A directory left from before (empty, or a crashed bootstrap's) gives way to the new one.
   rmSync(dir, { recursive: true, force: true });
   renameSync(staging, dir);
+  return made;
 }

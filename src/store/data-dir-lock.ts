@@ -140,3 +140,24 @@ export function liveHolder(dataDir: string): LockHolder | undefined {
   });
   return alive ? holder : undefined;
 }
+
+/**
+ * {@link lockDataDir}, waiting while another live process holds the directory and `keepWaiting`
+ * says it is worth it (a one-shot CLI command lets go within seconds; a serving server does
+ * not), up to `waitMs`; then the conflict is thrown as without waiting.
+ */
+export async function lockDataDirWaiting(
+  dataDir: string,
+  options: { waitMs: number; keepWaiting: () => boolean; pollMs?: number },
+): Promise<() => void> {
+  const deadline = Date.now() + options.waitMs;
+  for (;;) {
+    try {
+      return lockDataDir(dataDir);
+    } catch (error) {
+      const conflict = error instanceof CadenceError && error.code === 'conflict';
+      if (!conflict || Date.now() > deadline || !options.keepWaiting()) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 100));
+  }
+}

@@ -8,4 +8,5 @@
  */
 export type { Store, Queryable } from './store.js';
 export { openStore } from './open-store.js';
+export type { Bootstrap } from './bootstrap-data-dir.js';
 export { liveHolder } from './data-dir-lock.js';

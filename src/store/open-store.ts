@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
-import { bootstrapPgliteDir } from './bootstrap-data-dir.js';
-import { lockDataDir } from './data-dir-lock.js';
+import { bootstrapPgliteDir, type Bootstrap } from './bootstrap-data-dir.js';
+import { lockDataDirWaiting } from './data-dir-lock.js';
 import { applyMigrations } from './migrations.js';
 import { openPglite } from './pglite-engine.js';
 import { openPostgres } from './postgres-engine.js';
@@ -15,7 +15,16 @@ export interface StoreOptions {
   poolSize?: number;
   /** Apply pending migrations on open (default true). */
   migrate?: boolean;
+  /** Told how a new embedded data directory was made (template or initdb, and why), for the log. */
+  onBootstrap?: (bootstrap: Bootstrap) => void;
+  /**
+   * While another process holds the data directory, whether to wait for it (up to a minute):
+   * e.g. a server waits for a one-shot CLI command, not for another server. Default: never.
+   */
+  waitForHolder?: () => boolean;
 }
+
+const HOLDER_WAIT_MS = 60_000;
 
 /** Opens the configured engine and brings its schema up to date. */
 export async function openStore(options: StoreOptions): Promise<Store> {
@@ -24,10 +33,14 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     store = await openPostgres(options.databaseUrl, options.poolSize ?? 10);
   } else if (options.dataDir) {
     const dataDir = resolve(options.dataDir);
-    const unlock = lockDataDir(dataDir);
+    const unlock = await lockDataDirWaiting(dataDir, {
+      waitMs: HOLDER_WAIT_MS,
+      keepWaiting: options.waitForHolder ?? (() => false),
+    });
     try {
       const pgliteDir = join(dataDir, 'pglite');
-      await bootstrapPgliteDir(pgliteDir);
+      const made = await bootstrapPgliteDir(pgliteDir);
+      if (made) options.onBootstrap?.(made);
       const embedded = await openPglite(pgliteDir);
       store = { ...embedded, close: () => embedded.close().finally(unlock) };
     } catch (error) {

@@ -22,6 +22,11 @@ export async function openPglite(dataDir: string | undefined): Promise<Store> {
     ...(dataDir ? { dataDir } : {}),
     startParams: embeddedStartParams(),
   });
+  return pgliteStore(db);
+}
+
+/** A PGlite instance as a {@link Store} (closing the store closes it). */
+export function pgliteStore(db: PGlite): Store {
   const queryable = asQueryable(db);
   return {
     engine: 'pglite',

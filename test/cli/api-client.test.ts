@@ -1,6 +1,7 @@
 /**
  * The CLI's one status → problem → exit-code mapping (table-driven), and the real `cadence`
- * entry point: usage errors exit 2, an unauthorized answer from a real server exits 5.
+ * entry point: usage errors exit 2, an unauthorized answer from a real server exits 5. A
+ * streamed (NDJSON) answer is read line by line, the last line too when no newline ends it.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -11,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import {
   EXIT_CODES,
   exitCodeForProblem,
+  postForLines,
   problemCodeForStatus,
   request,
 } from '../../src/cli/api-client.js';
@@ -80,7 +82,8 @@ describe('the CLI HTTP client', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
-      await assert.rejects(request(url, 'GET', '/api/v1/services'), (error: unknown) => {
+      const target = { url, headers: {} };
+      await assert.rejects(request(target, 'GET', '/api/v1/services'), (error: unknown) => {
         assert.ok(error instanceof CadenceError);
         assert.equal(error.code, 'unauthorized');
         assert.equal(error.field, 'authorization');
@@ -119,5 +122,30 @@ describe('the CLI HTTP client', () => {
     const version = cadence(['--version']);
     assert.equal(version.status, 0);
     assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
+  });
+
+  it('reads every line of a streamed answer: split across writes, CRLF, and a last line without a newline', async () => {
+    const server = createServer((_request, res) => {
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      // Each write is sent as it is made: a line cut in two, then one ending the body bare.
+      res.write('{"progress":{"commits":1}}\r\n{"progr', () =>
+        res.end('ess":{"commits":2}}\n\n{"summary":{"commits":2}}'),
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const lines: unknown[] = [];
+      await postForLines({ url, headers: {} }, '/api/v1/cadence/imports', {}, (line) =>
+        lines.push(line),
+      );
+      assert.deepEqual(lines, [
+        { progress: { commits: 1 } },
+        { progress: { commits: 2 } },
+        { summary: { commits: 2 } },
+      ]);
+    } finally {
+      server.close();
+    }
   });
 });

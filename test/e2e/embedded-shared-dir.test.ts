@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { generateHistory } from '../../bench/git-import/generate-history.js';
@@ -62,6 +62,11 @@ describe('a data directory shared by cadence serve and the CLI', () => {
     try {
       const discovery = JSON.parse(readFileSync(join(shared, 'cadence-server.json'), 'utf8'));
       assert.equal(discovery.url, server.url);
+      // The fresh directory came from the build's template, and the log says so.
+      assert.ok(
+        server.logs.some((line) => /"from":"template".*"msg":"embedded store created"/.test(line)),
+        server.logs.join('\n'),
+      );
       for (const [index, args] of commands.entries()) {
         const expected = withoutServer[index]!;
         const actual = runCadence([...args, '--data-dir', shared]);
@@ -116,6 +121,48 @@ describe('a data directory shared by cadence serve and the CLI', () => {
       assert.equal(discovered.status, 0, discovered.stderr);
       assert.equal(discovered.stdout, explicit.stdout);
       assert.match(discovered.stdout, /com\.example\.shared\s+\/shared\s+shared-1/);
+
+      // Every other command finds it the same way (one routing decision, command-target.ts).
+      for (const args of [['analyses'], ['analyses', 'nope'], ['rollouts'], ['updates'], ['ls']]) {
+        const found = runCadence([...args, '--data-dir', shared]);
+        const named = runCadence([...args, '--server', server.url], {
+          CADENCE_TOKEN: `ci:${secret.exec(served.stdout)![1]}`,
+        });
+        const what = args.join(' ');
+        assert.equal(found.status, named.status, `${what}: ${found.stderr}`);
+        assert.equal(normalize(found.stdout), normalize(named.stdout), what);
+        assert.equal(found.stderr, named.stderr, what);
+      }
+      // token list needs admin: the local credential has it, the read-only ci token has not.
+      const admins = runCadence(['token', 'list', '--data-dir', shared]);
+      assert.match(admins.stdout, /^NAME\s+ACTIONS.*\nci\s+read\s/);
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
+    }
+  });
+
+  it('takes the local credential from a CLI on this machine when bound to a non-loopback address', async (t) => {
+    const address = Object.values(networkInterfaces())
+      .flat()
+      .find((entry) => entry?.family === 'IPv4' && !entry.internal)?.address;
+    if (!address) {
+      t.skip('this machine has no non-loopback IPv4 address to bind to');
+      return;
+    }
+    const dir = join(work, 'bound');
+    const server = await startCadence(['--host', address, '--data-dir', dir]);
+    try {
+      assert.equal(new URL(server.url).hostname, address);
+      const created = runCadence(
+        ['token', 'create', 'bound', '--services', '*', '--actions', 'read', '--data-dir', dir],
+        { CADENCE_TOKEN: '' },
+      );
+      assert.equal(created.status, 0, created.stderr);
+      assert.match(created.stdout, /^bound:cdt_/);
+      const listed = runCadence(['token', 'list', '--data-dir', dir]);
+      assert.equal(listed.status, 0, listed.stderr);
+      assert.match(listed.stdout, /\nbound\s+read\s/);
     } finally {
       server.child.kill('SIGTERM');
       await server.exited;

@@ -1,7 +1,7 @@
 /**
  * What `npm publish` would ship, from the real `npm pack --dry-run` (after the test command's
- * build): the scoped name with the `cadence` bin, the LICENSE, the compiled CLI, and no source
- * map pointing at sources the package does not hold.
+ * build): the scoped name with the `cadence` bin, the LICENSE, the compiled CLI with the embedded
+ * store's template data directory, and no source map pointing at sources the package does not hold.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -21,7 +21,15 @@ describe('the npm package', () => {
     ) as { name: string; files: { path: string }[] }[];
     assert.equal(pack!.name, '@cadence-dora/cadence');
     const files = pack!.files.map((f) => f.path);
-    for (const file of ['LICENSE', 'bin/cadence.js', 'dist/cli/main.js', 'package.json'])
+    // The template a new embedded store starts from (npm run build makes it; src/store).
+    for (const file of [
+      'LICENSE',
+      'bin/cadence.js',
+      'dist/cli/main.js',
+      'dist/pglite-template.tar.gz',
+      'dist/pglite-template.json',
+      'package.json',
+    ])
       assert.ok(files.includes(file), file);
     assert.ok(files.some((f) => f.startsWith('migrations/')));
     assert.deepEqual(

@@ -1,6 +1,7 @@
 /**
- * A new PGlite directory is made by a child process (initdb and migrations) and renamed into
- * place whole; the flags passed on to that child are only those that load code.
+ * A new PGlite directory without a template is made by a child process (initdb and migrations)
+ * and renamed into place whole; the flags passed on to that child are only those that load code.
+ * (From the build's template: test/store/pglite-template.test.ts.)
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -36,6 +37,8 @@ describe('loaderFlags', () => {
   }
 });
 
+const NO_TEMPLATE = { use: false, reason: 'no template', detail: 'this test runs initdb' } as const;
+
 describe('bootstrapPgliteDir', () => {
   const root = mkdtempSync(join(tmpdir(), 'cadence-bootstrap-'));
   after(() => rmSync(root, { recursive: true, force: true }));
@@ -45,7 +48,8 @@ describe('bootstrapPgliteDir', () => {
     // An empty directory (a bootstrap that never finished) gives way to the new cluster.
     mkdirSync(dir);
     assert.equal(isInitialized(dir), false);
-    await bootstrapPgliteDir(dir);
+    const made = await bootstrapPgliteDir(dir, NO_TEMPLATE);
+    assert.equal(made?.from, 'initdb');
     assert.equal(isInitialized(dir), true);
     assert.deepEqual(readdirSync(root), ['pglite']);
     const store = await openPglite(dir);
@@ -67,7 +71,7 @@ describe('bootstrapPgliteDir', () => {
     const store = await openPglite(dir);
     await store.query('create table kept (id int)');
     await store.close();
-    await bootstrapPgliteDir(dir);
+    assert.equal(await bootstrapPgliteDir(dir), undefined);
     const again = await openPglite(dir);
     try {
       assert.deepEqual((await again.query('select * from kept')).rows, []);

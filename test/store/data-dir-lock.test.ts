@@ -13,6 +13,7 @@ import {
   describeHolder,
   holderIsAlive,
   lockDataDir,
+  lockDataDirWaiting,
   parseHolder,
   type LockHolder,
 } from '../../src/store/data-dir-lock.js';
@@ -115,5 +116,37 @@ describe('lockDataDir', () => {
     const store = await openStore({ dataDir: dir });
     await store.ping();
     await store.close();
+  });
+});
+
+describe('lockDataDirWaiting', () => {
+  const root = mkdtempSync(join(tmpdir(), 'cadence-lock-wait-'));
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  it('takes the directory once its holder lets go (a one-shot command ending)', async () => {
+    const dir = join(root, 'busy');
+    const release = lockDataDir(dir);
+    let released = false;
+    // The other holder, played by this process: it lets go a moment later.
+    setTimeout(() => {
+      released = true;
+      release();
+    }, 300);
+    const unlock = await lockDataDirWaiting(dir, { waitMs: 60_000, keepWaiting: () => true });
+    assert.ok(released, 'it waited for the holder');
+    unlock();
+  });
+
+  it('does not wait when told the holder stays (a serving server)', async () => {
+    const dir = join(root, 'served');
+    const release = lockDataDir(dir);
+    try {
+      await assert.rejects(
+        lockDataDirWaiting(dir, { waitMs: 60_000, keepWaiting: () => false }),
+        (error: unknown) => error instanceof CadenceError && error.code === 'conflict',
+      );
+    } finally {
+      release();
+    }
   });
 });
