@@ -199,9 +199,9 @@ export async function startServer(
     store,
     table,
     transformers,
-    onRouted: () => {
+    onRouted: (count) => {
       projector.kick();
-      void backlog.refresh().catch(() => undefined);
+      backlog.routed(count);
     },
     logger: logger.child({ module: 'router' }),
     batchSize: config.router.batchSize,
