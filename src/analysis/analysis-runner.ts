@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { CloudEvent } from '../events/index.js';
 import type { Logger } from '../log/index.js';
 import type { Notifier } from '../notify/index.js';
+import { createNap } from '../scheduling/index.js';
 import type { Store } from '../store/index.js';
 import { nextProgress } from './analysis-progress.js';
 import {
@@ -226,7 +227,9 @@ export function createAnalysisRunner(options: AnalysisRunnerOptions): AnalysisRu
 
   let running = false;
   let loop: Promise<void> | undefined;
-  let wake: (() => void) | undefined;
+  // A wake during a pass is kept, so the analysis just started is not left for the poll interval;
+  // unref: the runner's timer alone does not keep the process alive.
+  const nap = createNap({ unref: true });
   return {
     replicaId,
     tick,
@@ -239,19 +242,16 @@ export function createAnalysisRunner(options: AnalysisRunnerOptions): AnalysisRu
             logger.error({ err: error }, 'analysis runner pass failed'),
           );
           if (!running) break;
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-            setTimeout(resolve, pollIntervalMs).unref();
-          });
+          await nap.take(pollIntervalMs);
         }
       })();
     },
     wake() {
-      wake?.();
+      nap.wake();
     },
     async stop() {
       running = false;
-      wake?.();
+      nap.wake();
       await loop;
       await releaseLeases(store, replicaId).catch((error: unknown) =>
         logger.warn({ err: error }, 'analysis leases not released'),

@@ -1,4 +1,5 @@
 import type { Logger } from '../log/index.js';
+import { createNap } from '../scheduling/index.js';
 import type { Store } from '../store/index.js';
 import { refreshDeliveries } from './delivery-rows.js';
 import type { DoraSettings } from './settings.js';
@@ -36,14 +37,14 @@ export function createBackgroundProjector(options: {
   const minGapMs = options.minGapMs ?? (options.store.engine === 'pglite' ? 250 : 0);
   let running = false;
   let loop: Promise<void> | undefined;
-  let wake: (() => void) | undefined;
-  let kicked = false;
+  // Kicks (and settle requests) during a pass are kept by the nap: one more pass follows at once.
+  const nap = createNap();
   // Settle waiters are answered by the first pass that starts after they asked.
   let waiting: (() => void)[] = [];
 
   async function run(): Promise<void> {
     while (running) {
-      kicked = false;
+      nap.forgetWake(); // this pass serves every kick so far
       const answering = waiting;
       waiting = [];
       try {
@@ -55,15 +56,8 @@ export function createBackgroundProjector(options: {
       if (running && minGapMs > 0 && waiting.length === 0) {
         await new Promise((resolve) => setTimeout(resolve, minGapMs));
       }
-      if (!running || kicked || waiting.length > 0) continue;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, pollIntervalMs);
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      wake = undefined;
+      if (!running || waiting.length > 0) continue;
+      await nap.take(pollIntervalMs);
     }
   }
 
@@ -74,19 +68,18 @@ export function createBackgroundProjector(options: {
       loop = run();
     },
     kick() {
-      kicked = true;
-      wake?.();
+      nap.wake();
     },
     settle() {
       if (!running) return refreshDeliveries(options.store, options.settings).then(() => {});
       return new Promise((resolve) => {
         waiting.push(resolve);
-        wake?.();
+        nap.wake();
       });
     },
     async stop() {
       running = false;
-      wake?.();
+      nap.wake();
       await loop;
       for (const done of waiting) done();
       waiting = [];

@@ -1,4 +1,5 @@
 import type { Logger } from '../log/index.js';
+import { createNap } from '../scheduling/index.js';
 import type { Store, Queryable } from '../store/index.js';
 import { isCdeventType, validateCdevent } from './cdevents/index.js';
 import { insertCdevents, type CdeventInsert } from './cdevent-rows.js';
@@ -142,8 +143,8 @@ export function createRouter(options: RouterOptions): Router {
   const settleMs = options.settleMs ?? 50;
   let running = false;
   let loop: Promise<void> | undefined;
-  let wake: (() => void) | undefined;
-  let kicked = false;
+  // A kick during a batch is kept by the nap, so the loop goes straight on to the next batch.
+  const nap = createNap();
 
   async function routeBatch(): Promise<number> {
     return options.store.transaction(async (tx) => {
@@ -177,17 +178,7 @@ export function createRouter(options: RouterOptions): Router {
         options.logger.error({ err: error }, 'routing batch failed; will retry');
       }
       if (claimed === batchSize || !running) continue;
-      if (!kicked) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, pollIntervalMs);
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        wake = undefined;
-      }
-      kicked = false;
+      await nap.take(pollIntervalMs);
       if (running && settleMs > 0) await new Promise((resolve) => setTimeout(resolve, settleMs));
     }
   }
@@ -200,12 +191,11 @@ export function createRouter(options: RouterOptions): Router {
       loop = run();
     },
     kick() {
-      kicked = true;
-      wake?.();
+      nap.wake();
     },
     async stop() {
       running = false;
-      wake?.();
+      nap.wake();
       await loop;
     },
   };
