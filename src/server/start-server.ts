@@ -7,7 +7,7 @@ import {
   type AnalysisRunner,
   type CanaryControl,
 } from '../analysis/index.js';
-import type { CadenceConfig } from '../config/index.js';
+import { routerWorkers, type CadenceConfig } from '../config/index.js';
 import {
   analysisCanaryControl,
   createTrafficSteps,
@@ -207,6 +207,7 @@ export async function startServer(
     batchSize: config.router.batchSize,
     pollIntervalMs: config.router.pollIntervalMs,
     settleMs: config.router.settleMs,
+    workers: routerWorkers(config),
   });
   const writer = createEventWriter(store);
   const backlog = createBacklogGate({ db: store, maxBacklog: config.router.maxBacklog });
