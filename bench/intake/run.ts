@@ -15,7 +15,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -168,6 +168,10 @@ await admin.query(`create database ${dbName}`);
 const dbUrl = new URL(serverUrl);
 dbUrl.pathname = `/${dbName}`;
 const dataDir = mkdtempSync(join(tmpdir(), 'cadence-bench-'));
+// Back-pressure off: this measures what the intake acknowledges, not the router's 429s (a batch
+// run stores far more than router.maxBacklog in its seconds).
+const configFile = join(dataDir, 'bench-config.yaml');
+writeFileSync(configFile, 'router: { maxBacklog: 100000000 }\n');
 
 const results: Result[] = [];
 const loadBefore = loadavg();
@@ -184,11 +188,23 @@ try {
           '0',
           '--database-url',
           dbUrl.toString(),
+          '--config',
+          configFile,
         ]),
     ],
     [
       'cadence PGlite',
-      () => start('cadence PGlite', [bin, 'serve', '--port', '0', '--data-dir', dataDir]),
+      () =>
+        start('cadence PGlite', [
+          bin,
+          'serve',
+          '--port',
+          '0',
+          '--data-dir',
+          join(dataDir, 'data'),
+          '--config',
+          configFile,
+        ]),
     ],
   ];
   for (let round = 1; round <= rounds; round++) {
