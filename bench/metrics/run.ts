@@ -143,9 +143,25 @@ async function stop(server: Server): Promise<void> {
   await exited;
 }
 
+/**
+ * fetch, sent again when the connection drops before an answer (a kept-alive socket the server
+ * closed as it was reused): the intake is idempotent on (source, id), so a resend stores nothing
+ * twice.
+ */
+async function send(url: string, init?: RequestInit): Promise<Response> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fetch(url, init);
+    } catch (error) {
+      if (attempt >= 3) throw error;
+      console.error(`  resending after ${String((error as Error).cause ?? error)}`);
+    }
+  }
+}
+
 async function post(server: Server, events: unknown[]): Promise<void> {
   for (;;) {
-    const response = await fetch(`${server.url}/events`, {
+    const response = await send(`${server.url}/events`, {
       method: 'POST',
       headers: { 'content-type': 'application/cloudevents-batch+json' },
       body: JSON.stringify(events),
@@ -168,7 +184,7 @@ interface Pending {
 
 async function readMetrics(server: Server): Promise<{ ms: number; pending: Pending }> {
   const started = performance.now();
-  const response = await fetch(`${server.url}/api/v1/metrics?from=${FROM}&to=${TO}`);
+  const response = await send(`${server.url}/api/v1/metrics?from=${FROM}&to=${TO}`);
   const body = (await response.json()) as { freshness: { pending: Pending } };
   const ms = performance.now() - started;
   if (response.status !== 200) throw new Error(`metrics: ${response.status}`);
