@@ -166,7 +166,10 @@ function joinLine(line: Line): Place {
  * order), and each batch stores its CDEvents only after the batch claimed before it has stored
  * its own, so CDEvents are numbered in the order their raw events were claimed, for every subject
  * (the rules break ties between equal timestamps by that number). What overlaps is everything
- * else: the transformers, marking the events routed, and the commits.
+ * else: the transformers, marking the events routed, and the commits. Claim order is intake
+ * order among committed events; on PostgreSQL the writer commits up to four groups at once, so
+ * an event can become visible after one with a higher number and be claimed after it — with one
+ * worker as with several (seen once in a hand-driven run of 200 concurrent posts).
  *
  * @example
  * const router = createRouter({ store, table, transformers, logger, workers: 2 });
