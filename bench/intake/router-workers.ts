@@ -6,7 +6,7 @@
  * the router alone until nothing is unrouted. Reports events/s per round and the median, with the
  * bench process's CPU (the router runs in it) and the load average.
  *
- *   node --import tsx bench/intake/router-workers.ts [-- --events 20000 --rounds 3 --workers 1,2,4]
+ *   node --import tsx bench/intake/router-workers.ts [--events 20000 --rounds 3 --workers 1,2,4]
  *
  * PostgreSQL: BENCH_DATABASE_URL, else TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres
  * (throwaway databases, dropped afterwards).
