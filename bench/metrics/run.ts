@@ -1,94 +1,205 @@
 /**
  * bench/metrics — the DORA overview (all five metrics, one year, every service) over N
- * deployments across 500 services, on PostgreSQL and on PGlite, side by side with the plain SQL
- * aggregate that reads the same rows (the floor: counting them at all).
+ * deployments across 500 services, on PostgreSQL and on PGlite (on disk, the embedded default),
+ * side by side with the floor: the same query shape (counts of deployments, delivered commits and
+ * incidents over the year) over the raw fact rows.
  *
- *   npm run bench:metrics [-- --deployments 1000000 --runs 5 --only postgres]
+ * Facts arrive the way a user's do: a real `cadence serve` (npm run build first) takes real
+ * CDEvents through `POST /events` (batches of 500 CloudEvents, each a CDEvent: per deployment one
+ * `change.merged` with one commit and one `service.deployed`, every 40th failed, an incident
+ * detected and resolved every 50th), routes and projects them in the background; "build" is the
+ * time from the first POST until `/api/v1/metrics` says nothing is pending. Then, with the server
+ * up: the overview read over HTTP, and "read right after N new deployments" (N = 1 and 100 by
+ * default): POST N deployments to one busy stream, read at once (the read never projects, so it
+ * says what is still pending), and time until they are counted. Finally the server stops and
+ * this process opens the same store to time the overview in-process against the floor.
  *
- * Each deployment comes with the change it delivers (one commit) and every 50th with an
- * incident, so the rules have real work to do. "Read after new deploys" adds `--new` deployments
- * to one busy stream per run and times the next overview read; reads no longer project, so the
- * background projector's catch-up for them is timed on its own (never inside a read). PostgreSQL: BENCH_DATABASE_URL, else
- * TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres (a throwaway database).
+ *   npm run build && npm run bench:metrics [-- --deployments 100000 --runs 5 --new 1,100 --only pglite]
+ *   … --million   (the 1M round: as above with 1,000,000 deployments)
+ *
+ * PostgreSQL: BENCH_DATABASE_URL, else TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres
+ * (a throwaway database).
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { defaultDoraSettings, metricsReport, refreshDeliveries } from '../../src/dora/index.js';
+import { defaultDoraSettings, metricsReport } from '../../src/dora/index.js';
 import { openStore, type Store } from '../../src/store/index.js';
 
 const { values } = parseArgs({
   options: {
-    deployments: { type: 'string', default: '1000000' },
+    deployments: { type: 'string', default: '100000' },
+    million: { type: 'boolean', default: false },
     services: { type: 'string', default: '500' },
     runs: { type: 'string', default: '5' },
-    new: { type: 'string', default: '1' },
+    new: { type: 'string', default: '1,100' },
     only: { type: 'string' },
-    // For iterating on a query: --keep leaves the PostgreSQL database in place and prints its
-    // name; --reuse NAME measures an already seeded one without seeding again.
-    keep: { type: 'boolean', default: false },
-    reuse: { type: 'string' },
   },
 });
-const N = Number(values.deployments);
+const N = values.million ? 1_000_000 : Number(values.deployments);
 const SERVICES = Number(values.services);
 const RUNS = Number(values.runs);
-const NEW = Number(values.new);
+const NEW = values.new.split(',').map(Number);
 const FROM = '2025-01-01T00:00:00Z';
 const TO = '2026-01-01T00:00:00Z';
+const YEAR_MS = Date.parse(TO) - Date.parse(FROM);
+const bin = fileURLToPath(new URL('../../bin/cadence.js', import.meta.url));
+const runId = randomBytes(3).toString('hex');
 
-/** Seeds facts straight into the tables (their CDEvents as minimal rows, already projected). */
-async function seed(store: Store): Promise<void> {
-  const chunk = 100_000;
-  for (let start = 1; start <= N; start += chunk) {
-    const end = Math.min(start + chunk - 1, N);
-    await store.transaction(async (tx) => {
-      // Two CDEvents per deployment: the change (odd seq) and the deployment (even seq).
-      await tx.query(
-        `insert into cdevents (seq, source, id, type, subject_type, predicate, spec_version,
-                               timestamp, subject_id, body, transformer, projected_at)
-         select 2 * g - k, '/bench', (2 * g - k)::text, 'bench', 'bench', 'bench', '0.5.1',
-                timestamptz '${FROM}' + (g::float8 / $3) * interval '365 days', '', '{}', 'bench',
-                now()
-         from generate_series($1::int8, $2::int8) g, (values (0), (1)) as v(k)`,
-        [start, end, N],
-      );
-      await tx.query(
-        `insert into changes (cdevent_seq, change_key, repository, revision, merged_at)
-         select 2 * g - 1, 'c' || g, 'repo-' || (g % $3), 'r' || g,
-                timestamptz '${FROM}' + (g::float8 / $4) * interval '365 days' - interval '2 hours'
-         from generate_series($1::int8, $2::int8) g`,
-        [start, end, SERVICES, N],
-      );
-      await tx.query(
-        `insert into change_commits (change_seq, sha, committed_at)
-         select 2 * g - 1, 's' || g,
-                timestamptz '${FROM}' + (g::float8 / $3) * interval '365 days' - interval '5 hours'
-         from generate_series($1::int8, $2::int8) g`,
-        [start, end, N],
-      );
-      await tx.query(
-        `insert into deployments (cdevent_seq, cdevent_id, service, environment, kind, outcome,
-                                  deployed_at, revision, repository)
-         select 2 * g, (2 * g)::text, 'svc-' || (g % $3), 'production', 'deploy',
-                case when g % 40 = 0 then 'failure' else 'success' end,
-                timestamptz '${FROM}' + (g::float8 / $4) * interval '365 days', 'r' || g,
-                'repo-' || (g % $3)
-         from generate_series($1::int8, $2::int8) g`,
-        [start, end, SERVICES, N],
-      );
-      await tx.query(
-        `insert into incidents (incident_key, service, environment, detected_at, resolved_at)
-         select 'i' || g, 'svc-' || (g % $3), 'production',
-                timestamptz '${FROM}' + (g::float8 / $4) * interval '365 days' + interval '1 minute',
-                timestamptz '${FROM}' + (g::float8 / $4) * interval '365 days' + interval '3 hours'
-         from generate_series($1::int8, $2::int8) g where g % 50 = 0`,
-        [start, end, SERVICES, N],
-      );
-    });
+function cloudEvent(type: string, id: string, at: string, subject: unknown, cadence?: unknown) {
+  const cdevent = {
+    context: { specversion: '0.5.1', id, source: '/bench/metrics', type, timestamp: at },
+    subject,
+    ...(cadence ? { customData: { cadence } } : {}),
+  };
+  return {
+    specversion: '1.0',
+    id,
+    source: '/bench/metrics',
+    type,
+    time: at,
+    datacontenttype: 'application/json',
+    data: cdevent,
+  };
+}
+
+/** The CDEvents of deployment `g` (1-based) at `at`: its change, itself, every 50th an incident. */
+function deploymentEvents(g: number, at: Date, service = `svc-${g % SERVICES}`) {
+  const repository = `repo-${g % SERVICES}`;
+  const iso = (ms: number) => new Date(at.getTime() + ms).toISOString();
+  const id = (kind: string) => `${runId}-${kind}-${g}`;
+  const events = [
+    cloudEvent(
+      'dev.cdevents.change.merged.0.3.0',
+      id('change'),
+      iso(-2 * 3600_000),
+      { id: `${repository}#${g}`, content: { repository: { id: repository } } },
+      {
+        repository,
+        revision: `r${g}`,
+        mergedAt: iso(-2 * 3600_000),
+        commits: [{ id: `s${g}`, timestamp: iso(-5 * 3600_000) }],
+      },
+    ),
+    cloudEvent(
+      'dev.cdevents.service.deployed.0.3.0',
+      id('deploy'),
+      iso(0),
+      {
+        id: service,
+        content: { environment: { id: 'production' }, artifactId: `pkg:oci/${service}@v${g}` },
+      },
+      { repository, revision: `r${g}`, ...(g % 40 === 0 ? { outcome: 'failure' } : {}) },
+    ),
+  ];
+  if (g % 50 === 0) {
+    const incident = {
+      id: `incident-${runId}-${g}`,
+      content: { environment: { id: 'production' }, service: { id: service } },
+    };
+    events.push(
+      cloudEvent('dev.cdevents.incident.detected.0.3.0', id('detected'), iso(60_000), incident),
+      cloudEvent(
+        'dev.cdevents.incident.resolved.0.3.0',
+        id('resolved'),
+        iso(3 * 3600_000),
+        incident,
+      ),
+    );
   }
-  await store.query(`select setval('cdevents_seq_seq', $1)`, [2 * N]);
-  await store.exec('analyze');
+  return events;
+}
+
+interface Server {
+  child: ChildProcess;
+  url: string;
+}
+
+async function serve(args: string[]): Promise<Server> {
+  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', ...args], {
+    env: { ...process.env, CADENCE_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let buffer = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      const match = /"url":"([^"]+)"/.exec(buffer);
+      if (match) resolve(match[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`cadence exited with ${code}`)));
+  });
+  return { child, url };
+}
+
+async function stop(server: Server): Promise<void> {
+  const exited = new Promise((resolve) => server.child.once('exit', resolve));
+  server.child.kill('SIGTERM');
+  await exited;
+}
+
+/**
+ * fetch, sent again when the connection drops before an answer (a kept-alive socket the server
+ * closed as it was reused): the intake is idempotent on (source, id), so a resend stores nothing
+ * twice.
+ */
+async function send(url: string, init?: RequestInit): Promise<Response> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fetch(url, init);
+    } catch (error) {
+      if (attempt >= 3) throw error;
+      console.error(`  resending after ${String((error as Error).cause ?? error)}`);
+    }
+  }
+}
+
+async function post(server: Server, events: unknown[]): Promise<void> {
+  for (;;) {
+    const response = await send(`${server.url}/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/cloudevents-batch+json' },
+      body: JSON.stringify(events),
+    });
+    if (response.status === 202) return;
+    if (response.status !== 429) throw new Error(`${response.status}: ${await response.text()}`);
+    // Back-pressure: the router is behind; send it again when it says.
+    await new Promise((resolve) =>
+      setTimeout(resolve, Number(response.headers.get('retry-after') ?? 1) * 1000),
+    );
+  }
+}
+
+interface Pending {
+  events: number;
+  cdevents: number;
+  streams: number;
+  days: number;
+}
+
+async function readMetrics(server: Server): Promise<{ ms: number; pending: Pending }> {
+  const started = performance.now();
+  const response = await send(`${server.url}/api/v1/metrics?from=${FROM}&to=${TO}`);
+  const body = (await response.json()) as { freshness: { pending: Pending } };
+  const ms = performance.now() - started;
+  if (response.status !== 200) throw new Error(`metrics: ${response.status}`);
+  return { ms, pending: body.freshness.pending };
+}
+
+const nothingPending = (p: Pending) => p.events + p.cdevents + p.streams + p.days === 0;
+
+/** Polls the metrics' freshness until nothing is pending; resolves to the time it took. */
+async function untilCounted(server: Server): Promise<number> {
+  const started = performance.now();
+  for (;;) {
+    if (nothingPending((await readMetrics(server)).pending)) return performance.now() - started;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /** The floor: one aggregate over the same year of deployments, commits and incidents. */
@@ -99,182 +210,131 @@ const PLAIN_AGGREGATE = `
           where merged_at < $2) as commits,
          (select count(*) from incidents where detected_at >= $1 and detected_at < $2) as incidents`;
 
-async function time(label: string, work: () => Promise<unknown>): Promise<number[]> {
+const median = (samples: number[]) =>
+  [...samples].sort((a, b) => a - b)[Math.floor(samples.length / 2)]!;
+const fmt = (samples: number[]) => median(samples).toFixed(0);
+
+async function timed(work: () => Promise<unknown>): Promise<number[]> {
   const samples: number[] = [];
   for (let run = 0; run < RUNS; run++) {
     const started = performance.now();
     await work();
     samples.push(performance.now() - started);
   }
-  samples.sort((a, b) => a - b);
-  console.error(`  ${label}: ${samples.map((ms) => ms.toFixed(0)).join(' ')} ms`);
   return samples;
 }
 
-let nextSeq = 0;
-/**
- * "Read right after N new deployments": each run adds NEW deployments to one busy stream (facts
- * as the projector writes them, the stream marked stale) and then reads the overview. Where the
- * read no longer projects, the background projector's catch-up is timed separately.
- */
-async function afterNewDeployments(
-  store: Store,
-  window: { from: Date; to: Date },
-): Promise<{ read: number[]; catchUp: number[] }> {
-  const read: number[] = [];
-  const catchUp: number[] = [];
-  for (let run = 0; run < RUNS; run++) {
-    await store.transaction(async (tx) => {
-      for (let i = 0; i < NEW; i++) {
-        nextSeq++;
-        const seq = 2 * N + nextSeq;
-        await tx.query(
-          `insert into cdevents (seq, source, id, type, subject_type, predicate, spec_version,
-                                 timestamp, subject_id, body, transformer, projected_at)
-           values ($1::int8, '/bench', $1::text, 'bench', 'bench', 'bench', '0.5.1',
-                   timestamptz '2025-12-30T00:00:00Z' + $2::int8 * interval '1 minute', '', '{}',
-                   'bench', now())`,
-          [seq, nextSeq],
-        );
-        await tx.query(
-          `insert into deployments (cdevent_seq, cdevent_id, service, environment, kind, outcome,
-                                    deployed_at, revision, repository)
-           values ($1::int8, $1::text, 'svc-7', 'production', 'deploy', 'success',
-                   timestamptz '2025-12-30T00:00:00Z' + $2::int8 * interval '1 minute',
-                   'new' || $1::text, 'repo-7')`,
-          [seq, nextSeq],
-        );
-      }
-      // Marked as the projector marks a new deployment: from the earliest one's time.
-      await tx.query(
-        `insert into dora_stale_streams (environment, service, affected_from)
-         values ('production', 'svc-7',
-                 timestamptz '2025-12-30T00:00:00Z' + $1::int8 * interval '1 minute')
-         on conflict do nothing`,
-        [nextSeq - NEW + 1],
-      );
-    });
-    if (projectInBackground) {
-      const started = performance.now();
-      await projectInBackground(store);
-      catchUp.push(performance.now() - started);
-    }
+const rows: Record<string, string | number>[] = [];
+let extra = 0;
+
+async function measure(engine: string, args: string[], open: () => Promise<Store>) {
+  const load = loadavg()[0]!.toFixed(1);
+  const server = await serve(args);
+  const row: Record<string, string | number> = { engine, deployments: N };
+  try {
+    console.error(`${engine}: posting ${N} deployments over ${SERVICES} services`);
     const started = performance.now();
-    await metricsReport(store, window);
-    read.push(performance.now() - started);
+    let batch: unknown[] = [];
+    for (let g = 1; g <= N; g++) {
+      batch.push(...deploymentEvents(g, new Date(Date.parse(FROM) + (g / N) * YEAR_MS)));
+      if (batch.length >= 500 || g === N) {
+        await post(server, batch);
+        batch = [];
+      }
+    }
+    const intakeSeconds = (performance.now() - started) / 1000;
+    await untilCounted(server);
+    const buildSeconds = (performance.now() - started) / 1000;
+    console.error(`  intake ${intakeSeconds.toFixed(1)} s, counted ${buildSeconds.toFixed(1)} s`);
+    row['intake s'] = intakeSeconds.toFixed(1);
+    row['build s (to counted)'] = buildSeconds.toFixed(1);
+    const overHttp: number[] = [];
+    for (let run = 0; run < RUNS; run++) overHttp.push((await readMetrics(server)).ms);
+    row['overview over HTTP ms'] = fmt(overHttp);
+    for (const n of NEW) {
+      const reads: number[] = [];
+      const counted: number[] = [];
+      let pendingSeen = 0;
+      for (let run = 0; run < RUNS; run++) {
+        const events = Array.from({ length: n }, () => {
+          extra++;
+          // One busy stream, late in the year: new deployments of svc-7.
+          const at = new Date(Date.parse('2025-12-30T00:00:00Z') + extra * 60_000);
+          return deploymentEvents(N + extra, at, 'svc-7');
+        }).flat();
+        const posted = performance.now();
+        await post(server, events);
+        const read = await readMetrics(server);
+        reads.push(read.ms);
+        if (!nothingPending(read.pending)) pendingSeen++;
+        await untilCounted(server);
+        counted.push(performance.now() - posted);
+      }
+      console.error(
+        `  after ${n} new: read ${reads.map((ms) => ms.toFixed(0)).join(' ')} ms, 202 → counted ${counted.map((ms) => ms.toFixed(0)).join(' ')} ms`,
+      );
+      row[`read after ${n} new ms`] = fmt(reads);
+      row[`202 → counted (${n}) ms`] = fmt(counted);
+      row[`reads showing pending (${n})`] = `${pendingSeen}/${RUNS}`;
+    }
+  } finally {
+    await stop(server);
   }
-  read.sort((a, b) => a - b);
-  catchUp.sort((a, b) => a - b);
-  console.error(
-    `  read after ${NEW} new deployments: ${read.map((ms) => ms.toFixed(0)).join(' ')} ms`,
-  );
-  if (catchUp.length) {
-    console.error(`  projector catch-up: ${catchUp.map((ms) => ms.toFixed(0)).join(' ')} ms`);
+  const store = await open();
+  try {
+    const window = { from: new Date(FROM), to: new Date(TO) };
+    const overview = await timed(() => metricsReport(store, window));
+    const floor = await timed(() => store.query(PLAIN_AGGREGATE, [FROM, TO]));
+    const exact = await timed(() =>
+      metricsReport(store, window, { ...defaultDoraSettings, exactLimit: Number.MAX_SAFE_INTEGER }),
+    );
+    row['overview ms'] = fmt(overview);
+    row['floor ms'] = fmt(floor);
+    row.ratio = (median(overview) / median(floor)).toFixed(2);
+    row['overview, exact path ms'] = fmt(exact);
+    row['load before'] = load;
+  } finally {
+    await store.close();
   }
-  return { read, catchUp };
-}
-/** Reads no longer project: this is the work the background projector does after new facts. */
-const projectInBackground: ((store: Store) => Promise<unknown>) | undefined = (store) =>
-  refreshDeliveries(store, defaultDoraSettings);
-
-const median = (samples: number[]) => samples[Math.floor(samples.length / 2)]!;
-
-interface Row {
-  engine: string;
-  'overview ms (median)': string;
-  'plain aggregate ms (median)': string;
-  ratio: string;
-  'overview exact ms': string;
-  'one service ms': string;
-  'read after new deploys ms (median)': string;
-  'projector catch-up ms (median)': string;
-  'seed s': string;
-  'rules + rollups build s (once)': string;
-  deployments: number;
-}
-
-const rows: Row[] = [];
-async function measure(engine: string, store: Store, seeded = false): Promise<void> {
-  const seedStarted = performance.now();
-  if (!seeded) {
-    console.error(`${engine}: seeding ${N} deployments over ${SERVICES} services`);
-    await seed(store);
-  }
-  const seedSeconds = (performance.now() - seedStarted) / 1000;
-  const window = { from: new Date(FROM), to: new Date(TO) };
-  // The rules' results are kept up to date as facts arrive; seeding bypassed that, so the
-  // first refresh computes every stream once (what an upgrade from an older version does).
-  const built = performance.now();
-  const streams = await refreshDeliveries(store, defaultDoraSettings);
-  const buildSeconds = (performance.now() - built) / 1000;
-  console.error(
-    `  rules and daily rollups computed for ${streams} streams in ${buildSeconds.toFixed(1)} s`,
-  );
-  let deployments = 0;
-  const overview = await time('overview', async () => {
-    const report = await metricsReport(store, window);
-    deployments = report.overall.deployments;
-  });
-  // The same overview forced through the exact aggregates (what every read cost before the
-  // rollups), and one service's overview (never rolled up: it reads that service's rows).
-  const exact = await time('overview, exact aggregates', () =>
-    metricsReport(store, window, { ...defaultDoraSettings, exactLimit: Number.MAX_SAFE_INTEGER }),
-  );
-  const oneService = await time('one service', () =>
-    metricsReport(store, { ...window, service: 'svc-7' }),
-  );
-  const fresh = await afterNewDeployments(store, window);
-  const plain = await time('plain aggregate', () =>
-    store.query(PLAIN_AGGREGATE, [window.from.toISOString(), window.to.toISOString()]),
-  );
-  rows.push({
-    engine,
-    'overview ms (median)': median(overview).toFixed(0),
-    'plain aggregate ms (median)': median(plain).toFixed(0),
-    ratio: (median(overview) / median(plain)).toFixed(2),
-    'overview exact ms': median(exact).toFixed(0),
-    'one service ms': median(oneService).toFixed(0),
-    'read after new deploys ms (median)': median(fresh.read).toFixed(0),
-    'projector catch-up ms (median)': fresh.catchUp.length ? median(fresh.catchUp).toFixed(0) : '-',
-    'seed s': seedSeconds.toFixed(1),
-    'rules + rollups build s (once)': buildSeconds.toFixed(1),
-    deployments,
-  });
+  rows.push(row);
 }
 
 const wanted = (engine: string) => !values.only || engine.includes(values.only);
-
-if (wanted('postgres')) {
-  const serverUrl =
-    process.env.BENCH_DATABASE_URL ??
-    process.env.TEST_DATABASE_URL ??
-    'postgres://postgres@127.0.0.1:5432/postgres';
-  const name = values.reuse ?? `cadence_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  if (!values.reuse) await admin.query(`create database ${name}`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  const store = await openStore({ databaseUrl: url.toString(), poolSize: 4 });
-  try {
-    await measure('postgres', store, values.reuse !== undefined);
-  } finally {
-    await store.close();
-    if (values.keep || values.reuse) console.error(`kept database ${name}`);
-    else await admin.query(`drop database if exists ${name} with (force)`);
-    await admin.end();
+const scratch = mkdtempSync(join(tmpdir(), 'cadence-bench-metrics-'));
+try {
+  if (wanted('postgres')) {
+    const serverUrl =
+      process.env.BENCH_DATABASE_URL ??
+      process.env.TEST_DATABASE_URL ??
+      'postgres://postgres@127.0.0.1:5432/postgres';
+    const name = `cadence_bench_${randomBytes(4).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: serverUrl });
+    await admin.connect();
+    await admin.query(`create database ${name}`);
+    const url = new URL(serverUrl);
+    url.pathname = `/${name}`;
+    try {
+      await measure(
+        'postgres',
+        ['--database-url', url.toString(), '--data-dir', join(scratch, 'pg-side')],
+        () => openStore({ databaseUrl: url.toString(), poolSize: 2 }),
+      );
+    } finally {
+      await admin.query(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    }
   }
-}
-if (wanted('pglite')) {
-  const store = await openStore({});
-  try {
-    await measure('pglite (in memory)', store);
-  } finally {
-    await store.close();
+  if (wanted('pglite')) {
+    const dataDir = join(scratch, 'pglite');
+    await measure('pglite (disk)', ['--data-dir', dataDir], () => openStore({ dataDir }));
   }
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
 }
 
 console.log(
-  `metrics benchmark: ${N} deployments, ${SERVICES} services, one year, node ${process.version}`,
+  `metrics benchmark: ${N} deployments, ${SERVICES} services, one year, ${RUNS} runs, node ${process.version}; load average now ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`,
 );
 console.table(rows);

@@ -42,6 +42,13 @@ export const defaults = {
      * are never refused.
      */
     maxBacklog: 100_000,
+    /**
+     * `router.workers` (batches routed at once, each in its own transaction) when the config
+     * does not set it, per engine: 2 on PostgreSQL (1.5× one worker's rate; 4 added little on 2
+     * cores: bench/RESULTS.md), 1 on PGlite, whose one connection runs one transaction at a time
+     * (more is refused there).
+     */
+    defaultWorkers: { postgres: 2, pglite: 1 },
   },
   dora: {
     /** The environment metrics are computed for unless a query names another. */

@@ -3,5 +3,5 @@
  * flags merged once at start-up and validated by one schema, then passed down explicitly.
  */
 export { defaults } from './defaults.js';
-export { type CadenceConfig } from './schema.js';
+export { routerWorkers, type CadenceConfig } from './schema.js';
 export { loadConfig } from './load-config.js';

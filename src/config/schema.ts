@@ -18,8 +18,7 @@ const routeSchema = z.strictObject({
   transformers: z.array(z.string().min(1)).min(1),
 });
 
-/** The config file (YAML), every key optional. Unknown keys are refused: a typo is an error. */
-export const configSchema = z.strictObject({
+const configObject = z.strictObject({
   server: z
     .strictObject({
       host: z.string().min(1).default(defaults.server.host),
@@ -58,6 +57,8 @@ export const configSchema = z.strictObject({
       pollIntervalMs: z.number().int().positive().default(defaults.router.pollIntervalMs),
       settleMs: z.number().int().min(0).max(10_000).default(defaults.router.settleMs),
       maxBacklog: z.number().int().positive().default(defaults.router.maxBacklog),
+      // Absent: defaults.router.defaultWorkers for the engine (see routerWorkers).
+      workers: z.number().int().min(1).max(16).optional(),
     })
     .prefault({}),
   dora: z
@@ -108,5 +109,38 @@ export const configSchema = z.strictObject({
     ),
 });
 
+/**
+ * The config file (YAML), every key optional. Unknown keys are refused: a typo is an error.
+ * Settings that constrain each other are checked together here.
+ */
+export const configSchema = configObject.superRefine((config, ctx) => {
+  const workers = config.router.workers;
+  if (workers === undefined || workers === 1) return;
+  if (!config.store.databaseUrl) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['router', 'workers'],
+      message:
+        'the embedded store (PGlite) has one connection and routes one batch at a time: set 1, or use PostgreSQL (store.databaseUrl) for more workers',
+    });
+  } else if (workers >= config.store.poolSize) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['router', 'workers'],
+      message: `each worker holds a connection while it routes: use fewer than store.poolSize (${config.store.poolSize}), so the intake and reads keep one`,
+    });
+  }
+});
+
 export type CadenceConfig = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
+
+/** Batches the router routes at once: `router.workers`, else the engine's default. */
+export function routerWorkers(config: Pick<CadenceConfig, 'router' | 'store'>): number {
+  return (
+    config.router.workers ??
+    (config.store.databaseUrl
+      ? defaults.router.defaultWorkers.postgres
+      : defaults.router.defaultWorkers.pglite)
+  );
+}

@@ -128,8 +128,11 @@ export function createIntake(options: {
   onStored?: () => void;
   /** Checks each event's producer at the door; without it the router's check is the only one. */
   admission?: IntakeAdmission;
-  /** Refuses producers' requests (429) while the router's backlog is over its bound. */
-  backlog?: Pick<BacklogGate, 'admit'>;
+  /**
+   * Refuses producers' requests (429) while the router's backlog is over its bound; told of every
+   * event stored, so its estimate of the backlog keeps up between counts.
+   */
+  backlog?: Pick<BacklogGate, 'admit' | 'stored'>;
 }): Intake {
   async function store(
     mode: IntakeResult['mode'],
@@ -138,7 +141,10 @@ export function createIntake(options: {
   ): Promise<IntakeResult> {
     const { stored } = await options.writer.write(events, doors);
     const accepted = stored.filter(Boolean).length;
-    if (accepted > 0) options.onStored?.();
+    if (accepted > 0) {
+      options.backlog?.stored(accepted);
+      options.onStored?.();
+    }
     return { mode, accepted, duplicates: stored.length - accepted };
   }
 

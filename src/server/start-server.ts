@@ -7,7 +7,7 @@ import {
   type AnalysisRunner,
   type CanaryControl,
 } from '../analysis/index.js';
-import type { CadenceConfig } from '../config/index.js';
+import { routerWorkers, type CadenceConfig } from '../config/index.js';
 import {
   analysisCanaryControl,
   createTrafficSteps,
@@ -207,14 +207,15 @@ export async function startServer(
     store,
     table,
     transformers,
-    onRouted: () => {
+    onRouted: (count) => {
       projector.kick();
-      void backlog.refresh().catch(() => undefined);
+      backlog.routed(count);
     },
     logger: logger.child({ module: 'router' }),
     batchSize: config.router.batchSize,
     pollIntervalMs: config.router.pollIntervalMs,
     settleMs: config.router.settleMs,
+    workers: routerWorkers(config),
   });
   const writer = createEventWriter(store);
   const backlog = createBacklogGate({ db: store, maxBacklog: config.router.maxBacklog });

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { defaults, loadConfig } from '../../src/config/index.js';
+import { defaults, loadConfig, routerWorkers } from '../../src/config/index.js';
 import { CadenceError } from '../../src/problem/index.js';
 
 describe('loadConfig', () => {
@@ -64,6 +64,14 @@ describe('loadConfig', () => {
       {},
       'dora.identityWindowSeconds',
     ],
+    ['no router workers', 'router:\n  workers: 0\n', {}, 'router.workers'],
+    ['router workers on the embedded store', 'router:\n  workers: 2\n', {}, 'router.workers'],
+    [
+      'as many router workers as pool connections',
+      'router:\n  workers: 4\nstore:\n  poolSize: 4\n',
+      { DATABASE_URL: 'postgres://env/db' },
+      'router.workers',
+    ],
     ['YAML that is not a mapping', '- a\n- b\n', {}, 'config'],
     ['broken YAML', 'server: [\n', {}, 'config'],
   ];
@@ -77,6 +85,18 @@ describe('loadConfig', () => {
       );
     });
   }
+
+  it("routes with the engine's number of workers unless told, and as told on PostgreSQL", () => {
+    assert.equal(routerWorkers(loadConfig()), 1);
+    const postgres = { DATABASE_URL: 'postgres://env/db' };
+    assert.equal(routerWorkers(loadConfig({ env: postgres })), 2);
+    const path = file('workers.yaml', 'router:\n  workers: 3\n');
+    assert.equal(routerWorkers(loadConfig({ file: path, env: postgres })), 3);
+    assert.equal(
+      routerWorkers(loadConfig({ file: file('one.yaml', 'router:\n  workers: 1\n') })),
+      1,
+    );
+  });
 
   it('refuses a service named version, saying the name is reserved', () => {
     const path = file(

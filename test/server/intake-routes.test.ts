@@ -147,7 +147,7 @@ for (const engine of engines) {
         headers: structured,
         payload: JSON.stringify(sampleEvent({ id: 'x-6', data: { a: 'nul\u0000' } })),
         status: 400,
-        field: 'data',
+        field: 'data.a',
       },
       {
         name: 'an invalid CDEvent',
