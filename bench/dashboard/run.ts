@@ -15,18 +15,17 @@
  * postgres://postgres@127.0.0.1:5432/postgres (a throwaway database); `--engine pglite` seeds a
  * temporary data directory instead.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import pg from 'pg';
 import { defaultDoraSettings, refreshDeliveries } from '../../src/dora/index.js';
 import { builtDashboardDir } from '../../src/server/routes/dashboard-routes.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { launchChromium } from '../../test/support/browser.js';
 import { startCadence } from '../../test/support/cadence-process.js';
+import { scratchDatabases } from '../support/scratch-databases.js';
 
 const { values } = parseArgs({
   options: {
@@ -185,24 +184,15 @@ if (engine === 'pglite') {
     rmSync(dataDir, { recursive: true, force: true });
   }
 } else {
-  const serverUrl =
-    process.env.BENCH_DATABASE_URL ??
-    process.env.TEST_DATABASE_URL ??
-    'postgres://postgres@127.0.0.1:5432/postgres';
-  const name = `cadence_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
+  const databases = await scratchDatabases();
+  const url = await databases.create();
   try {
-    const store = await openStore({ databaseUrl: url.toString(), poolSize: 4 });
+    const store = await openStore({ databaseUrl: url, poolSize: 4 });
     await prepare(store);
     await store.close();
-    result = await measure({ DATABASE_URL: url.toString() }, []);
+    result = await measure({ DATABASE_URL: url }, []);
   } finally {
-    await admin.query(`drop database if exists ${name} with (force)`);
-    await admin.end();
+    await databases.dropAll();
   }
 }
 

@@ -14,15 +14,14 @@
  * PostgreSQL: BENCH_DATABASE_URL, else TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres
  * (throwaway databases). Needs `npm run build` (it runs bin/cadence.js).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import pg from 'pg';
+import { cpuSeconds, serveCadence, stopProcess, type ServerProcess } from '../support/processes.js';
+import { scratchDatabases } from '../support/scratch-databases.js';
 
 const { values } = parseArgs({
   options: {
@@ -35,7 +34,6 @@ const { values } = parseArgs({
 });
 const seconds = Number(values.seconds);
 const connections = Number(values.connections);
-const bin = fileURLToPath(new URL('../../bin/cadence.js', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'cadence-freshness-'));
 
 let counter = 0;
@@ -61,46 +59,13 @@ function deployed(service: string): string {
   });
 }
 
-interface Server {
-  child: ChildProcess;
-  url: string;
-}
+type Server = ServerProcess;
 
-async function serve(args: string[], routerEnabled: boolean): Promise<Server> {
+function serve(args: string[], routerEnabled: boolean): Promise<Server> {
   const config = join(scratch, `config-${randomBytes(3).toString('hex')}.yaml`);
   // Back-pressure off: this measures how far behind routing falls, not the 429s.
   writeFileSync(config, `router: { enabled: ${routerEnabled}, maxBacklog: 100000000 }\n`);
-  const child = spawn(
-    process.execPath,
-    [bin, 'serve', '--port', '0', '--config', config, ...args],
-    {
-      env: { ...process.env, CADENCE_LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const url = await new Promise<string>((resolve, reject) => {
-    let buffer = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const match = /"url":"([^"]+)"/.exec(buffer);
-      if (match) resolve(match[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`cadence exited with ${code}`)));
-  });
-  return { child, url };
-}
-
-async function stop(server: Server): Promise<void> {
-  const exited = new Promise((resolve) => server.child.once('exit', resolve));
-  server.child.kill('SIGTERM');
-  await exited;
-}
-
-function cpuSeconds(pid: number): number {
-  // utime + stime from /proc/<pid>/stat, in clock ticks (100 per second on Linux).
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  return serveCadence(['--config', config, ...args]);
 }
 
 const post = (url: string, body: string) =>
@@ -157,7 +122,7 @@ async function measure(engine: string, rate: number, args: () => string[]): Prom
     const result = await load(intakeOnly.url, undefined);
     intakeRate = result.requests.average;
   } finally {
-    await stop(intakeOnly);
+    await stopProcess(intakeOnly);
   }
 
   // 2. The full server at the offered rate.
@@ -231,25 +196,12 @@ async function measure(engine: string, rate: number, args: () => string[]): Prom
       'loadavg before': loadBefore,
     };
   } finally {
-    await stop(server);
+    await stopProcess(server);
   }
 }
 
-const serverUrl =
-  process.env.BENCH_DATABASE_URL ??
-  process.env.TEST_DATABASE_URL ??
-  'postgres://postgres@127.0.0.1:5432/postgres';
-const admin = new pg.Client({ connectionString: serverUrl });
-await admin.connect();
-const databases: string[] = [];
-async function database(): Promise<string> {
-  const name = `cadence_bench_${randomBytes(4).toString('hex')}`;
-  await admin.query(`create database ${name}`);
-  databases.push(name);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
+const databases = await scratchDatabases();
+const database = () => databases.create();
 
 const rows: Row[] = [];
 try {
@@ -268,8 +220,7 @@ try {
     );
   }
 } finally {
-  for (const name of databases) await admin.query(`drop database if exists ${name} with (force)`);
-  await admin.end();
+  await databases.dropAll();
   rmSync(scratch, { recursive: true, force: true });
 }
 console.log(

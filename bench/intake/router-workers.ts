@@ -14,7 +14,6 @@
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { defaults } from '../../src/config/index.js';
 import {
   compileRoutingTable,
@@ -26,6 +25,7 @@ import { insertEvents } from '../../src/events/event-rows.js';
 import { silentLogger } from '../../src/log/index.js';
 import { builtinTransformers } from '../../src/sources/index.js';
 import { openStore } from '../../src/store/index.js';
+import { scratchDatabases } from '../support/scratch-databases.js';
 
 const { values } = parseArgs({
   options: {
@@ -37,11 +37,6 @@ const { values } = parseArgs({
 const total = Number(values.events);
 const rounds = Number(values.rounds);
 const settings = values.workers.split(',').map(Number);
-
-const serverUrl =
-  process.env.BENCH_DATABASE_URL ??
-  process.env.TEST_DATABASE_URL ??
-  'postgres://postgres@127.0.0.1:5432/postgres';
 
 function deployed(index: number) {
   const service = `svc-${index % 50}`;
@@ -73,13 +68,8 @@ const table = compileRoutingTable(
 const door = { name: '/cdevents', principal: null, vouched: ['cdevents'] };
 
 async function round(workers: number): Promise<{ eventsPerSecond: number; cpuSeconds: number }> {
-  const name = `cadence_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  const store = await openStore({ databaseUrl: url.toString(), poolSize: 10 });
+  const databases = await scratchDatabases();
+  const store = await openStore({ databaseUrl: await databases.create(), poolSize: 10 });
   try {
     for (let start = 0; start < total; start += 1000) {
       const events = Array.from({ length: Math.min(1000, total - start) }, (_, i) =>
@@ -118,8 +108,7 @@ async function round(workers: number): Promise<{ eventsPerSecond: number; cpuSec
     return { eventsPerSecond: total / seconds, cpuSeconds: (used.user + used.system) / 1e6 };
   } finally {
     await store.close();
-    await admin.query(`drop database if exists ${name} with (force)`);
-    await admin.end();
+    await databases.dropAll();
   }
 }
 

@@ -13,7 +13,7 @@
  * PostgreSQL: BENCH_DATABASE_URL, else TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres
  * (a throwaway database is created on it and dropped afterwards).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -21,7 +21,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import pg from 'pg';
+import { cadenceBin, cpuSeconds, startAnnounced, stopProcess } from '../support/processes.js';
+import { scratchDatabases } from '../support/scratch-databases.js';
 
 const { values } = parseArgs({
   options: {
@@ -36,7 +37,6 @@ const connections = Number(values.connections);
 const rounds = Number(values.rounds);
 const BATCH = 100;
 
-const bin = fileURLToPath(new URL('../../bin/cadence.js', import.meta.url));
 const bare = fileURLToPath(new URL('./bare-server.ts', import.meta.url));
 
 interface Target {
@@ -45,29 +45,8 @@ interface Target {
   url: string;
 }
 
-async function start(name: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Target> {
-  const child = spawn(process.execPath, args, {
-    // info: the server announces its URL at info; request logging is off, so this costs nothing.
-    env: { ...process.env, CADENCE_LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let buffer = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const match = /"url":"([^"]+)"/.exec(buffer);
-      if (match) resolve(match[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
-  });
-  return { name, child, url };
-}
-
-/** The process's CPU seconds so far (utime + stime; clock ticks are 1/100 s on Linux). */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+async function start(name: string, args: string[]): Promise<Target> {
+  return { name, ...(await startAnnounced(args)) };
 }
 
 function rssMiB(pid: number): number {
@@ -151,22 +130,8 @@ async function load(target: Target, mode: 'single' | 'batch'): Promise<Result> {
   };
 }
 
-async function stop(target: Target): Promise<void> {
-  const exited = new Promise((resolve) => target.child.once('exit', resolve));
-  target.child.kill('SIGTERM');
-  await exited;
-}
-
-const serverUrl =
-  process.env.BENCH_DATABASE_URL ??
-  process.env.TEST_DATABASE_URL ??
-  'postgres://postgres@127.0.0.1:5432/postgres';
-const dbName = `cadence_bench_${randomBytes(4).toString('hex')}`;
-const admin = new pg.Client({ connectionString: serverUrl });
-await admin.connect();
-await admin.query(`create database ${dbName}`);
-const dbUrl = new URL(serverUrl);
-dbUrl.pathname = `/${dbName}`;
+const databases = await scratchDatabases();
+const dbUrl = await databases.create();
 const dataDir = mkdtempSync(join(tmpdir(), 'cadence-bench-'));
 // Back-pressure off: this measures what the intake acknowledges, not the router's 429s (a batch
 // run stores far more than router.maxBacklog in its seconds).
@@ -182,12 +147,12 @@ try {
       'cadence PostgreSQL',
       () =>
         start('cadence PostgreSQL', [
-          bin,
+          cadenceBin,
           'serve',
           '--port',
           '0',
           '--database-url',
-          dbUrl.toString(),
+          dbUrl,
           '--config',
           configFile,
         ]),
@@ -196,7 +161,7 @@ try {
       'cadence PGlite',
       () =>
         start('cadence PGlite', [
-          bin,
+          cadenceBin,
           'serve',
           '--port',
           '0',
@@ -229,14 +194,13 @@ try {
           );
         }
       } finally {
-        await stop(target);
+        await stopProcess(target);
       }
     }
   }
 } finally {
   rmSync(dataDir, { recursive: true, force: true });
-  await admin.query(`drop database if exists ${dbName} with (force)`);
-  await admin.end();
+  await databases.dropAll();
 }
 
 /** Per target and mode, the round with the median events/s. */

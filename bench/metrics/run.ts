@@ -20,16 +20,15 @@
  * PostgreSQL: BENCH_DATABASE_URL, else TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres
  * (a throwaway database).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { defaultDoraSettings, metricsReport } from '../../src/dora/index.js';
 import { openStore, type Store } from '../../src/store/index.js';
+import { serveCadence, stopProcess, type ServerProcess } from '../support/processes.js';
+import { scratchDatabases } from '../support/scratch-databases.js';
 
 const { values } = parseArgs({
   options: {
@@ -48,7 +47,6 @@ const NEW = values.new.split(',').map(Number);
 const FROM = '2025-01-01T00:00:00Z';
 const TO = '2026-01-01T00:00:00Z';
 const YEAR_MS = Date.parse(TO) - Date.parse(FROM);
-const bin = fileURLToPath(new URL('../../bin/cadence.js', import.meta.url));
 const runId = randomBytes(3).toString('hex');
 
 function cloudEvent(type: string, id: string, at: string, subject: unknown, cadence?: unknown) {
@@ -115,33 +113,8 @@ function deploymentEvents(g: number, at: Date, service = `svc-${g % SERVICES}`) 
   return events;
 }
 
-interface Server {
-  child: ChildProcess;
-  url: string;
-}
-
-async function serve(args: string[]): Promise<Server> {
-  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', ...args], {
-    env: { ...process.env, CADENCE_LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let buffer = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const match = /"url":"([^"]+)"/.exec(buffer);
-      if (match) resolve(match[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`cadence exited with ${code}`)));
-  });
-  return { child, url };
-}
-
-async function stop(server: Server): Promise<void> {
-  const exited = new Promise((resolve) => server.child.once('exit', resolve));
-  server.child.kill('SIGTERM');
-  await exited;
-}
+type Server = ServerProcess;
+const serve = (args: string[]) => serveCadence(args);
 
 /**
  * fetch, sent again when the connection drops before an answer (a kept-alive socket the server
@@ -278,7 +251,7 @@ async function measure(engine: string, args: string[], open: () => Promise<Store
       row[`reads showing pending (${n})`] = `${pendingSeen}/${RUNS}`;
     }
   } finally {
-    await stop(server);
+    await stopProcess(server);
   }
   const store = await open();
   try {
@@ -303,25 +276,16 @@ const wanted = (engine: string) => !values.only || engine.includes(values.only);
 const scratch = mkdtempSync(join(tmpdir(), 'cadence-bench-metrics-'));
 try {
   if (wanted('postgres')) {
-    const serverUrl =
-      process.env.BENCH_DATABASE_URL ??
-      process.env.TEST_DATABASE_URL ??
-      'postgres://postgres@127.0.0.1:5432/postgres';
-    const name = `cadence_bench_${randomBytes(4).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: serverUrl });
-    await admin.connect();
-    await admin.query(`create database ${name}`);
-    const url = new URL(serverUrl);
-    url.pathname = `/${name}`;
+    const databases = await scratchDatabases();
+    const url = await databases.create();
     try {
       await measure(
         'postgres',
-        ['--database-url', url.toString(), '--data-dir', join(scratch, 'pg-side')],
-        () => openStore({ databaseUrl: url.toString(), poolSize: 2 }),
+        ['--database-url', url, '--data-dir', join(scratch, 'pg-side')],
+        () => openStore({ databaseUrl: url, poolSize: 2 }),
       );
     } finally {
-      await admin.query(`drop database if exists ${name} with (force)`);
-      await admin.end();
+      await databases.dropAll();
     }
   }
   if (wanted('pglite')) {
