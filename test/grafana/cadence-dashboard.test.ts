@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { importRepository, type RepositoryReport } from '../../src/git/index.js';
 import type { Store } from '../../src/store/index.js';
-import { testApp } from '../support/app.js';
+import { postCdevents, testApp } from '../support/app.js';
 import { HOUR, scenario, settings } from '../support/dora-scenario.js';
 import { openTestStore } from '../support/engines.js';
 import {
@@ -101,15 +101,7 @@ describe('the Grafana dashboard on PostgreSQL', () => {
   before(async () => {
     ({ store, dispose } = await openTestStore('postgres'));
     const { app, settle } = testApp(store);
-    for (const event of scenario) {
-      const response = await app.inject({
-        method: 'POST',
-        url: '/cdevents',
-        headers: { 'content-type': 'application/json' },
-        payload: JSON.stringify(event),
-      });
-      assert.equal(response.statusCode, 202, response.body);
-    }
+    await postCdevents(app, scenario);
     // The rules' results are kept up to date by the server's background projector.
     await settle(settings);
     await app.close();

@@ -16,6 +16,7 @@ import { importRepository } from '../../src/git/index.js';
 import { builtinWebhookReceivers } from '../../src/sources/index.js';
 import { routesOf } from '../../src/server/app.js';
 import type { Store } from '../../src/store/index.js';
+import { postCdevents } from '../support/app.js';
 import { openTestStore } from '../support/engines.js';
 import { buildVendoringRepo, VENDORING_RULES } from '../support/git-fixture.js';
 import { documentOperations, everyRouteApp } from '../support/every-route-app.js';
@@ -86,15 +87,7 @@ describe('OpenAPI document', () => {
         content: { environment: { id: 'production' }, service: { id: 'web' } },
       }),
     ];
-    for (const event of events) {
-      const response = await app.inject({
-        method: 'POST',
-        url: '/cdevents',
-        headers: { 'content-type': 'application/json' },
-        payload: JSON.stringify(event),
-      });
-      assert.equal(response.statusCode, 202, response.body);
-    }
+    await postCdevents(app, events);
     await built.settle();
     await importRepository(store, {
       source: vendoring.fixture.dir,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../../src/store/index.js';
-import { sampleEvent, structured, testApp } from '../support/app.js';
+import { postCdevents, sampleEvent, structured, testApp } from '../support/app.js';
 import { engines, openTestStore } from '../support/engines.js';
 
 const HOUR = 3_600_000;
@@ -54,15 +54,7 @@ for (const engine of engines) {
           customData: { cadence: { revision: 'abc1234', repository: 'shop' } },
         },
       ];
-      for (const body of events) {
-        const response = await app.inject({
-          method: 'POST',
-          url: '/cdevents',
-          headers: { 'content-type': 'application/json' },
-          payload: JSON.stringify(body),
-        });
-        assert.equal(response.statusCode, 202, response.body);
-      }
+      await postCdevents(app, events);
       await settle();
       // One more event left unrouted: the router's backlog.
       await app.inject({

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../../src/store/index.js';
-import { testApp } from '../support/app.js';
+import { postCdevents, testApp } from '../support/app.js';
 import { scenario, settings } from '../support/dora-scenario.js';
 import { openTestStore } from '../support/engines.js';
 
@@ -21,15 +21,7 @@ describe('timeline routes', () => {
     ({ store, dispose } = await openTestStore('pglite'));
     const built = testApp(store, { dora: settings });
     app = built.app;
-    for (const event of scenario) {
-      const response = await app.inject({
-        method: 'POST',
-        url: '/cdevents',
-        headers: { 'content-type': 'application/json' },
-        payload: JSON.stringify(event),
-      });
-      assert.equal(response.statusCode, 202, response.body);
-    }
+    await postCdevents(app, scenario);
     await built.settle();
   });
   after(async () => {

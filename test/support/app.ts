@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { defaults } from '../../src/config/index.js';
 import type { Deployer } from '../../src/deploy/index.js';
@@ -94,6 +95,22 @@ export function testApp(
     await refreshDeliveries(store, rules ?? options.dora ?? defaultDoraSettings);
   };
   return { app, router, settle, backlog };
+}
+
+/** Posts each CDEvent on its own to /cdevents, as a producer would, and expects every one accepted. */
+export async function postCdevents(
+  app: FastifyInstance,
+  events: readonly unknown[],
+): Promise<void> {
+  for (const event of events) {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/cdevents',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify(event),
+    });
+    assert.equal(response.statusCode, 202, `${response.body} for ${JSON.stringify(event)}`);
+  }
 }
 
 /** Routes until nothing is left. */
