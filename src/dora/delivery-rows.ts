@@ -232,30 +232,11 @@ async function rewriteStream(
   stream: StaleStream,
   settings: DoraSettings,
 ): Promise<StaleDay[]> {
-  // The deployments' own repositories, and those of the builds of the digests they run.
-  const { rows } = await tx.query<{ repository: string }>(
-    `select distinct repository from deployments
-     where environment = $1 and service = $2 and repository is not null
-     union
-     select distinct coalesce(a.repository, c.repository) from artifacts a
-     left join changes c on c.change_key = a.change_key
-     where a.digest in (select digest from deployments
-                        where environment = $1 and service = $2 and digest is not null)
-       and coalesce(a.repository, c.repository) is not null`,
-    [stream.environment, stream.service],
-  );
-  const configured = settings.services[stream.service]?.repository;
-  const repositories = [...new Set([...rows.map((r) => r.repository), configured ?? []].flat())];
-  if (repositories.length === 0) {
-    // The fallback the rules use: a change repository named like the service (`acme/web`).
-    const { rows: named } = await tx.query<{ repository: string }>(
-      `select distinct repository from changes
-       where repository = $1 or right(repository, length($1) + 1) = '/' || $1`,
-      [stream.service],
-    );
-    repositories.push(...named.map((r) => r.repository));
-  }
-  const facts = await loadStreamFacts(tx, { ...stream, repositories });
+  const facts = await loadStreamFacts(tx, {
+    environment: stream.environment,
+    service: stream.service,
+    configuredRepository: settings.services[stream.service]?.repository,
+  });
   const rules = rulesFrom(settings);
   const own = <T extends Stream>(item: T) =>
     item.environment === stream.environment && item.service === stream.service;

@@ -342,11 +342,11 @@ async function upsertIncident(tx: Queryable, incident: IncidentFact): Promise<St
   return marks;
 }
 
-/** One stream (a service in an environment) and the repositories its deployments come from. */
+/** One stream (a service in an environment), and the repository configured for its service. */
 export interface StreamScope {
   environment: string;
   service: string;
-  repositories: string[];
+  configuredRepository?: string | undefined;
 }
 
 export interface LoadedFacts {
@@ -359,6 +359,7 @@ export interface LoadedFacts {
 
 interface DeploymentRow {
   baseline: boolean;
+  digest: string | null;
   reporter: string | null;
   cdevent_seq: number;
   cdevent_id: string;
@@ -384,6 +385,8 @@ interface IncidentRow {
 }
 
 interface ArtifactRow {
+  /** The repositories of the changes its change key names. */
+  change_repositories: string[] | null;
   cdevent_seq: number;
   digest: string;
   purl: string;
@@ -409,7 +412,12 @@ const optional = <K extends string, V>(key: K, value: V | null) =>
  * Everything the delivery rules need for one stream: all its deployments (a deployment's
  * changes and failures depend on the ones before it), the changes of its repositories, its
  * incidents and those naming one of its deployments, and any other stream's deployment one of
- * its incidents names (so the explicit link wins over attribution by time).
+ * its incidents names (so the explicit link wins over attribution by time). Its repositories are
+ * its deployments' own, those of the builds of the digests they run (the build's, else its
+ * change's) and the configured one; with none, the change repositories named like the service
+ * (`acme/web` for `web`), the fallback the rules use. The stream's deployments are read once:
+ * what the other statements need from them (digests, CloudEvent ids, repositories) comes from
+ * the rows already read, not from reading the stream again.
  */
 export async function loadStreamFacts(db: Queryable, scope: StreamScope): Promise<LoadedFacts> {
   const stream = [scope.environment, scope.service];
@@ -422,29 +430,52 @@ export async function loadStreamFacts(db: Queryable, scope: StreamScope): Promis
        and not (environment = $1 and service = $2)`,
     stream,
   );
+  const own = deploymentRows.rows.filter(
+    (r) => r.environment === scope.environment && r.service === scope.service,
+  );
   const incidentRows = await db.query<IncidentRow>(
     `select * from incidents where environment = $1 and service = $2
      union
-     select * from incidents
-     where cause_deployment in (select cdevent_id from deployments
-                                where environment = $1 and service = $2)`,
-    stream,
+     select * from incidents where cause_deployment = any($3::text[])`,
+    [...stream, [...new Set(own.map((r) => r.cdevent_id))]],
   );
-  const artifactRows = await db.query<ArtifactRow>(
-    `select * from artifacts
-     where digest in (select digest from deployments
-                      where environment = $1 and service = $2 and digest is not null)`,
-    stream,
-  );
-  const changeRows = await db.query<ChangeRow>(
-    `select c.cdevent_seq, c.change_key, c.repository, c.revision, c.merged_at,
-            (select json_agg(json_build_object('sha', cc.sha, 'committed_at', cc.committed_at)
-                             order by cc.committed_at, cc.sha)
-               from change_commits cc where cc.change_seq = c.cdevent_seq) as commits
-     from changes c
-     where c.repository = any($1::text[])`,
-    [scope.repositories],
-  );
+  const digests = [...new Set(own.flatMap((r) => (r.digest === null ? [] : [r.digest])))];
+  const artifactRows =
+    digests.length === 0
+      ? { rows: [] as ArtifactRow[] }
+      : await db.query<ArtifactRow>(
+          `select a.*,
+                  (select array_agg(distinct c.repository) from changes c
+                   where c.change_key = a.change_key) as change_repositories
+           from artifacts a where a.digest = any($1::text[])`,
+          [digests],
+        );
+  const repositories = new Set<string>();
+  for (const r of own) if (r.repository !== null) repositories.add(r.repository);
+  for (const a of artifactRows.rows) {
+    for (const repository of a.repository !== null
+      ? [a.repository]
+      : (a.change_repositories ?? [])) {
+      if (repository !== null) repositories.add(repository);
+    }
+  }
+  if (scope.configuredRepository) repositories.add(scope.configuredRepository);
+  const commits = `(select json_agg(json_build_object('sha', cc.sha, 'committed_at', cc.committed_at)
+                                    order by cc.committed_at, cc.sha)
+                      from change_commits cc where cc.change_seq = c.cdevent_seq) as commits`;
+  const changeRows =
+    repositories.size > 0
+      ? await db.query<ChangeRow>(
+          `select c.cdevent_seq, c.change_key, c.repository, c.revision, c.merged_at, ${commits}
+           from changes c where c.repository = any($1::text[])`,
+          [[...repositories]],
+        )
+      : await db.query<ChangeRow>(
+          `select c.cdevent_seq, c.change_key, c.repository, c.revision, c.merged_at, ${commits}
+           from changes c
+           where c.repository = $1 or right(c.repository, length($1) + 1) = '/' || $1`,
+          [scope.service],
+        );
   return {
     deployments: deploymentRows.rows.map((r) => ({
       seq: Number(r.cdevent_seq),

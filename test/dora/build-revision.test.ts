@@ -424,6 +424,78 @@ for (const engine of engines) {
       );
     });
 
+    it('a build naming only a change key: the commits come from that change’s repository', async () => {
+      // The change's repository is named neither by the deployment nor like the service: the
+      // pass finds it only through the build's change key (its change's repository).
+      const digest = `sha256:${'c3'.repeat(32)}`;
+      const commit = '3f2e1d0c9b8a7f6e5d4c3b2a1f0e9d8c7b6a5f4e';
+      const cdevent = (
+        id: string,
+        type: string,
+        timestamp: string,
+        subject: unknown,
+        cadence?: unknown,
+      ) => ({
+        context: { specversion: '0.5.1', id, source: '/build-revision', type, timestamp },
+        subject,
+        ...(cadence ? { customData: { cadence } } : {}),
+      });
+      await post(
+        '/cdevents',
+        cdevent(
+          'change-platform-7',
+          'dev.cdevents.change.merged.0.3.0',
+          '2026-03-04T07:00:00Z',
+          { id: 'platform#7', content: { repository: { id: 'acme/platform' } } },
+          {
+            repository: 'acme/platform',
+            revision: commit,
+            commits: [{ id: commit, timestamp: '2026-03-04T06:00:00Z' }],
+          },
+        ),
+        json,
+      );
+      await post(
+        '/cdevents',
+        {
+          context: {
+            version: '0.4.1',
+            id: 'build-3',
+            source: 'https://ci.example/acme',
+            type: 'dev.cdevents.artifact.packaged.0.2.0',
+            timestamp: '2026-03-04T07:30:00Z',
+          },
+          subject: {
+            id: `pkg:oci/gateway@${encodeURIComponent(digest)}`,
+            source: 'https://ci.example/acme',
+            type: 'artifact',
+            // Not a URL: the build names no repository, only the change.
+            content: { change: { id: 'platform#7', source: 'ci' } },
+          },
+        },
+        json,
+      );
+      await post(
+        '/cdevents',
+        cdevent('deployed-gateway', 'dev.cdevents.service.deployed.0.3.0', '2026-03-04T09:00:00Z', {
+          id: 'gateway',
+          content: {
+            environment: { id: 'default' },
+            artifactId: `pkg:oci/gateway@${encodeURIComponent(digest)}`,
+          },
+        }),
+        json,
+      );
+      await settle();
+      const [gateway] = await deployments('gateway');
+      assert.equal(gateway!.revision, commit);
+      assert.equal(gateway!.repository, 'acme/platform');
+      assert.deepEqual(
+        gateway!.commits.map((c) => [c.sha, c.leadTimeSeconds]),
+        [[commit, 3 * 3600]],
+      );
+    });
+
     it('the build reported after the deployment: the deployment is recomputed', async () => {
       const digest = `sha256:${'b2'.repeat(32)}`;
       await post('/events', push('p2', OTHER, '2026-03-06T07:00:00Z'), structured);
