@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { listDeployments, listIncidents } from '../../src/dora/index.js';
 import type { Store } from '../../src/store/index.js';
-import { testApp } from '../support/app.js';
+import { postCdevents, testApp } from '../support/app.js';
 import { HOUR, scenario, settings, window } from '../support/dora-scenario.js';
 import { engines, openTestStore } from '../support/engines.js';
 
@@ -37,15 +37,7 @@ for (const engine of engines) {
       ({ store, dispose } = await openTestStore(engine));
       const built = testApp(store, { dora: settings });
       app = built.app;
-      for (const event of [...scenario, openIncident]) {
-        const response = await app.inject({
-          method: 'POST',
-          url: '/cdevents',
-          headers: { 'content-type': 'application/json' },
-          payload: JSON.stringify(event),
-        });
-        assert.equal(response.statusCode, 202, response.body);
-      }
+      await postCdevents(app, [...scenario, openIncident]);
       await built.settle();
     });
     after(async () => {

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { metricsReport } from '../../src/dora/index.js';
 import type { Store } from '../../src/store/index.js';
-import { testApp } from '../support/app.js';
+import { postCdevents, testApp } from '../support/app.js';
 import { HOUR, scenario, settings, window } from '../support/dora-scenario.js';
 import { engines, openTestStore } from '../support/engines.js';
 
@@ -23,15 +23,7 @@ for (const engine of engines) {
     before(async () => {
       ({ store, dispose } = await openTestStore(engine));
       ({ app, settle } = testApp(store, { dora: settings }));
-      for (const event of scenario) {
-        const response = await app.inject({
-          method: 'POST',
-          url: '/cdevents',
-          headers: { 'content-type': 'application/json' },
-          payload: JSON.stringify(event),
-        });
-        assert.equal(response.statusCode, 202, response.body);
-      }
+      await postCdevents(app, scenario);
       await settle();
     });
     after(async () => {

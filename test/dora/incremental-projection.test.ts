@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Store } from '../../src/store/index.js';
 import type { StoreEngine } from '../../src/store/store.js';
-import { testApp } from '../support/app.js';
+import { postCdevents, testApp } from '../support/app.js';
 import { engines, openTestStore } from '../support/engines.js';
 import { random, randomHistory, shapeOf, shuffled } from '../support/random-dora-history.js';
 
@@ -69,15 +69,7 @@ async function compareWithFullRewrite(
   let kept = 0;
   try {
     for (const batch of batches) {
-      for (const event of batch) {
-        const response = await app.inject({
-          method: 'POST',
-          url: '/cdevents',
-          headers: { 'content-type': 'application/json' },
-          payload: JSON.stringify(event),
-        });
-        assert.equal(response.statusCode, 202, `${response.body} ${JSON.stringify(event)}`);
-      }
+      await postCdevents(app, batch);
       const before = await rowVersions(store);
       await settle();
       kept += keptInRewrittenStreams(before, await rowVersions(store));

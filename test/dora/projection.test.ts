@@ -10,7 +10,7 @@ import { createBackgroundProjector, metricsReport } from '../../src/dora/index.j
 import { readFreshness } from '../../src/dora/freshness.js';
 import { silentLogger } from '../../src/log/index.js';
 import { freshnessNote } from '../../src/cli/metrics-command.js';
-import { testApp } from '../support/app.js';
+import { postCdevents, testApp } from '../support/app.js';
 import { scenario, settings } from '../support/dora-scenario.js';
 import { engines, openTestStore } from '../support/engines.js';
 import { pollUntil } from '../support/poll-until.js';
@@ -129,15 +129,7 @@ for (const engine of engines) {
         assert.deepEqual(empty.pending, { events: 0, cdevents: 0, streams: 0, days: 0 });
         assert.equal(empty.lagSeconds, 0);
         const posted = new Date();
-        for (const event of scenario) {
-          const response = await app.inject({
-            method: 'POST',
-            url: '/cdevents',
-            headers: { 'content-type': 'application/json' },
-            payload: JSON.stringify(event),
-          });
-          assert.equal(response.statusCode, 202, response.body);
-        }
+        await postCdevents(app, scenario);
         const window = { from: at('2026-03-01T00:00:00Z'), to: at('2026-03-15T00:00:00Z') };
         const unrouted = await metricsReport(store, window, settings);
         assert.equal(unrouted.overall.deployments, 0, 'the read did not project');

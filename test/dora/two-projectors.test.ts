@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { defaultDoraSettings, refreshDeliveries } from '../../src/dora/index.js';
 import { openStore, type Store } from '../../src/store/index.js';
-import { routeAll, testApp } from '../support/app.js';
+import { postCdevents, routeAll, testApp } from '../support/app.js';
 import { createThrowawayDatabase } from '../support/engines.js';
 import { random, randomHistory, shuffled } from '../support/random-dora-history.js';
 
@@ -62,15 +62,7 @@ describe('two projectors on one postgres database', () => {
       })();
       for (let at = 0; at < events.length;) {
         const size = 1 + Math.floor(next() * 8);
-        for (const event of events.slice(at, at + size)) {
-          const response = await app.inject({
-            method: 'POST',
-            url: '/cdevents',
-            headers: { 'content-type': 'application/json' },
-            payload: JSON.stringify(event),
-          });
-          assert.equal(response.statusCode, 202, response.body);
-        }
+        await postCdevents(app, events.slice(at, at + size));
         at += size;
         await routeAll(router);
       }
