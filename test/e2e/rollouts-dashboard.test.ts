@@ -180,7 +180,15 @@ describe('the live rollouts page in a real browser', () => {
     await page.waitForSelector('body[data-ready="rollouts"]');
     await page.selectOption('select[data-filter=phase]', 'failed');
     await page.waitForFunction(() => location.hash.includes('phase=failed'));
-    await page.waitForSelector('tr[data-rollout="production/api"]', { timeout: 30_000 });
+    // The unfiltered table already held production/api: wait for the filtered one, not the row.
+    await page.waitForFunction(
+      () => {
+        const rows = document.querySelectorAll('[data-testid=rollouts] tbody tr');
+        return rows.length === 1 && rows[0]!.getAttribute('data-rollout') === 'production/api';
+      },
+      undefined,
+      { timeout: 30_000 },
+    );
     assert.equal(await page.locator('[data-testid=rollouts] tbody tr').count(), 1);
     assert.deepEqual(await page.locator('select[data-filter=namespace] option').allInnerTexts(), [
       'all',
