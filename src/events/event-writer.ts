@@ -145,12 +145,15 @@ export function createEventWriter(
         offset += pending.events.length;
       }
     } catch (error) {
-      if (!isDataException(error)) {
-        for (const pending of group) pending.reject(error);
-      } else if (group.length === 1) {
+      if (group.length > 1) {
+        // The group's transaction stored nothing. Whatever the database refused (a value, an
+        // index row too large, a trigger), it may be one request's: each is written again on its
+        // own, so only the requests that fail alone fail.
+        for (const pending of group) await writeGroup([pending]);
+      } else if (isDataException(error)) {
         group[0]!.reject(refusedValue(error));
       } else {
-        for (const pending of group) await writeGroup([pending]);
+        group[0]!.reject(error);
       }
     }
   }

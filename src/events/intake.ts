@@ -36,6 +36,34 @@ function withIndexPrefix(events: CloudEvent[], check: (event: CloudEvent, at: st
   events.forEach((event, index) => check(event, events.length > 1 ? `[${index}].` : ''));
 }
 
+/**
+ * The longest `id` or `source` stored, in UTF-8 bytes: the two together are the events' unique
+ * key, and PostgreSQL refuses an index row over 2,704 bytes, so a longer one would fail its
+ * whole write instead of being told which field is too long.
+ */
+export const MAX_KEY_BYTES = 1024;
+
+function checkKeyLengths(mode: IntakeResult['mode'], events: CloudEvent[]): void {
+  const issues: ProblemIssue[] = [];
+  events.forEach((event, index) => {
+    for (const name of ['id', 'source'] as const) {
+      if (Buffer.byteLength(event[name]) <= MAX_KEY_BYTES) continue;
+      const field =
+        mode === 'cdevent'
+          ? `context.${name}`
+          : mode === 'binary'
+            ? `ce-${name}`
+            : `${events.length > 1 ? `[${index}].` : ''}${name}`;
+      issues.push({ field, message: `${field} is longer than ${MAX_KEY_BYTES} bytes` });
+    }
+  });
+  if (issues.length === 0) return;
+  throw new CadenceError('invalid-input', {
+    detail: issues.map((issue) => issue.message).join('; '),
+    issues,
+  });
+}
+
 /** Wraps a bare CDEvent in the CloudEvent the CDEvents CloudEvents binding describes. */
 export function wrapCdevent(cdevent: ValidCdevent): CloudEvent {
   return {
@@ -139,6 +167,7 @@ export function createIntake(options: {
     events: CloudEvent[],
     doors: readonly Door[],
   ): Promise<IntakeResult> {
+    checkKeyLengths(mode, events);
     const { stored } = await options.writer.write(events, doors);
     const accepted = stored.filter(Boolean).length;
     if (accepted > 0) {

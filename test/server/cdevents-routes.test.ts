@@ -164,5 +164,22 @@ for (const engine of engines) {
       assert.equal(response.statusCode, 400);
       assert.equal(response.json().field, 'type');
     });
+
+    it('refuses a CDEvent whose context.id is over 1,024 bytes, storing nothing', async () => {
+      const { event } = all[0]!;
+      const { rows } = await store.query<{ n: number }>('select count(*)::int8 as n from events');
+      const response = await app.inject({
+        method: 'POST',
+        url: '/cdevents',
+        headers: { 'content-type': 'application/json' },
+        payload: JSON.stringify({ ...event, context: { ...event.context, id: 'i'.repeat(1025) } }),
+      });
+      assert.equal(response.statusCode, 400, response.body);
+      assert.equal(response.json().field, 'context.id');
+      const { rows: after } = await store.query<{ n: number }>(
+        'select count(*)::int8 as n from events',
+      );
+      assert.equal(Number(after[0]!.n), Number(rows[0]!.n));
+    });
   });
 }

@@ -162,6 +162,36 @@ for (const engine of engines) {
         status: 400,
         field: 'data.context.specversion',
       },
+      {
+        name: 'an id over 1,024 bytes (the unique key PostgreSQL can index)',
+        headers: structured,
+        payload: JSON.stringify(sampleEvent({ id: 'é'.repeat(513) })),
+        status: 400,
+        field: 'id',
+      },
+      {
+        name: 'a batch item with a source over 1,024 bytes',
+        headers: batched,
+        payload: JSON.stringify([
+          sampleEvent({ id: 'x-8' }),
+          sampleEvent({ id: 'x-9', source: `/${'s'.repeat(1024)}` }),
+        ]),
+        status: 400,
+        field: '[1].source',
+      },
+      {
+        name: 'a binary-mode ce-id over 1,024 bytes',
+        headers: {
+          'content-type': 'application/json',
+          'ce-specversion': '1.0',
+          'ce-id': 'i'.repeat(1025),
+          'ce-source': '/test/source',
+          'ce-type': 'com.example.thing.happened',
+        },
+        payload: '{}',
+        status: 400,
+        field: 'ce-id',
+      },
     ];
     for (const { name, headers, payload, status, field } of bad) {
       it(`refuses ${name} with ${status} problem+json naming ${field}, storing nothing`, async () => {
