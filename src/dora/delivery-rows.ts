@@ -247,8 +247,12 @@ async function rewriteStream(
     rules,
     facts.artifacts,
   ).filter(own);
+  // A repository the stream gained with this pass's facts (first brought in at or after the
+  // mark) changes which changes every earlier row read, or ends the service-named fallback they
+  // used: then the whole stream is rewritten.
+  const marked = stream.affected_from === null ? undefined : new Date(stream.affected_from);
   const cut = streamCut(
-    stream.affected_from === null ? undefined : new Date(stream.affected_from),
+    marked && facts.repositoriesSince.getTime() < marked.getTime() ? marked : undefined,
     facts.deployments.filter(own),
     all,
     facts.incidents,

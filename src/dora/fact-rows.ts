@@ -355,6 +355,12 @@ export interface LoadedFacts {
   incidents: IncidentFact[];
   /** Builds of the digests the stream's deployments run. */
   artifacts: ArtifactFact[];
+  /**
+   * The time of the deployment that brought the stream's newest change repository in (epoch 0
+   * for a configured one, or when there is none and the service-named fallback applies): when a
+   * pass's new facts brought it, every earlier row was computed with fewer repositories.
+   */
+  repositoriesSince: Date;
 }
 
 interface DeploymentRow {
@@ -450,16 +456,26 @@ export async function loadStreamFacts(db: Queryable, scope: StreamScope): Promis
            from artifacts a where a.digest = any($1::text[])`,
           [digests],
         );
-  const repositories = new Set<string>();
-  for (const r of own) if (r.repository !== null) repositories.add(r.repository);
+  // Each repository with the time of the first deployment that brings it in.
+  const firstSeen = new Map<string, number>();
+  const seen = (repository: string, at: number) =>
+    firstSeen.set(repository, Math.min(at, firstSeen.get(repository) ?? Infinity));
+  const digestSince = new Map<string, number>();
+  for (const r of own) {
+    const at = new Date(r.deployed_at).getTime();
+    if (r.repository !== null) seen(r.repository, at);
+    if (r.digest !== null) digestSince.set(r.digest, Math.min(at, digestSince.get(r.digest) ?? at));
+  }
   for (const a of artifactRows.rows) {
     for (const repository of a.repository !== null
       ? [a.repository]
       : (a.change_repositories ?? [])) {
-      if (repository !== null) repositories.add(repository);
+      if (repository !== null) seen(repository, digestSince.get(a.digest) ?? 0);
     }
   }
-  if (scope.configuredRepository) repositories.add(scope.configuredRepository);
+  if (scope.configuredRepository) seen(scope.configuredRepository, 0);
+  const repositories = new Set(firstSeen.keys());
+  const repositoriesSince = new Date(Math.max(0, ...firstSeen.values()));
   const commits = `(select json_agg(json_build_object('sha', cc.sha, 'committed_at', cc.committed_at)
                                     order by cc.committed_at, cc.sha)
                       from change_commits cc where cc.change_seq = c.cdevent_seq) as commits`;
@@ -510,6 +526,7 @@ export async function loadStreamFacts(db: Queryable, scope: StreamScope): Promis
       ...optional('repository', r.repository),
       ...optional('changeKey', r.change_key),
     })),
+    repositoriesSince,
     changes: changeRows.rows.map((r) => ({
       seq: Number(r.cdevent_seq),
       key: r.change_key,

@@ -133,11 +133,34 @@ const incident = (predicate: string, at: string, cadence: Record<string, unknown
     cadence,
   );
 
+const merged = (key: string, repository: string, revision: string, at: string) =>
+  cdevent(
+    'change.merged.0.3.0',
+    at,
+    { id: key, content: { repository: { id: repository } } },
+    { repository, revision, mergedAt: at, commits: [{ id: revision, timestamp: at }] },
+  );
+const SHA_A = 'a'.repeat(40);
+const SHA_B = 'b'.repeat(40);
+
 /**
  * Each rule that reaches back before a new fact, alone: the earlier facts first, then the one
  * that changes a row before it.
  */
 const scripted: [string, Record<string, unknown>[][]][] = [
+  [
+    // Without a repository of its own the stream reads `acme/web` (named like the service); the
+    // first deployment naming a repository ends that for every earlier row too.
+    'a first repository of its own arriving after deployments that read the named-like fallback',
+    [
+      [
+        merged('web-pr-1', 'acme/web', SHA_A, '2026-03-01T07:00:00Z'),
+        merged('web-pr-2', 'acme/web-ui', SHA_B, '2026-03-01T09:00:00Z'),
+        deployed('2026-03-01T08:00:00Z', { revision: SHA_A }),
+      ],
+      [deployed('2026-03-01T10:00:00Z', { revision: SHA_B, repository: 'acme/web-ui' })],
+    ],
+  ],
   [
     'a rollback whose target a later-arriving deployment takes over',
     [
