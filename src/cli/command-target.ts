@@ -34,6 +34,8 @@ export interface TargetFlags {
   config?: string;
   dataDir?: string;
   databaseUrl?: string;
+  /** How long to wait for a directory's holder to announce a server or let go (no CLI flag). */
+  holderWaitMs?: number;
 }
 
 /** The store opened in this process, for a store command no server runs. */
@@ -134,12 +136,20 @@ const HOLDER_POLL_MS = 100;
  * a server writes the file once it listens (after unpacking or migrating the store), another
  * CLI command lets go when it ends. Undefined when the directory is (or becomes) free.
  */
-async function discover(dataDir: string): Promise<Discovery | undefined> {
-  const deadline = Date.now() + HOLDER_WAIT_MS;
+async function discover(dataDir: string, waitMs = HOLDER_WAIT_MS): Promise<Discovery | undefined> {
+  const deadline = Date.now() + waitMs;
   for (;;) {
     const found = readDiscovery(dataDir);
     if (found) return found;
-    if (!liveHolder(resolve(dataDir)) || Date.now() > deadline) return undefined;
+    const holder = liveHolder(resolve(dataDir));
+    if (!holder) return undefined;
+    if (Date.now() > deadline) {
+      // Not the default URL: that may be another Cadence than the one holding this directory.
+      throw new CadenceError('conflict', {
+        field: 'dataDir',
+        detail: `data directory ${dataDir} is held by process ${holder.pid}, which has not announced a server in ${waitMs / 1000} s; wait for it, or name a server with --server`,
+      });
+    }
     await sleep(HOLDER_POLL_MS);
   }
 }
@@ -162,7 +172,9 @@ export async function commandTarget(
   const named = namedServer(flags);
   if (named) return withToken(named, flags);
   const config = configured(flags);
-  const found = config.store.databaseUrl ? undefined : await discover(config.store.dataDir);
+  const found = config.store.databaseUrl
+    ? undefined
+    : await discover(config.store.dataDir, flags.holderWaitMs);
   if (found) {
     return {
       url: found.url,

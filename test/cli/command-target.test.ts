@@ -18,6 +18,7 @@ import {
   type TargetFlags,
 } from '../../src/cli/command-target.js';
 import { writeDiscovery } from '../../src/discovery/index.js';
+import type { CadenceError } from '../../src/problem/index.js';
 import { lockDataDir } from '../../src/store/data-dir-lock.js';
 
 const basic = (token: string) => `Basic ${Buffer.from(token).toString('base64')}`;
@@ -137,6 +138,20 @@ describe('commandTarget', () => {
       assert.equal(target.url, 'http://127.0.0.1:5555');
     } finally {
       unlockStarting();
+    }
+  });
+
+  it('refuses, naming dataDir, when the holder never announces a server (no default URL)', async () => {
+    const silent = join(work, 'silent');
+    const unlockSilent = lockDataDir(silent);
+    try {
+      const refused = (error: CadenceError) =>
+        error.code === 'conflict' && error.field === 'dataDir' && /process \d+/.test(error.message);
+      const flags = { dataDir: silent, holderWaitMs: 300 };
+      await assert.rejects(commandTarget(flags, 'api'), refused);
+      await assert.rejects(commandTarget(flags, 'store'), refused);
+    } finally {
+      unlockSilent();
     }
   });
 
