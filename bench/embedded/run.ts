@@ -14,15 +14,15 @@
  * same template (`loadDataDir`) and PGlite's own initdb.
  * PostgreSQL: BENCH_DATABASE_URL, else TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { generateHistory } from '../git-import/generate-history.js';
+import { serveCadence } from '../support/processes.js';
+import { scratchDatabases } from '../support/scratch-databases.js';
 
 const { values } = parseArgs({
   options: {
@@ -38,10 +38,6 @@ const pgliteModule = fileURLToPath(
   new URL('../../node_modules/@electric-sql/pglite/dist/index.js', import.meta.url),
 );
 const pgModule = fileURLToPath(new URL('../../node_modules/pg/lib/index.js', import.meta.url));
-const serverUrl =
-  process.env.BENCH_DATABASE_URL ??
-  process.env.TEST_DATABASE_URL ??
-  'postgres://postgres@127.0.0.1:5432/postgres';
 const work = mkdtempSync(join(tmpdir(), 'cadence-bench-embedded-'));
 const mib = (kb: number) => Math.round(kb / 1024);
 
@@ -73,31 +69,8 @@ function timed(command: string[], env: NodeJS.ProcessEnv = {}): { seconds: numbe
 
 async function startServer(args: string[], env: NodeJS.ProcessEnv) {
   const started = performance.now();
-  const child = spawn(
-    process.execPath,
-    [bin, 'serve', '--host', '127.0.0.1', '--port', '0', ...args],
-    {
-      env: { ...process.env, CADENCE_LOG_LEVEL: 'info', ...env },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const url = await new Promise<string>((resolve, reject) => {
-    let buffer = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      for (const line of buffer.split('\n')) {
-        try {
-          const entry = JSON.parse(line) as { msg?: string; url?: string };
-          if (entry.msg === 'cadence listening' && entry.url) resolve(entry.url);
-        } catch {
-          // a partial line
-        }
-      }
-      buffer = buffer.slice(buffer.lastIndexOf('\n') + 1);
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited with ${code}`)));
-  });
-  return { child, url, startSeconds: (performance.now() - started) / 1000 };
+  const server = await serveCadence(['--host', '127.0.0.1', ...args], env);
+  return { ...server, startSeconds: (performance.now() - started) / 1000 };
 }
 
 async function postEvents(url: string, count: number) {
@@ -163,16 +136,8 @@ const rows: Row[] = [];
 for (const engine of ['pglite', 'postgres'] as const) {
   const dataDir = join(work, engine);
   let databaseUrl: string | undefined;
-  if (engine === 'postgres') {
-    const name = `cadence_bench_${randomBytes(6).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: serverUrl });
-    await admin.connect();
-    await admin.query(`create database ${name}`);
-    await admin.end();
-    const url = new URL(serverUrl);
-    url.pathname = `/${name}`;
-    databaseUrl = url.toString();
-  }
+  const databases = engine === 'postgres' ? await scratchDatabases() : undefined;
+  if (databases) databaseUrl = await databases.create();
   const storeArgs = databaseUrl ? ['--database-url', databaseUrl] : ['--data-dir', dataDir];
   // PGlite's first start, twice more on fresh directories of their own (the third is below).
   const firstStarts: number[] = [];
@@ -248,12 +213,7 @@ for (const engine of ['pglite', 'postgres'] as const) {
     cli,
     floor,
   });
-  if (databaseUrl) {
-    const admin = new pg.Client({ connectionString: serverUrl });
-    await admin.connect();
-    await admin.query(`drop database ${new URL(databaseUrl).pathname.slice(1)} with (force)`);
-    await admin.end();
-  }
+  await databases?.dropAll();
 }
 
 const floorFresh = timed([

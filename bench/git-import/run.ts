@@ -15,14 +15,13 @@
  * slows both alike; medians are reported.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { gitLogArgs } from '../../src/git/git-log-reader.js';
+import { cadenceBin } from '../support/processes.js';
+import { scratchDatabases } from '../support/scratch-databases.js';
 import { generateHistory } from './generate-history.js';
 
 const { values } = parseArgs({
@@ -36,11 +35,6 @@ const { values } = parseArgs({
 const commits = Number(values.commits);
 const rounds = Number(values.rounds);
 const seed = Number(values.seed);
-const bin = fileURLToPath(new URL('../../bin/cadence.js', import.meta.url));
-const serverUrl =
-  process.env.BENCH_DATABASE_URL ??
-  process.env.TEST_DATABASE_URL ??
-  'postgres://postgres@127.0.0.1:5432/postgres';
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -101,23 +95,10 @@ function timed(command: string, args: string[], cwd: string, env: NodeJS.Process
   });
 }
 
+/** One scratch database, dropped by `drop()`. */
 async function throwawayDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `cadence_bench_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const client = new pg.Client({ connectionString: serverUrl });
-      await client.connect();
-      await client.query(`drop database if exists ${name} with (force)`);
-      await client.end();
-    },
-  };
+  const databases = await scratchDatabases();
+  return { url: await databases.create(), drop: () => databases.dropAll() };
 }
 
 // 1. The repository (generated once, then reused).
@@ -151,11 +132,15 @@ for (let round = 1; round <= rounds; round++) {
       const database = await throwawayDatabase();
       try {
         // Migrations run first, outside the timed import.
-        await timed(process.execPath, [bin, 'git', 'list', '--database-url', database.url], repo);
+        await timed(
+          process.execPath,
+          [cadenceBin, 'git', 'list', '--database-url', database.url],
+          repo,
+        );
         results.postgres!.push(
           await timed(
             process.execPath,
-            [bin, 'git', 'import', repo, '--database-url', database.url],
+            [cadenceBin, 'git', 'import', repo, '--database-url', database.url],
             repo,
           ),
         );
@@ -165,9 +150,13 @@ for (let round = 1; round <= rounds; round++) {
     } else {
       const dataDir = mkdtempSync(join(tmpdir(), 'cadence-bench-pglite-'));
       try {
-        await timed(process.execPath, [bin, 'git', 'list', '--data-dir', dataDir], repo);
+        await timed(process.execPath, [cadenceBin, 'git', 'list', '--data-dir', dataDir], repo);
         results.pglite!.push(
-          await timed(process.execPath, [bin, 'git', 'import', repo, '--data-dir', dataDir], repo),
+          await timed(
+            process.execPath,
+            [cadenceBin, 'git', 'import', repo, '--data-dir', dataDir],
+            repo,
+          ),
         );
       } finally {
         rmSync(dataDir, { recursive: true, force: true });
@@ -192,10 +181,14 @@ if (engines.includes('postgres')) {
   );
   const database = await throwawayDatabase();
   try {
-    await timed(process.execPath, [bin, 'git', 'list', '--database-url', database.url], repo);
+    await timed(
+      process.execPath,
+      [cadenceBin, 'git', 'list', '--database-url', database.url],
+      repo,
+    );
     const small = await timed(
       process.execPath,
-      [bin, 'git', 'import', repo, '--ref', prefix, '--database-url', database.url],
+      [cadenceBin, 'git', 'import', repo, '--ref', prefix, '--database-url', database.url],
       repo,
     );
     const full = Math.max(...results.postgres!.map((r) => r.peakRssMiB));
