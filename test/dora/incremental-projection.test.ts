@@ -11,21 +11,10 @@ import type { Store } from '../../src/store/index.js';
 import type { StoreEngine } from '../../src/store/store.js';
 import { postCdevents, testApp } from '../support/app.js';
 import { engines, openTestStore } from '../support/engines.js';
+import { derivedRows, markAllStale } from '../support/full-rewrite.js';
 import { random, randomHistory, shapeOf, shuffled } from '../support/random-dora-history.js';
 
 const SEEDS = [1, 2, 3, 4, 5, 6, 7, 8, 9];
-
-/** Every derived row, in a stable order. */
-async function derivedRows(store: Store) {
-  const read = async (sql: string) =>
-    JSON.parse(JSON.stringify((await store.query(sql)).rows)) as unknown[];
-  return {
-    deliveries: await read(`select * from dora_deliveries order by deployment_seq`),
-    commits: await read(`select * from dora_delivered_commits order by deployment_seq, sha`),
-    daily: await read(`select * from dora_daily order by environment, day`),
-    bins: await read(`select * from dora_daily_bins order by environment, day, measure, bin`),
-  };
-}
 
 /** Each delivery row's version (xmin: the transaction that wrote it) and stream. */
 async function rowVersions(
@@ -76,16 +65,7 @@ async function compareWithFullRewrite(
     }
     const incremental = await derivedRows(store);
     assert.ok(incremental.deliveries.length > 0);
-    await store.query(
-      `insert into dora_stale_streams (environment, service, affected_from)
-       select distinct environment, service, null::timestamptz from deployments
-       on conflict (environment, service) do update set affected_from = null`,
-    );
-    await store.query(
-      `insert into dora_stale_days (environment, day)
-       select distinct environment, (deployed_at at time zone 'UTC')::date from deployments
-       on conflict do nothing`,
-    );
+    await markAllStale(store);
     await settle();
     assert.deepEqual(
       incremental,

@@ -8,21 +8,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { defaultDoraSettings, refreshDeliveries } from '../../src/dora/index.js';
-import { openStore, type Store } from '../../src/store/index.js';
+import { openStore } from '../../src/store/index.js';
 import { postCdevents, routeAll, testApp } from '../support/app.js';
 import { createThrowawayDatabase } from '../support/engines.js';
+import { derivedRows, markAllStale } from '../support/full-rewrite.js';
 import { random, randomHistory, shuffled } from '../support/random-dora-history.js';
-
-async function derivedRows(store: Store) {
-  const read = async (sql: string) =>
-    JSON.parse(JSON.stringify((await store.query(sql)).rows)) as unknown[];
-  return {
-    deliveries: await read(`select * from dora_deliveries order by deployment_seq`),
-    commits: await read(`select * from dora_delivered_commits order by deployment_seq, sha`),
-    daily: await read(`select * from dora_daily order by environment, day`),
-    bins: await read(`select * from dora_daily_bins order by environment, day, measure, bin`),
-  };
-}
 
 describe('two projectors on one postgres database', () => {
   it('neither fails, and together they write what one full rewrite writes', async () => {
@@ -86,16 +76,7 @@ describe('two projectors on one postgres database', () => {
       );
       assert.deepEqual(doubled, []);
 
-      await intakeStore.query(
-        `insert into dora_stale_streams (environment, service, affected_from)
-         select distinct environment, service, null::timestamptz from deployments
-         on conflict (environment, service) do update set affected_from = null`,
-      );
-      await intakeStore.query(
-        `insert into dora_stale_days (environment, day)
-         select distinct environment, (deployed_at at time zone 'UTC')::date from deployments
-         on conflict do nothing`,
-      );
+      await markAllStale(intakeStore);
       await refreshDeliveries(intakeStore, defaultDoraSettings);
       assert.deepEqual(together, await derivedRows(intakeStore));
     } finally {
