@@ -6,8 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { after, before, describe, it } from 'node:test';
-import type { FastifyInstance } from 'fastify';
+import { describe, it } from 'node:test';
 import { buildRevision, withBuildRevisions } from '../../src/dora/build-revision.js';
 import {
   digestFromPurl,
@@ -20,9 +19,9 @@ import {
 import { linkDeliveries } from '../../src/dora/delivery.js';
 import { defaultDoraSettings } from '../../src/dora/index.js';
 import { rulesFrom } from '../../src/dora/settings.js';
-import type { Store } from '../../src/store/index.js';
-import { structured, testApp } from '../support/app.js';
-import { engines, openTestStore } from '../support/engines.js';
+import { postAccepted, structured } from '../support/app.js';
+import { engines } from '../support/engines.js';
+import { appPerSuite } from '../support/suite-app.js';
 
 type Json = Record<string, unknown>;
 const SHA = '5d8e2f4a6b8c0d1e3f5a7b9c1d3e5f7a9b1c3d5e';
@@ -298,19 +297,9 @@ const packaged = (id: string, purl: string, changeId: string, timestamp: string)
 
 for (const engine of engines) {
   describe(`a digest-pinned Deployment meets its build on ${engine}`, () => {
-    let store: Store;
-    let dispose: () => Promise<void>;
-    let app: FastifyInstance;
-    let settle: () => Promise<void>;
-    const post = async (url: string, body: unknown, headers: Record<string, string>) => {
-      const response = await app.inject({
-        method: 'POST',
-        url,
-        headers,
-        payload: JSON.stringify(body),
-      });
-      assert.equal(response.statusCode, 202, response.body);
-    };
+    const suite = appPerSuite(engine);
+    const post = (url: string, body: unknown, headers?: Record<string, string>) =>
+      postAccepted(suite.app, url, body, headers);
     const json = { 'content-type': 'application/json' };
     const push = (id: string, sha: string, timestamp: string, name = 'api') => ({
       specversion: '1.0',
@@ -334,7 +323,7 @@ for (const engine of engines) {
       },
     });
     const deployments = async (service: string) => {
-      const response = await app.inject({
+      const response = await suite.app.inject({
         url: `/api/v1/deployments?environment=default&service=${service}&from=2026-03-01&to=2026-03-08`,
       });
       assert.equal(response.statusCode, 200, response.body);
@@ -345,15 +334,6 @@ for (const engine of engines) {
         notes: string[];
       }[];
     };
-
-    before(async () => {
-      ({ store, dispose } = await openTestStore(engine));
-      ({ app, settle } = testApp(store));
-    });
-    after(async () => {
-      await app.close();
-      await dispose();
-    });
 
     it('the build reported first: the deployment has the commit’s lead time, and says how', async () => {
       const digest = `sha256:${'a1'.repeat(32)}`;
@@ -373,7 +353,7 @@ for (const engine of engines) {
         apiserverUpdate('a1', 'api', `ghcr.io/acme/api@${digest}`, 2, '2026-03-05T10:00:00Z'),
         structured,
       );
-      await settle();
+      await suite.settle();
       const [api] = await deployments('api');
       assert.equal(api!.revision, SHA);
       assert.equal(api!.repository, 'acme/api');
@@ -415,7 +395,7 @@ for (const engine of engines) {
         ),
         structured,
       );
-      await settle();
+      await suite.settle();
       const [web] = await deployments('web');
       assert.equal(web!.revision, commit);
       assert.deepEqual(
@@ -486,7 +466,7 @@ for (const engine of engines) {
         }),
         json,
       );
-      await settle();
+      await suite.settle();
       const [gateway] = await deployments('gateway');
       assert.equal(gateway!.revision, commit);
       assert.equal(gateway!.repository, 'acme/platform');
@@ -504,7 +484,7 @@ for (const engine of engines) {
         apiserverUpdate('a2', 'api', `ghcr.io/acme/api@${digest}`, 3, '2026-03-06T09:00:00Z'),
         structured,
       );
-      await settle();
+      await suite.settle();
       // Read once before the build arrives: no commit known yet.
       const before = await deployments('api');
       assert.equal(before[0]!.revision, null);
@@ -518,7 +498,7 @@ for (const engine of engines) {
         ),
         json,
       );
-      await settle();
+      await suite.settle();
       const [latest] = await deployments('api');
       assert.equal(latest!.revision, OTHER);
       assert.deepEqual(

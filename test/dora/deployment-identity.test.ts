@@ -4,8 +4,7 @@
  * rollout; the store, the projector and the rules must count it once, on both engines.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { FastifyInstance } from 'fastify';
+import { describe, it } from 'node:test';
 import { deployCdevent } from '../../src/deploy/deploy-cdevent.js';
 import { calendarDaysBetween, metricsFromInputs } from '../../src/dora/metrics.js';
 import { identifyDeployments, sameRevision } from '../../src/dora/deployment-identity.js';
@@ -13,9 +12,9 @@ import { type DeploymentFact } from '../../src/dora/facts.js';
 import { emptyInputs } from '../../src/dora/metrics.js';
 import { rolloutCdevent } from '../../src/rollouts/rollout-cdevent.js';
 import { clusterRevision } from '../../src/events/cdevents/deployment-facts.js';
-import type { Store } from '../../src/store/index.js';
-import { structured, testApp } from '../support/app.js';
-import { engines, openTestStore } from '../support/engines.js';
+import { postAccepted, structured } from '../support/app.js';
+import { engines } from '../support/engines.js';
+import { appPerSuite } from '../support/suite-app.js';
 
 const SHA = '3f2a9c1d5e6b7a8c9d0e1f2a3b4c5d6e7f8a9b0c';
 
@@ -214,25 +213,11 @@ function apiserverEvent(
 
 for (const engine of engines) {
   describe(`one deployment per rollout on ${engine}`, () => {
-    let store: Store;
-    let dispose: () => Promise<void>;
-    let app: FastifyInstance;
-    let settle: () => Promise<void>;
-    const post = async (
-      url: string,
-      body: unknown,
-      headers = { 'content-type': 'application/json' },
-    ) => {
-      const response = await app.inject({
-        method: 'POST',
-        url,
-        headers,
-        payload: JSON.stringify(body),
-      });
-      assert.equal(response.statusCode, 202, response.body);
-    };
+    const suite = appPerSuite(engine);
+    const post = (url: string, body: unknown, headers?: Record<string, string>) =>
+      postAccepted(suite.app, url, body, headers);
     const deployments = async (service: string) => {
-      const response = await app.inject({
+      const response = await suite.app.inject({
         url: `/api/v1/deployments?environment=default&service=${service}&from=2026-03-01&to=2026-03-08`,
       });
       assert.equal(response.statusCode, 200, response.body);
@@ -244,15 +229,6 @@ for (const engine of engines) {
         notes: string[];
       }[];
     };
-
-    before(async () => {
-      ({ store, dispose } = await openTestStore(engine));
-      ({ app, settle } = testApp(store));
-    });
-    after(async () => {
-      await app.close();
-      await dispose();
-    });
 
     it('watcher + ApiServerSource + deployer report one rollout: one deployment, with the evidence', async () => {
       const image = 'ghcr.io/acme/shop:1.4.2';
@@ -310,12 +286,12 @@ for (const engine of engines) {
           'https://10.96.0.1:443',
         ),
       );
-      await settle();
+      await suite.settle();
       const list = await deployments('shop');
       assert.equal(list.length, 1, JSON.stringify(list));
       assert.equal(list[0]!.evidence.length, 2);
       assert.equal(list[0]!.revision, SHA);
-      const frequency = await app.inject({ url: '/deploy-frequency/day?service=shop' });
+      const frequency = await suite.app.inject({ url: '/deploy-frequency/day?service=shop' });
       assert.deepEqual(frequency.json(), [
         { DeployName: 'shop', Deployments: 1, Time: '2026-03-02T00:00:00.000Z' },
       ]);
@@ -358,7 +334,7 @@ for (const engine of engines) {
         ),
         structured,
       );
-      await settle();
+      await suite.settle();
       const [web] = await deployments('web');
       assert.equal(web!.revision, SHA.slice(0, 7));
       assert.deepEqual(
@@ -393,9 +369,9 @@ for (const engine of engines) {
         ),
         structured,
       );
-      await settle();
+      await suite.settle();
       assert.deepEqual(await deployments('legacy'), []);
-      const streams = (await app.inject({ url: '/api/v1/streams' })).json().services as {
+      const streams = (await suite.app.inject({ url: '/api/v1/streams' })).json().services as {
         service: string;
         deployments: number;
       }[];
@@ -425,8 +401,8 @@ for (const engine of engines) {
         },
         customData: { cadence: { environmentGiven: false } },
       });
-      await settle();
-      const response = await app.inject({
+      await suite.settle();
+      const response = await suite.app.inject({
         url: '/api/v1/incidents?environment=default&from=2026-03-01&to=2026-03-08',
       });
       const [incident] = response.json().incidents;

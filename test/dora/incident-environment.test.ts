@@ -12,7 +12,7 @@ import {
   createAlertmanagerReceiver,
 } from '../../src/sources/alertmanager-source.js';
 import type { Store } from '../../src/store/index.js';
-import { structured, testApp } from '../support/app.js';
+import { postAccepted, structured, testApp } from '../support/app.js';
 import { engines, openTestStore } from '../support/engines.js';
 
 /** A Deployment rolled out in a namespace, as a resource-mode ApiServerSource reports it. */
@@ -87,15 +87,8 @@ for (const engine of engines) {
       let dispose: () => Promise<void>;
       let app: FastifyInstance;
       let settle: () => Promise<void>;
-      const post = async (url: string, body: unknown, headers: Record<string, string>) => {
-        const response = await app.inject({
-          method: 'POST',
-          url,
-          headers,
-          payload: JSON.stringify(body),
-        });
-        assert.equal(response.statusCode, 202, response.body);
-      };
+      const post = (url: string, body: unknown, headers: Record<string, string>) =>
+        postAccepted(app, url, body, headers);
       const json = { 'content-type': 'application/json' };
       const incidents = async (environment: string) => {
         await settle();

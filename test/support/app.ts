@@ -97,20 +97,28 @@ export function testApp(
   return { app, router, settle, backlog };
 }
 
+/** Posts one JSON body to `url` and expects it accepted (202). */
+export async function postAccepted(
+  app: FastifyInstance,
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = { 'content-type': 'application/json' },
+): Promise<void> {
+  const response = await app.inject({
+    method: 'POST',
+    url,
+    headers,
+    payload: JSON.stringify(body),
+  });
+  assert.equal(response.statusCode, 202, `${response.body} for ${JSON.stringify(body)}`);
+}
+
 /** Posts each CDEvent on its own to /cdevents, as a producer would, and expects every one accepted. */
 export async function postCdevents(
   app: FastifyInstance,
   events: readonly unknown[],
 ): Promise<void> {
-  for (const event of events) {
-    const response = await app.inject({
-      method: 'POST',
-      url: '/cdevents',
-      headers: { 'content-type': 'application/json' },
-      payload: JSON.stringify(event),
-    });
-    assert.equal(response.statusCode, 202, `${response.body} for ${JSON.stringify(event)}`);
-  }
+  for (const event of events) await postAccepted(app, '/cdevents', event);
 }
 
 /** Routes until nothing is left. */
