@@ -107,9 +107,8 @@ function checkStorable(events: readonly CloudEvent[]): void {
  * Group commit: requests that arrive while a write is in flight, or in the same turn of the
  * event loop, are queued and written together in the next single INSERT, so one commit (one
  * fsync) acknowledges many requests. Each request's events land together or not at all, and its
- * promise resolves only after the commit holding them. A value the database refuses fails only
- * the request that sent it (the group is retried one request at a time); any other failure fails
- * exactly the requests of the group it hit.
+ * promise resolves only after the commit holding them. Whatever the database refuses fails only
+ * the request that sent it: a failed group is written again one request at a time.
  *
  * A group starts from `setImmediate`, after the event loop has read every request that is ready.
  * That matters on PGlite, whose queries run synchronously in this thread: a write started inside
