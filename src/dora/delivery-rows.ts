@@ -6,9 +6,14 @@ import {
   type RollupRow,
   type StaleDay,
 } from './daily-rollups.js';
-import { linkDeliveries, repositoryName, type Delivery } from './delivery.js';
-import { SAME_DEPLOYMENT_WINDOW_MS } from './deployment-identity.js';
-import { streamCut } from './stream-cut.js';
+import {
+  linkStreams,
+  repositoryName,
+  type BaselineRow,
+  type Delivery,
+  type PriorState,
+} from './delivery.js';
+import { deliveredBefore, readSuffix } from './stream-suffix.js';
 import {
   column,
   loadStreamFacts,
@@ -224,44 +229,51 @@ async function resolveIncidentEnvironments(
 /**
  * Rewrites one stream's rows from the cut its new facts allow (streamCut; the whole stream when
  * marked from the beginning), keeping the rows before it; returns the days whose rollups that
- * changed (old and new rows). The rules still read the whole stream's facts (a delivery's
- * commits depend on every deployment before it), but only the suffix is deleted and written.
+ * changed (old and new rows). From a cut, only the facts from shortly before it are read, with
+ * what the rules carry from before taken from the stored rows (stream-suffix.ts), so a new
+ * deployment costs the same in a stream of ten deployments as in one of ten thousand.
  */
 async function rewriteStream(
   tx: Queryable,
   stream: StaleStream,
   settings: DoraSettings,
 ): Promise<StaleDay[]> {
-  const facts = await loadStreamFacts(tx, {
+  const scope = {
     environment: stream.environment,
     service: stream.service,
     configuredRepository: settings.services[stream.service]?.repository,
-  });
+  };
   const rules = rulesFrom(settings);
   const own = <T extends Stream>(item: T) =>
     item.environment === stream.environment && item.service === stream.service;
-  const all = linkDeliveries(
-    facts.deployments,
-    facts.changes,
-    facts.incidents,
-    rules,
-    facts.artifacts,
-  ).filter(own);
-  // A repository the stream gained with this pass's facts (first brought in at or after the
-  // mark) changes which changes every earlier row read, or ends the service-named fallback they
-  // used: then the whole stream is rewritten.
   const marked = stream.affected_from === null ? undefined : new Date(stream.affected_from);
-  const cut = streamCut(
-    marked && facts.repositoriesSince.getTime() < marked.getTime() ? marked : undefined,
-    facts.deployments.filter(own),
-    all,
-    facts.incidents,
-    rules.sameDeploymentWindowMs ?? SAME_DEPLOYMENT_WINDOW_MS,
-  );
-  const deliveries = cut ? all.filter((d) => d.deployedAt >= cut) : all;
+  const suffix = marked && (await readSuffix(tx, scope, marked, rules));
+  const facts = suffix ? suffix.facts : await loadStreamFacts(tx, scope);
+  const link = (prior?: PriorState) =>
+    linkStreams(facts.deployments, facts.changes, facts.incidents, rules, facts.artifacts, prior);
+  let linked = link(suffix?.prior);
+  if (suffix) {
+    // A commit counts once per stream: those credited from the point on that the stream
+    // delivered before it are not credited again.
+    const shas = [
+      ...linked.deliveries.filter(own).flatMap((d) => d.commits.map((c) => c.sha)),
+      ...linked.baselines.filter(own).flatMap((b) => b.shas),
+    ];
+    const delivered = await deliveredBefore(tx, scope, suffix.from, shas);
+    if (delivered.size > 0) linked = link({ ...suffix.prior, delivered });
+  }
+  const cut = suffix?.cut;
+  const kept = (d: { deployedAt: Date }) => cut === undefined || d.deployedAt >= cut;
+  const deliveries = linked.deliveries.filter((d) => own(d) && kept(d));
+  const baselines = linked.baselines.filter((b) => own(b) && kept(b));
   // Rows before the cut stay: the same rows a full rewrite would write.
-  const suffix = cut ? `and deployed_at >= $3::timestamptz` : '';
+  const from = cut ? `and deployed_at >= $3::timestamptz` : '';
   const params = [stream.environment, stream.service, ...(cut ? [cut.toISOString()] : [])];
+  await tx.query(
+    `delete from dora_baselines where environment = $1 and service = $2 ${from}`,
+    params,
+  );
+  if (baselines.length > 0) await insertBaselines(tx, baselines);
   // Only the days whose rollup inputs changed are marked: a new deployment usually changes its
   // own day (and the day of a deployment it restored), not every day the stream deployed.
   const { rows: oldCommits } = await tx.query<{
@@ -270,7 +282,7 @@ async function rewriteStream(
     lead_time_seconds: number;
     deployed_at: Date;
   }>(
-    `delete from dora_delivered_commits where environment = $1 and service = $2 ${suffix}
+    `delete from dora_delivered_commits where environment = $1 and service = $2 ${from}
      returning deployment_seq, sha, lead_time_seconds, deployed_at`,
     params,
   );
@@ -283,7 +295,7 @@ async function rewriteStream(
     rework: boolean;
     restored_at: Date | null;
   }>(
-    `delete from dora_deliveries where environment = $1 and service = $2 ${suffix}
+    `delete from dora_deliveries where environment = $1 and service = $2 ${from}
      returning deployment_seq, kind, outcome, deployed_at, failed, rework, restored_at`,
     params,
   );
@@ -323,6 +335,24 @@ async function rewriteStream(
     })),
   ]);
   return changedDays(before, after).map((day) => ({ environment: stream.environment, day }));
+}
+
+async function insertBaselines(tx: Queryable, baselines: BaselineRow[]) {
+  await tx.query(
+    `insert into dora_baselines (deployment_seq, service, environment, deployed_at, revision, shas)
+     select seq, service, environment, deployed_at, revision,
+            coalesce((select array_agg(s) from jsonb_array_elements_text(shas) s), '{}')
+     from unnest($1::int8[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::jsonb[])
+          as b(seq, service, environment, deployed_at, revision, shas)`,
+    [
+      column(baselines, (b) => b.seq),
+      column(baselines, (b) => b.service),
+      column(baselines, (b) => b.environment),
+      column(baselines, (b) => b.deployedAt.toISOString()),
+      column(baselines, (b) => b.revision),
+      column(baselines, (b) => JSON.stringify(b.shas)),
+    ],
+  );
 }
 
 async function insertDeliveries(tx: Queryable, deliveries: Delivery[]) {

@@ -43,6 +43,34 @@ export interface DeliveryRules {
   sameDeploymentWindowMs?: number;
 }
 
+/**
+ * What the rules carry into one stream read from a point on (its rows before the point are kept
+ * as stored): the revision later deployments deliver from, the commits already delivered (a
+ * commit counts once per stream), and the deliveries before the point incidents name (an
+ * incident naming one is attributed there, not by time to one after the point).
+ */
+export interface PriorState {
+  environment: string;
+  service: string;
+  /** The last successful deployment's revision before the point (baselines included). */
+  previousRevision?: string | undefined;
+  /** Commits delivered before the point: all of them, or at least those the suffix would. */
+  delivered: ReadonlySet<string>;
+  /** CloudEvent ids of the deliveries before the point that incidents name. */
+  namedBefore: ReadonlySet<string>;
+}
+
+/** A baseline that later deployments deliver from: what a stream read from later needs of it. */
+export interface BaselineRow {
+  seq: number;
+  service: string;
+  environment: string;
+  deployedAt: Date;
+  revision: string;
+  /** The commits it brought (not counted: history Cadence did not see deployed). */
+  shas: string[];
+}
+
 export const defaultDeliveryRules: DeliveryRules = { attributionWindowMs: 24 * 3600 * 1000 };
 
 /** The name part of a repository path: `acme/web` → `web`. */
@@ -102,12 +130,12 @@ class RepositoryHistory {
  */
 function deliveredChanges(
   deployment: DeploymentFact,
-  previous: DeploymentFact | undefined,
+  previousRevision: string | undefined,
   history: RepositoryHistory | undefined,
 ): ChangeFact[] {
   const to = history?.indexOf(deployment.revision);
   if (!history || to === undefined) return [];
-  const from = history.indexOf(previous?.revision);
+  const from = history.indexOf(previousRevision);
   if (from === undefined) return history.producing(deployment.revision!);
   if (from >= to) return [];
   return history.between(from, to);
@@ -126,6 +154,21 @@ export function linkDeliveries(
   rules: DeliveryRules = defaultDeliveryRules,
   artifacts: readonly ArtifactFact[] = [],
 ): Delivery[] {
+  return linkStreams(reported, changes, incidents, rules, artifacts).deliveries;
+}
+
+/**
+ * linkDeliveries, also returning the baselines later deployments deliver from; with `prior`,
+ * that stream's reports are read from a point on, carrying what the rules knew before it.
+ */
+export function linkStreams(
+  reported: DeploymentFact[],
+  changes: ChangeFact[],
+  incidents: IncidentFact[],
+  rules: DeliveryRules,
+  artifacts: readonly ArtifactFact[],
+  prior?: PriorState,
+): { deliveries: Delivery[]; baselines: BaselineRow[] } {
   const { deployments, notes: buildNotes } = withBuildRevisions(reported, artifacts, changes);
   const histories = new Map<string, RepositoryHistory>();
   const changesByRepository = new Map<string, ChangeFact[]>();
@@ -163,12 +206,15 @@ export function linkDeliveries(
   }
 
   const deliveries: Delivery[] = [];
+  const baselines: BaselineRow[] = [];
   const byCdeventId = new Map<string, Delivery>();
   const streamDeliveries = new Map<string, Delivery[]>();
+  const priorKey = prior && streamKey(prior.service, prior.environment);
 
   for (const [key, stream] of streams) {
-    let previous: DeploymentFact | undefined;
-    const seen = new Set<string>();
+    const carried = key === priorKey ? prior : undefined;
+    let previousRevision = carried?.previousRevision;
+    const seen = new Set<string>(carried?.delivered);
     const list: Delivery[] = [];
     for (const deployment of stream) {
       // How a build named its commit, when no report of the rollout named one itself.
@@ -199,7 +245,7 @@ export function linkDeliveries(
           }
         }
         const history = repository ? histories.get(repository) : undefined;
-        for (const change of deliveredChanges(deployment, previous, history)) {
+        for (const change of deliveredChanges(deployment, previousRevision, history)) {
           for (const commit of change.commits) {
             if (seen.has(commit.sha)) continue;
             seen.add(commit.sha);
@@ -210,10 +256,26 @@ export function linkDeliveries(
             });
           }
         }
-        if (deployment.revision) previous = deployment;
+        if (deployment.revision) previousRevision = deployment.revision;
       }
       // A baseline is where later deployments deliver from, not a deployment of its own.
-      if (deployment.baseline) continue;
+      if (deployment.baseline) {
+        if (
+          deployment.kind === 'deploy' &&
+          deployment.outcome === 'success' &&
+          deployment.revision
+        ) {
+          baselines.push({
+            seq: deployment.seq,
+            service: deployment.service,
+            environment: deployment.environment,
+            deployedAt: deployment.deployedAt,
+            revision: deployment.revision,
+            shas: delivery.commits.map((c) => c.sha),
+          });
+        }
+        continue;
+      }
       list.push(delivery);
       deliveries.push(delivery);
       if (delivery.cdeventId) byCdeventId.set(delivery.cdeventId, delivery);
@@ -238,7 +300,14 @@ export function linkDeliveries(
   // Incidents: attributed by explicit link, else to the stream's last deployment before it.
   const incidentsByDelivery = new Map<Delivery, IncidentFact[]>();
   for (const incident of incidents) {
-    const cause = attribute(incident, streamDeliveries, byCdeventId, rules);
+    // Named a delivery before the point the stream is read from: attributed there, as stored.
+    const namedBefore =
+      incident.causeDeployment !== undefined &&
+      !byCdeventId.has(incident.causeDeployment) &&
+      prior?.namedBefore.has(incident.causeDeployment) === true;
+    const cause = namedBefore
+      ? undefined
+      : attribute(incident, streamDeliveries, byCdeventId, rules);
     if (cause) {
       markFailed(cause, `incident ${incident.key}`);
       const list = incidentsByDelivery.get(cause) ?? [];
@@ -266,7 +335,7 @@ export function linkDeliveries(
       if (next) delivery.restoredAt = next.deployedAt;
     });
   }
-  return deliveries.sort(byTime);
+  return { deliveries: deliveries.sort(byTime), baselines };
 
   function markFailed(delivery: Delivery, reason: string) {
     delivery.failed = true;

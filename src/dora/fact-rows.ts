@@ -363,7 +363,7 @@ export interface LoadedFacts {
   repositoriesSince: Date;
 }
 
-interface DeploymentRow {
+export interface DeploymentRow {
   baseline: boolean;
   digest: string | null;
   reporter: string | null;
@@ -380,7 +380,7 @@ interface DeploymentRow {
   remedies: string | null;
 }
 
-interface IncidentRow {
+export interface IncidentRow {
   incident_key: string;
   service: string | null;
   environment: string;
@@ -390,7 +390,7 @@ interface IncidentRow {
   cause_deployment: string | null;
 }
 
-interface ArtifactRow {
+export interface ArtifactRow {
   /** The repositories of the changes its change key names. */
   change_repositories: string[] | null;
   cdevent_seq: number;
@@ -436,37 +436,29 @@ export async function loadStreamFacts(db: Queryable, scope: StreamScope): Promis
        and not (environment = $1 and service = $2)`,
     stream,
   );
-  const own = deploymentRows.rows.filter(
-    (r) => r.environment === scope.environment && r.service === scope.service,
+  const deployments = deploymentRows.rows.map(deploymentFromRow);
+  const own = deployments.filter(
+    (d) => d.environment === scope.environment && d.service === scope.service,
   );
   const incidentRows = await db.query<IncidentRow>(
     `select * from incidents where environment = $1 and service = $2
      union
      select * from incidents where cause_deployment = any($3::text[])`,
-    [...stream, [...new Set(own.map((r) => r.cdevent_id))]],
+    [...stream, [...new Set(own.map((d) => d.cdeventId))]],
   );
-  const digests = [...new Set(own.flatMap((r) => (r.digest === null ? [] : [r.digest])))];
-  const artifactRows =
-    digests.length === 0
-      ? { rows: [] as ArtifactRow[] }
-      : await db.query<ArtifactRow>(
-          `select a.*,
-                  (select array_agg(distinct c.repository) from changes c
-                   where c.change_key = a.change_key) as change_repositories
-           from artifacts a where a.digest = any($1::text[])`,
-          [digests],
-        );
+  const artifactRows = await readBuilds(db, own);
   // Each repository with the time of the first deployment that brings it in.
   const firstSeen = new Map<string, number>();
   const seen = (repository: string, at: number) =>
     firstSeen.set(repository, Math.min(at, firstSeen.get(repository) ?? Infinity));
   const digestSince = new Map<string, number>();
-  for (const r of own) {
-    const at = new Date(r.deployed_at).getTime();
-    if (r.repository !== null) seen(r.repository, at);
-    if (r.digest !== null) digestSince.set(r.digest, Math.min(at, digestSince.get(r.digest) ?? at));
+  for (const d of own) {
+    const at = d.deployedAt.getTime();
+    if (d.repository !== undefined) seen(d.repository, at);
+    const digest = digestFromPurl(d.artifact);
+    if (digest) digestSince.set(digest, Math.min(at, digestSince.get(digest) ?? at));
   }
-  for (const a of artifactRows.rows) {
+  for (const a of artifactRows) {
     for (const repository of a.repository !== null
       ? [a.repository]
       : (a.change_repositories ?? [])) {
@@ -474,72 +466,105 @@ export async function loadStreamFacts(db: Queryable, scope: StreamScope): Promis
     }
   }
   if (scope.configuredRepository) seen(scope.configuredRepository, 0);
-  const repositories = new Set(firstSeen.keys());
-  const repositoriesSince = new Date(Math.max(0, ...firstSeen.values()));
+  return {
+    deployments,
+    incidents: incidentRows.rows.map(incidentFromRow),
+    artifacts: artifactRows.map(artifactFromRow),
+    repositoriesSince: new Date(Math.max(0, ...firstSeen.values())),
+    changes: await readChanges(db, [...firstSeen.keys()], scope.service),
+  };
+}
+
+/** The builds of the digests these deployments run, with their changes' repositories. */
+export async function readBuilds(
+  db: Queryable,
+  deployments: readonly DeploymentFact[],
+): Promise<ArtifactRow[]> {
+  const digests = [...new Set(deployments.flatMap((d) => digestFromPurl(d.artifact) ?? []))];
+  if (digests.length === 0) return [];
+  const { rows } = await db.query<ArtifactRow>(
+    `select a.*,
+            (select array_agg(distinct c.repository) from changes c
+             where c.change_key = a.change_key) as change_repositories
+     from artifacts a where a.digest = any($1::text[])`,
+    [digests],
+  );
+  return rows;
+}
+
+/**
+ * The changes of a stream's repositories; with none, those of the change repositories named
+ * like the service (the fallback the rules use).
+ */
+export async function readChanges(
+  db: Queryable,
+  repositories: readonly string[],
+  service: string,
+): Promise<ChangeFact[]> {
   const commits = `(select json_agg(json_build_object('sha', cc.sha, 'committed_at', cc.committed_at)
                                     order by cc.committed_at, cc.sha)
                       from change_commits cc where cc.change_seq = c.cdevent_seq) as commits`;
-  const changeRows =
-    repositories.size > 0
+  const { rows } =
+    repositories.length > 0
       ? await db.query<ChangeRow>(
           `select c.cdevent_seq, c.change_key, c.repository, c.revision, c.merged_at, ${commits}
            from changes c where c.repository = any($1::text[])`,
-          [[...repositories]],
+          [repositories],
         )
       : await db.query<ChangeRow>(
           `select c.cdevent_seq, c.change_key, c.repository, c.revision, c.merged_at, ${commits}
            from changes c
            where c.repository = $1 or right(c.repository, length($1) + 1) = '/' || $1`,
-          [scope.service],
+          [service],
         );
-  return {
-    deployments: deploymentRows.rows.map((r) => ({
-      seq: Number(r.cdevent_seq),
-      cdeventId: r.cdevent_id,
-      service: r.service,
-      environment: r.environment,
-      kind: r.kind,
-      outcome: r.outcome,
-      deployedAt: new Date(r.deployed_at),
-      ...optional('revision', r.revision),
-      ...optional('repository', r.repository),
-      ...optional('artifact', r.artifact),
-      ...optional('remedies', r.remedies),
-      ...(r.baseline ? { baseline: true } : {}),
-      ...optional('reporter', r.reporter),
+  return rows.map((r) => ({
+    seq: Number(r.cdevent_seq),
+    key: r.change_key,
+    repository: r.repository,
+    ...optional('revision', r.revision),
+    mergedAt: new Date(r.merged_at),
+    commits: (r.commits ?? []).map((c) => ({
+      sha: c.sha,
+      committedAt: new Date(c.committed_at),
     })),
-    incidents: incidentRows.rows.map((r) => ({
-      key: r.incident_key,
-      environment: r.environment,
-      ...optional('service', r.service),
-      ...optional('detectedAt', r.detected_at && new Date(r.detected_at)),
-      ...optional('resolvedAt', r.resolved_at && new Date(r.resolved_at)),
-      ...optional('causeRevision', r.cause_revision),
-      ...optional('causeDeployment', r.cause_deployment),
-    })),
-    artifacts: artifactRows.rows.map((r) => ({
-      seq: Number(r.cdevent_seq),
-      digest: r.digest,
-      purl: r.purl,
-      builtAt: new Date(r.built_at),
-      ...optional('revision', r.revision),
-      ...optional('repository', r.repository),
-      ...optional('changeKey', r.change_key),
-    })),
-    repositoriesSince,
-    changes: changeRows.rows.map((r) => ({
-      seq: Number(r.cdevent_seq),
-      key: r.change_key,
-      repository: r.repository,
-      ...optional('revision', r.revision),
-      mergedAt: new Date(r.merged_at),
-      commits: (r.commits ?? []).map((c) => ({
-        sha: c.sha,
-        committedAt: new Date(c.committed_at),
-      })),
-    })),
-  };
+  }));
 }
+
+export const deploymentFromRow = (r: DeploymentRow): DeploymentFact => ({
+  seq: Number(r.cdevent_seq),
+  cdeventId: r.cdevent_id,
+  service: r.service,
+  environment: r.environment,
+  kind: r.kind,
+  outcome: r.outcome,
+  deployedAt: new Date(r.deployed_at),
+  ...optional('revision', r.revision),
+  ...optional('repository', r.repository),
+  ...optional('artifact', r.artifact),
+  ...optional('remedies', r.remedies),
+  ...(r.baseline ? { baseline: true } : {}),
+  ...optional('reporter', r.reporter),
+});
+
+export const incidentFromRow = (r: IncidentRow): IncidentFact => ({
+  key: r.incident_key,
+  environment: r.environment,
+  ...optional('service', r.service),
+  ...optional('detectedAt', r.detected_at && new Date(r.detected_at)),
+  ...optional('resolvedAt', r.resolved_at && new Date(r.resolved_at)),
+  ...optional('causeRevision', r.cause_revision),
+  ...optional('causeDeployment', r.cause_deployment),
+});
+
+export const artifactFromRow = (r: ArtifactRow): ArtifactFact => ({
+  seq: Number(r.cdevent_seq),
+  digest: r.digest,
+  purl: r.purl,
+  builtAt: new Date(r.built_at),
+  ...optional('revision', r.revision),
+  ...optional('repository', r.repository),
+  ...optional('changeKey', r.change_key),
+});
 
 /** Services and environments that have deployments, for filters and the seed endpoint. */
 export async function listStreams(

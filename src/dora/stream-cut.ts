@@ -1,6 +1,12 @@
 import type { Delivery } from './delivery.js';
 import type { DeploymentFact, IncidentFact } from './facts.js';
 
+/** What the cut reads of a delivery (a stored row gives as much). */
+export type CutDelivery = Pick<
+  Delivery,
+  'cdeventId' | 'kind' | 'outcome' | 'deployedAt' | 'revision' | 'failed' | 'failureReasons'
+> & { restoredAt?: Date | undefined };
+
 /**
  * Where a stream's rewrite may start: the earliest deployment time whose row can differ from
  * what is stored, given that every fact that arrived since the rows were written can only
@@ -9,9 +15,12 @@ import type { DeploymentFact, IncidentFact } from './facts.js';
  * would write again, so a rewrite keeps them and recomputes only the suffix. `undefined`: the
  * whole stream.
  *
- * `reports` are the stream's deployment reports and `deliveries` the stream's deliveries as the
- * rules now compute them from every fact (time order); `incidents` every incident the stream's
- * rules read. What reaches back before `from` (docs/metrics.md has the rules themselves):
+ * `reports` are the stream's deployment reports (from `identityCut(from) - identityWindowMs` on)
+ * and `deliveries` its deliveries in time order: from the identity cut on as the rules now
+ * compute them (or every report there: only their kind, time and id are read), before it as
+ * stored, or only those the cut looks up (the last success before a time, of a revision, the
+ * ones incidents name, and the failed ones not restored before the cut); `incidents` every
+ * incident the stream's rules read. What reaches back before `from` (docs/metrics.md has the rules themselves):
  * - one rollout's reports from different reporters within the identity window are grouped, so
  *   a group can reach back from a new report (repeated until no such pair spans the cut);
  * - a rollback fails the last successful deployment before it;
@@ -23,44 +32,24 @@ import type { DeploymentFact, IncidentFact } from './facts.js';
 export function streamCut(
   from: Date | undefined,
   reports: readonly DeploymentFact[],
-  deliveries: readonly Delivery[],
+  deliveries: readonly CutDelivery[],
   incidents: readonly IncidentFact[],
   identityWindowMs: number,
 ): Date | undefined {
   if (from === undefined) return undefined;
   const at = (d: { deployedAt: Date }) => d.deployedAt.getTime();
-
-  // Identity: no report before the cut may be the same rollout as one after it.
-  const sorted = [...reports].sort((a, b) => at(a) - at(b));
-  let identity = from.getTime();
-  for (let moved = true; moved;) {
-    moved = false;
-    const first = sorted.findIndex((r) => at(r) >= identity);
-    if (first < 0) break;
-    for (let i = first; i < sorted.length && at(sorted[i]!) <= identity + identityWindowMs; i++) {
-      const later = sorted[i]!;
-      // The earliest report before the cut within the window from another reporter.
-      let earlier: DeploymentFact | undefined;
-      for (let j = first - 1; j >= 0 && at(later) - at(sorted[j]!) <= identityWindowMs; j--) {
-        if (sorted[j]!.reporter !== later.reporter) earlier = sorted[j];
-      }
-      if (earlier && at(earlier) < identity) {
-        identity = at(earlier);
-        moved = true;
-      }
-    }
-  }
+  const identity = identityCut(from, reports, identityWindowMs).getTime();
   // Before `identity` every delivery is the same rollout with the same kind, outcome, time and
   // revision as stored; only its failure, restoration and rework can still change, from facts
   // after it.
   let cut = identity;
-  const succeeded = (d: Delivery) => d.kind === 'deploy' && d.outcome === 'success';
+  const succeeded = (d: CutDelivery) => d.kind === 'deploy' && d.outcome === 'success';
   const before = deliveries.filter((d) => at(d) < identity);
   const lastSucceeded = (until: number, revision?: string) =>
     before.findLast(
       (d) => succeeded(d) && at(d) <= until && (revision === undefined || d.revision === revision),
     );
-  const include = (d: Delivery | undefined) => {
+  const include = (d: CutDelivery | undefined) => {
     if (d && at(d) < cut) cut = at(d);
   };
 
@@ -97,10 +86,46 @@ export function streamCut(
   // not a good deployment before the cut may be restored by a different one now. (One its
   // incidents failed is restored when they are resolved, whatever comes after it: the incident
   // rules above cover it.)
-  const byIncident = (d: Delivery) => d.failureReasons.some((r) => r.startsWith('incident '));
+  const byIncident = (d: CutDelivery) => d.failureReasons.some((r) => r.startsWith('incident '));
   for (const d of deliveries.filter((d) => at(d) < cut).reverse()) {
     const restored = d.restoredAt?.getTime();
     if (d.failed && !byIncident(d) && (restored === undefined || restored >= cut)) cut = at(d);
   }
   return new Date(cut);
+}
+
+/**
+ * The earliest time at or before `from` that no rollout's reports span: one rollout's reports
+ * from different reporters within the identity window are grouped, so a group can reach back
+ * from a report at or after `from` (repeated until no such pair spans the cut). Reports at or
+ * after the result are grouped among themselves exactly as in the whole stream, so the stream
+ * can be identified from there on. Needs the reports from `result - identityWindowMs` on.
+ * Pure.
+ */
+export function identityCut(
+  from: Date,
+  reports: readonly DeploymentFact[],
+  identityWindowMs: number,
+): Date {
+  const at = (d: { deployedAt: Date }) => d.deployedAt.getTime();
+  const sorted = [...reports].sort((a, b) => at(a) - at(b));
+  let identity = from.getTime();
+  for (let moved = true; moved;) {
+    moved = false;
+    const first = sorted.findIndex((r) => at(r) >= identity);
+    if (first < 0) break;
+    for (let i = first; i < sorted.length && at(sorted[i]!) <= identity + identityWindowMs; i++) {
+      const later = sorted[i]!;
+      // The earliest report before the cut within the window from another reporter.
+      let earlier: DeploymentFact | undefined;
+      for (let j = first - 1; j >= 0 && at(later) - at(sorted[j]!) <= identityWindowMs; j--) {
+        if (sorted[j]!.reporter !== later.reporter) earlier = sorted[j];
+      }
+      if (earlier && at(earlier) < identity) {
+        identity = at(earlier);
+        moved = true;
+      }
+    }
+  }
+  return new Date(identity);
 }

@@ -15,6 +15,9 @@ import { derivedRows, markAllStale } from '../support/full-rewrite.js';
 import { random, randomHistory, shapeOf, shuffled } from '../support/random-dora-history.js';
 
 const SEEDS = [1, 2, 3, 4, 5, 6, 7, 8, 9];
+/** Longer, denser histories: a stream read from a cut holds a small part of each. */
+const DENSE_SEEDS = [11, 12, 13, 14, 15, 16];
+const DENSE = { deployments: 80, days: 2 };
 
 /** Each delivery row's version (xmin: the transaction that wrote it) and stream. */
 async function rowVersions(
@@ -193,6 +196,28 @@ const scripted: [string, Record<string, unknown>[][]][] = [
     ],
   ],
   [
+    // Read from the cut the rollback makes (10:00), the stream no longer holds the deployment the
+    // incident names (08:00): the incident stays attributed there, not by time to 10:00.
+    'an incident naming a deployment before the point the stream is read from',
+    [
+      [
+        deployed('2026-03-01T08:00:00Z', {}, 'named-2'),
+        deployed('2026-03-01T10:00:00Z'),
+        incident('detected', '2026-03-01T10:30:00Z', { cause: { deployment: 'named-2' } }),
+      ],
+      [rolledBack('2026-03-01T12:00:00Z')],
+    ],
+  ],
+  [
+    // The rollback fails 10:00, which had restored 09:00: 09:00 is restored by nothing now, so
+    // the cut reaches it through a restoration at or after the first cut (10:00).
+    'a restoration undone by a rollback of the deployment that restored',
+    [
+      [deployed('2026-03-01T09:00:00Z', { outcome: 'failure' }), deployed('2026-03-01T10:00:00Z')],
+      [rolledBack('2026-03-01T12:00:00Z')],
+    ],
+  ],
+  [
     'an incident resolved later',
     [
       [
@@ -216,11 +241,11 @@ for (const engine of engines) {
 
     it('writes what a full rewrite writes, whatever the order and batches of the facts', async () => {
       let kept = 0;
-      for (const seed of SEEDS) {
+      for (const seed of [...SEEDS, ...DENSE_SEEDS]) {
         const next = random(seed * 7919);
         // Changes first: a change rewrites its repository's streams from the beginning, which
         // would hide every cut; the rest in a random order, in batches of one to six.
-        const history = randomHistory(seed).events;
+        const history = randomHistory(seed, DENSE_SEEDS.includes(seed) ? DENSE : undefined).events;
         const isChange = (e: Record<string, unknown>) =>
           JSON.stringify(e).includes('dev.cdevents.change.');
         const events = shuffled(

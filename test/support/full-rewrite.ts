@@ -12,6 +12,7 @@ export async function derivedRows(store: Store) {
   return {
     deliveries: await read(`select * from dora_deliveries order by deployment_seq`),
     commits: await read(`select * from dora_delivered_commits order by deployment_seq, sha`),
+    baselines: await read(`select * from dora_baselines order by deployment_seq`),
     daily: await read(`select * from dora_daily order by environment, day`),
     bins: await read(`select * from dora_daily_bins order by environment, day, measure, bin`),
   };

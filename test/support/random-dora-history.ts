@@ -37,7 +37,16 @@ export function shapeOf(seed: number): HistoryShape {
   return (['deployments', 'incidents', 'failures'] as const)[seed % 3]!;
 }
 
-export function randomHistory(seed: number): RandomHistory {
+/** How many deployments, over how many days (denser: more rollouts within the identity window). */
+export interface HistorySize {
+  deployments: number;
+  days: number;
+}
+
+export function randomHistory(
+  seed: number,
+  size: HistorySize = { deployments: 26, days: 5 },
+): RandomHistory {
   const shape = shapeOf(seed);
   const failures = shape !== 'deployments';
   const next = random(seed);
@@ -103,12 +112,12 @@ export function randomHistory(seed: number): RandomHistory {
     revisions.set(service, list);
   }
 
-  // Deployments over five days; some reported again by another reporter within the hour.
+  // Deployments over the days; some reported again by another reporter within the hour.
   const deployments: { id: string; at: number; service: string; revision?: string }[] = [];
-  for (let i = 0; i < 26; i++) {
+  for (let i = 0; i < size.deployments; i++) {
     const service = pick(services);
     const environment = chance(0.7) ? 'production' : 'staging';
-    const at = start + Math.floor(next() * 5 * 24 * 60) * minute;
+    const at = start + Math.floor(next() * size.days * 24 * 60) * minute;
     const change = pick(revisions.get(service)!);
     const digest = hex(next, 64);
     const named = chance(0.75);

@@ -1,0 +1,27 @@
+-- A stream rewritten from a cut reads only the facts from near the cut on (src/dora/stream-
+-- suffix.ts): what the rules carry from before it comes from the stored rows. A baseline is where
+-- later deployments deliver from but has no delivery row, so it gets one here: its revision and
+-- the commits it brought (which later deployments must not count again).
+create table dora_baselines (
+  deployment_seq int8 primary key,
+  service text not null,
+  environment text not null,
+  deployed_at timestamptz not null,
+  revision text not null,
+  shas text[] not null
+);
+create index dora_baselines_stream on dora_baselines (environment, service, deployed_at);
+
+-- A stream's rows by time (the suffix a rewrite deletes, the last success before a time), and
+-- delivered commits by sha (whether the stream delivered one before the cut).
+create index dora_deliveries_stream_time on dora_deliveries (environment, service, deployed_at);
+drop index dora_deliveries_stream;
+create index dora_delivered_commits_stream_time
+  on dora_delivered_commits (environment, service, deployed_at);
+drop index dora_delivered_commits_stream;
+create index dora_delivered_commits_sha on dora_delivered_commits (sha);
+
+-- Rows written before this table: a stream with a baseline is rewritten whole once.
+insert into dora_stale_streams (environment, service, since, affected_from)
+select distinct environment, service, now(), null::timestamptz from deployments where baseline
+on conflict (environment, service) do update set affected_from = null;
