@@ -13,7 +13,7 @@ import {
   type Delivery,
   type PriorState,
 } from './delivery.js';
-import { deliveredBefore, readSuffix } from './stream-suffix.js';
+import { deliveredBefore, readSuffixes } from './stream-suffix.js';
 import {
   column,
   loadStreamFacts,
@@ -97,12 +97,7 @@ export async function refreshDeliveries(
          order by environment, service limit $1 for update skip locked`,
         [streamsPerTransaction],
       );
-      const touched: StaleDay[] = [];
-      for (const stream of rows) {
-        const days = await rewriteStream(tx, stream, settings);
-        touched.push(...days.map((day) => ({ ...day, since: new Date(stream.since) })));
-      }
-      await markStaleDays(tx, touched);
+      await markStaleDays(tx, await rewriteStreams(tx, rows, settings));
       await tx.query(
         `delete from dora_stale_streams
          where (environment, service) in (select * from unnest($1::text[], $2::text[]))`,
@@ -227,66 +222,96 @@ async function resolveIncidentEnvironments(
 }
 
 /**
- * Rewrites one stream's rows from the cut its new facts allow (streamCut; the whole stream when
+ * Rewrites each stream's rows from the cut its new facts allow (streamCut; the whole stream when
  * marked from the beginning), keeping the rows before it; returns the days whose rollups that
- * changed (old and new rows). From a cut, only the facts from shortly before it are read, with
- * what the rules carry from before taken from the stored rows (stream-suffix.ts), so a new
- * deployment costs the same in a stream of ten deployments as in one of ten thousand.
+ * changed (old and new rows), with the stream's `since`. From a cut, only the facts from shortly
+ * before it are read, with what the rules carry from before taken from the stored rows
+ * (stream-suffix.ts), so a new deployment costs the same in a stream of ten deployments as in
+ * one of ten thousand; and each step is one statement for all the streams.
  */
-async function rewriteStream(
+async function rewriteStreams(
   tx: Queryable,
-  stream: StaleStream,
+  streams: readonly StaleStream[],
   settings: DoraSettings,
 ): Promise<StaleDay[]> {
-  const scope = {
+  const rules = rulesFrom(settings);
+  const scopeOf = (stream: Stream) => ({
     environment: stream.environment,
     service: stream.service,
     configuredRepository: settings.services[stream.service]?.repository,
-  };
-  const rules = rulesFrom(settings);
-  const own = <T extends Stream>(item: T) =>
-    item.environment === stream.environment && item.service === stream.service;
-  const marked = stream.affected_from === null ? undefined : new Date(stream.affected_from);
-  const suffix = marked && (await readSuffix(tx, scope, marked, rules));
-  const facts = suffix ? suffix.facts : await loadStreamFacts(tx, scope);
-  const link = (prior?: PriorState) =>
-    linkStreams(facts.deployments, facts.changes, facts.incidents, rules, facts.artifacts, prior);
-  let linked = link(suffix?.prior);
-  if (suffix) {
-    // A commit counts once per stream: those credited from the point on that the stream
-    // delivered before it are not credited again.
-    const shas = [
-      ...linked.deliveries.filter(own).flatMap((d) => d.commits.map((c) => c.sha)),
-      ...linked.baselines.filter(own).flatMap((b) => b.shas),
-    ];
-    const delivered = await deliveredBefore(tx, scope, suffix.from, shas);
-    if (delivered.size > 0) linked = link({ ...suffix.prior, delivered });
-  }
-  const cut = suffix?.cut;
-  const kept = (d: { deployedAt: Date }) => cut === undefined || d.deployedAt >= cut;
-  const deliveries = linked.deliveries.filter((d) => own(d) && kept(d));
-  const baselines = linked.baselines.filter((b) => own(b) && kept(b));
-  // Rows before the cut stay: the same rows a full rewrite would write.
-  const from = cut ? `and deployed_at >= $3::timestamptz` : '';
-  const params = [stream.environment, stream.service, ...(cut ? [cut.toISOString()] : [])];
-  await tx.query(
-    `delete from dora_baselines where environment = $1 and service = $2 ${from}`,
-    params,
+  });
+  const marked = streams.filter((s) => s.affected_from !== null);
+  const reads = await readSuffixes(
+    tx,
+    marked.map((s) => ({ scope: scopeOf(s), marked: new Date(s.affected_from!) })),
+    rules,
   );
-  if (baselines.length > 0) await insertBaselines(tx, baselines);
+  const suffixOf = new Map(marked.map((s, i) => [streamKey(s), reads[i]]));
+  const rewrites = [];
+  for (const stream of streams) {
+    const suffix = suffixOf.get(streamKey(stream));
+    const facts = suffix ? suffix.facts : await loadStreamFacts(tx, scopeOf(stream));
+    const link = (prior?: PriorState) =>
+      linkStreams(facts.deployments, facts.changes, facts.incidents, rules, facts.artifacts, prior);
+    rewrites.push({ stream, suffix, link, linked: link(suffix?.prior) });
+  }
+  // A commit counts once per stream: those credited from the point a stream was read from that
+  // it delivered before that point are not credited again.
+  const delivered = await deliveredBefore(
+    tx,
+    rewrites.flatMap(({ stream, suffix, linked }) => {
+      if (!suffix) return [];
+      const own = (item: Stream) => streamKey(item) === streamKey(stream);
+      const shas = [
+        ...linked.deliveries.filter(own).flatMap((d) => d.commits.map((c) => c.sha)),
+        ...linked.baselines.filter(own).flatMap((b) => b.shas),
+      ];
+      return [{ scope: scopeOf(stream), from: suffix.from, shas }];
+    }),
+  );
+  const deliveries: Delivery[] = [];
+  const baselines: BaselineRow[] = [];
+  for (const rewrite of rewrites) {
+    const { stream, suffix } = rewrite;
+    const before = delivered.get(streamKey(stream));
+    const linked =
+      suffix && before ? rewrite.link({ ...suffix.prior, delivered: before }) : rewrite.linked;
+    const cut = suffix?.cut;
+    // Rows before the cut stay: the same rows a full rewrite would write.
+    const kept = (item: Stream & { deployedAt: Date }) =>
+      streamKey(item) === streamKey(stream) && (cut === undefined || item.deployedAt >= cut);
+    deliveries.push(...linked.deliveries.filter(kept));
+    baselines.push(...linked.baselines.filter(kept));
+  }
+
+  const cuts = [
+    column([...streams], (s) => s.environment),
+    column([...streams], (s) => s.service),
+    column([...streams], (s) => suffixOf.get(streamKey(s))?.cut.toISOString() ?? null),
+  ];
+  const suffixes = `with s as (select * from unnest($1::text[], $2::text[], $3::timestamptz[])
+                                 as s(environment, service, cut))`;
+  const within = `x.environment = s.environment and x.service = s.service
+                  and (s.cut is null or x.deployed_at >= s.cut)`;
   // Only the days whose rollup inputs changed are marked: a new deployment usually changes its
   // own day (and the day of a deployment it restored), not every day the stream deployed.
   const { rows: oldCommits } = await tx.query<{
+    environment: string;
+    service: string;
     deployment_seq: string;
     sha: string;
     lead_time_seconds: number;
     deployed_at: Date;
   }>(
-    `delete from dora_delivered_commits where environment = $1 and service = $2 ${from}
-     returning deployment_seq, sha, lead_time_seconds, deployed_at`,
-    params,
+    `${suffixes}, baselines as (delete from dora_baselines x using s where ${within})
+     delete from dora_delivered_commits x using s where ${within}
+     returning x.environment, x.service, x.deployment_seq, x.sha, x.lead_time_seconds,
+               x.deployed_at`,
+    cuts,
   );
   const { rows: oldDeliveries } = await tx.query<{
+    environment: string;
+    service: string;
     deployment_seq: string;
     kind: string;
     outcome: string;
@@ -295,13 +320,23 @@ async function rewriteStream(
     rework: boolean;
     restored_at: Date | null;
   }>(
-    `delete from dora_deliveries where environment = $1 and service = $2 ${from}
-     returning deployment_seq, kind, outcome, deployed_at, failed, rework, restored_at`,
-    params,
+    `${suffixes} delete from dora_deliveries x using s where ${within}
+     returning x.environment, x.service, x.deployment_seq, x.kind, x.outcome, x.deployed_at,
+               x.failed, x.rework, x.restored_at`,
+    cuts,
   );
   if (deliveries.length > 0) await insertDeliveries(tx, deliveries);
-  const before: RollupRow[] = [
-    ...oldDeliveries.map((r) => ({
+  if (baselines.length > 0) await insertBaselines(tx, baselines);
+
+  const before = new Map<string, RollupRow[]>();
+  const after = new Map<string, RollupRow[]>();
+  const add = (map: Map<string, RollupRow[]>, stream: Stream, row: RollupRow) => {
+    const list = map.get(streamKey(stream));
+    if (list) list.push(row);
+    else map.set(streamKey(stream), [row]);
+  };
+  for (const r of oldDeliveries) {
+    add(before, r, {
       deliverySeq: Number(r.deployment_seq),
       deployedAt: new Date(r.deployed_at),
       kind: r.kind,
@@ -309,16 +344,18 @@ async function rewriteStream(
       failed: r.failed,
       rework: r.rework,
       restoredAt: r.restored_at ? new Date(r.restored_at) : undefined,
-    })),
-    ...oldCommits.map((r) => ({
+    });
+  }
+  for (const r of oldCommits) {
+    add(before, r, {
       deliverySeq: Number(r.deployment_seq),
       deployedAt: new Date(r.deployed_at),
       sha: r.sha,
       leadTimeSeconds: Number(r.lead_time_seconds),
-    })),
-  ];
-  const after: RollupRow[] = deliveries.flatMap((d) => [
-    {
+    });
+  }
+  for (const d of deliveries) {
+    add(after, d, {
       deliverySeq: d.seq,
       deployedAt: d.deployedAt,
       kind: d.kind,
@@ -326,16 +363,24 @@ async function rewriteStream(
       failed: d.failed,
       rework: d.rework,
       restoredAt: d.restoredAt,
-    },
-    ...d.commits.map((c) => ({
-      deliverySeq: d.seq,
-      deployedAt: d.deployedAt,
-      sha: c.sha,
-      leadTimeSeconds: c.leadTimeSeconds,
-    })),
-  ]);
-  return changedDays(before, after).map((day) => ({ environment: stream.environment, day }));
+    });
+    for (const c of d.commits) {
+      add(after, d, {
+        deliverySeq: d.seq,
+        deployedAt: d.deployedAt,
+        sha: c.sha,
+        leadTimeSeconds: c.leadTimeSeconds,
+      });
+    }
+  }
+  return streams.flatMap((stream) =>
+    changedDays(before.get(streamKey(stream)) ?? [], after.get(streamKey(stream)) ?? []).map(
+      (day) => ({ environment: stream.environment, day, since: new Date(stream.since) }),
+    ),
+  );
 }
+
+const streamKey = (stream: Stream) => `${stream.environment}\u0000${stream.service}`;
 
 async function insertBaselines(tx: Queryable, baselines: BaselineRow[]) {
   await tx.query(

@@ -471,7 +471,11 @@ export async function loadStreamFacts(db: Queryable, scope: StreamScope): Promis
     incidents: incidentRows.rows.map(incidentFromRow),
     artifacts: artifactRows.map(artifactFromRow),
     repositoriesSince: new Date(Math.max(0, ...firstSeen.values())),
-    changes: await readChanges(db, [...firstSeen.keys()], scope.service),
+    changes: await readChanges(
+      db,
+      [...firstSeen.keys()],
+      firstSeen.size > 0 ? [] : [scope.service],
+    ),
   };
 }
 
@@ -493,30 +497,36 @@ export async function readBuilds(
 }
 
 /**
- * The changes of a stream's repositories; with none, those of the change repositories named
- * like the service (the fallback the rules use).
+ * The changes of these repositories, and of the change repositories named like these services
+ * (`acme/web` for `web`: the fallback the rules use for a stream without a repository).
  */
 export async function readChanges(
   db: Queryable,
   repositories: readonly string[],
-  service: string,
+  namedLike: readonly string[] = [],
 ): Promise<ChangeFact[]> {
-  const commits = `(select json_agg(json_build_object('sha', cc.sha, 'committed_at', cc.committed_at)
-                                    order by cc.committed_at, cc.sha)
-                      from change_commits cc where cc.change_seq = c.cdevent_seq) as commits`;
-  const { rows } =
-    repositories.length > 0
-      ? await db.query<ChangeRow>(
-          `select c.cdevent_seq, c.change_key, c.repository, c.revision, c.merged_at, ${commits}
-           from changes c where c.repository = any($1::text[])`,
-          [repositories],
-        )
-      : await db.query<ChangeRow>(
-          `select c.cdevent_seq, c.change_key, c.repository, c.revision, c.merged_at, ${commits}
-           from changes c
-           where c.repository = $1 or right(c.repository, length($1) + 1) = '/' || $1`,
-          [service],
-        );
+  const columns = `c.cdevent_seq, c.change_key, c.repository, c.revision, c.merged_at,
+    (select json_agg(json_build_object('sha', cc.sha, 'committed_at', cc.committed_at)
+                     order by cc.committed_at, cc.sha)
+     from change_commits cc where cc.change_seq = c.cdevent_seq) as commits`;
+  const rows: ChangeRow[] = [];
+  if (repositories.length > 0) {
+    const found = await db.query<ChangeRow>(
+      `select ${columns} from changes c where c.repository = any($1::text[])`,
+      [repositories],
+    );
+    rows.push(...found.rows);
+  }
+  if (namedLike.length > 0) {
+    const found = await db.query<ChangeRow>(
+      `select ${columns} from changes c
+       where not (c.repository = any($2::text[]))
+         and exists (select 1 from unnest($1::text[]) as n(name)
+                     where c.repository = n.name or right(c.repository, length(n.name) + 1) = '/' || n.name)`,
+      [namedLike, repositories],
+    );
+    rows.push(...found.rows);
+  }
   return rows.map((r) => ({
     seq: Number(r.cdevent_seq),
     key: r.change_key,

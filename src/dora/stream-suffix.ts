@@ -12,7 +12,7 @@ import {
   type LoadedFacts,
   type StreamScope,
 } from './fact-rows.js';
-import type { DeploymentFact, IncidentFact } from './facts.js';
+import { digestFromPurl, type DeploymentFact, type IncidentFact } from './facts.js';
 import { identityCut, streamCut, type CutDelivery } from './stream-cut.js';
 
 /**
@@ -28,168 +28,341 @@ export interface SuffixRead {
   prior: PriorState;
 }
 
-/**
- * Reads what rewriting a stream from `marked` (the earliest deployment time its new facts can
- * affect) needs, without reading the stream's whole history: its deployments from shortly before
- * the cut on, and from the rows stored before it only what the rules look up there (the last
- * success before a time or of a revision, the deliveries incidents name, failures not yet
- * restored, the revision later deployments deliver from). Its incidents are all read (a stream
- * has few). `undefined`: the stream must be read whole, because it gained a change repository at
- * or after `marked` (every earlier row read fewer changes, or the service-named fallback).
- * `delivered` (below) completes the prior state once the rules know which commits they credit.
- */
-export async function readSuffix(
-  db: Queryable,
-  scope: StreamScope,
-  marked: Date,
-  rules: DeliveryRules,
-): Promise<SuffixRead | undefined> {
-  const window = rules.sameDeploymentWindowMs ?? SAME_DEPLOYMENT_WINDOW_MS;
-  const repositories = await streamRepositories(db, scope);
-  if (repositories.since.getTime() >= marked.getTime()) return undefined;
-  const reports = new ReportsFrom(db, scope);
-  const identity = await reports.identityCut(marked, window);
-  const incidents = (
-    await db.query<IncidentRow>(
-      `select * from incidents where environment = $1 and service = $2
-     union
-     select i.* from incidents i join deployments d on d.cdevent_id = i.cause_deployment
-     where d.environment = $1 and d.service = $2`,
-      [scope.environment, scope.service],
-    )
-  ).rows.map(incidentFromRow);
+/** A stream to rewrite from `marked`: the earliest deployment time its new facts can affect. */
+export interface SuffixRequest {
+  scope: StreamScope;
+  marked: Date;
+}
 
-  // The cut, from the rows stored before the identity cut the cut can look up.
-  const asCut = (d: DeploymentFact): CutDelivery => ({ ...d, failed: false, failureReasons: [] });
-  const after = reports.list.filter((r) => r.deployedAt >= identity).map(asCut);
-  let restoredFrom = identity;
-  let cut: Date;
-  for (;;) {
-    const before = await storedCandidates(db, scope, identity, incidents, restoredFrom);
-    cut = streamCut(marked, reports.list, [...before, ...after], incidents, window) ?? identity;
-    // Failures restored at or after the cut can move it: read again until none is missing.
-    if (cut >= restoredFrom) break;
-    restoredFrom = cut;
-  }
-  const from = await reports.identityCut(cut, window);
-  const own = reports.list.filter((r) => r.deployedAt >= from);
-  const named = [...new Set(incidents.flatMap((i) => i.causeDeployment ?? []))];
-  const others = (
-    await db.query<DeploymentRow>(
-      `select * from deployments
-     where cdevent_id = any($3::text[]) and not (environment = $1 and service = $2)`,
-      [scope.environment, scope.service, named],
-    )
-  ).rows.map(deploymentFromRow);
-  const builds = await readBuilds(db, own);
-  return {
-    cut,
-    from,
-    facts: {
-      deployments: [...own, ...others],
-      incidents,
-      artifacts: builds.map(artifactFromRow),
-      changes: await readChanges(db, repositories.names, scope.service),
-      repositoriesSince: repositories.since,
-    },
-    prior: {
-      environment: scope.environment,
-      service: scope.service,
-      previousRevision: await previousRevision(db, scope, from),
-      delivered: new Set(),
-      namedBefore: await namedBefore(db, scope, from, named),
-    },
-  };
+const keyOf = (s: { environment: string; service: string }) => `${s.environment}\u0000${s.service}`;
+
+/** Appends to the list kept under a key. */
+function push<T>(map: Map<string, T[]>, key: string, ...items: T[]) {
+  const list = map.get(key) ?? [];
+  list.push(...items);
+  map.set(key, list);
 }
 
 /**
- * The commits among `shas` the stream delivered before `from` (by a delivery or a baseline):
- * the rules credit a commit once per stream.
+ * Reads what rewriting each stream from its mark needs, without reading the streams' whole
+ * histories: their deployments from shortly before the cut on, and from the rows stored before
+ * it only what the rules look up there (the last success before a time or of a revision, the
+ * deliveries incidents name, failures not yet restored, the revision later deployments deliver
+ * from). Their incidents are all read (a stream has few). Every step is one statement for all
+ * the streams (a pass claims many; a statement per stream per step cost more than the rules).
+ * An entry is `undefined` when its stream must be read whole: it gained a change repository at
+ * or after its mark (every earlier row read fewer changes, or the service-named fallback).
+ * `deliveredBefore` completes the prior state once the rules know which commits they credit.
+ */
+export async function readSuffixes(
+  db: Queryable,
+  requests: readonly SuffixRequest[],
+  rules: DeliveryRules,
+): Promise<(SuffixRead | undefined)[]> {
+  const window = rules.sameDeploymentWindowMs ?? SAME_DEPLOYMENT_WINDOW_MS;
+  const repositories = await streamRepositories(db, requests);
+  const suffixes = requests.filter(
+    (r) => repositories.get(keyOf(r.scope))!.since.getTime() < r.marked.getTime(),
+  );
+  if (suffixes.length === 0) return requests.map(() => undefined);
+  const scopes = suffixes.map((r) => r.scope);
+  const reports = new ReportsFrom(db);
+  const identities = await reports.identityCuts(
+    suffixes.map((r) => ({ scope: r.scope, from: r.marked })),
+    window,
+  );
+  const incidents = await streamIncidents(db, scopes);
+
+  // Each cut, from the rows stored before its identity cut that the cut can look up; failures
+  // restored at or after a cut can move it, so those streams are read again until none moves.
+  const cuts = new Map<string, Date>();
+  let pending = suffixes.map((r, i) => ({
+    ...r,
+    identity: identities[i]!,
+    restoredFrom: identities[i]!,
+  }));
+  while (pending.length > 0) {
+    const candidates = await storedCandidates(
+      db,
+      pending.map((p) => ({
+        scope: p.scope,
+        before: p.identity,
+        incidents: incidents.get(keyOf(p.scope)) ?? [],
+        restoredFrom: p.restoredFrom,
+      })),
+    );
+    const again: typeof pending = [];
+    for (const p of pending) {
+      const key = keyOf(p.scope);
+      const own = reports.of(p.scope);
+      const after = own.filter((r) => r.deployedAt >= p.identity).map(asCut);
+      const before = candidates.get(key) ?? [];
+      const cut =
+        streamCut(p.marked, own, [...before, ...after], incidents.get(key) ?? [], window) ??
+        p.identity;
+      if (cut >= p.restoredFrom) cuts.set(key, cut);
+      else again.push({ ...p, restoredFrom: cut });
+    }
+    pending = again;
+  }
+
+  const froms = await reports.identityCuts(
+    scopes.map((scope) => ({ scope, from: cuts.get(keyOf(scope))! })),
+    window,
+  );
+  const own = new Map(
+    scopes.map((scope, i) => [
+      keyOf(scope),
+      reports.of(scope).filter((r) => r.deployedAt >= froms[i]!),
+    ]),
+  );
+  const named = new Map(
+    scopes.map((scope) => [
+      keyOf(scope),
+      [...new Set((incidents.get(keyOf(scope)) ?? []).flatMap((i) => i.causeDeployment ?? []))],
+    ]),
+  );
+  const allNamed = [...new Set([...named.values()].flat())];
+  const namedRows =
+    allNamed.length === 0
+      ? []
+      : (
+          await db.query<DeploymentRow>(
+            `select * from deployments where cdevent_id = any($1::text[])`,
+            [allNamed],
+          )
+        ).rows.map(deploymentFromRow);
+  const builds = await readBuilds(db, [...own.values()].flat());
+  const changes = await readChanges(
+    db,
+    [...new Set(scopes.flatMap((s) => repositories.get(keyOf(s))!.names))],
+    [
+      ...new Set(
+        scopes.filter((s) => repositories.get(keyOf(s))!.names.length === 0).map((s) => s.service),
+      ),
+    ],
+  );
+  const previous = await previousRevisions(db, scopes, froms);
+  const before = await namedBefore(db, scopes, froms, named);
+
+  const reads = new Map<string, SuffixRead>();
+  scopes.forEach((scope, i) => {
+    const key = keyOf(scope);
+    const mine = own.get(key)!;
+    const names = new Set(named.get(key));
+    const digests = new Set(mine.flatMap((d) => digestFromPurl(d.artifact) ?? []));
+    const stream = repositories.get(key)!;
+    const theirs = stream.names.length > 0 ? new Set(stream.names) : undefined;
+    reads.set(key, {
+      cut: cuts.get(key)!,
+      from: froms[i]!,
+      facts: {
+        deployments: [
+          ...mine,
+          ...namedRows.filter((d) => names.has(d.cdeventId) && keyOf(d) !== key),
+        ],
+        incidents: incidents.get(key) ?? [],
+        artifacts: builds.filter((a) => digests.has(a.digest)).map(artifactFromRow),
+        changes: changes.filter((c) =>
+          theirs
+            ? theirs.has(c.repository)
+            : c.repository === scope.service || c.repository.endsWith(`/${scope.service}`),
+        ),
+        repositoriesSince: stream.since,
+      },
+      prior: {
+        environment: scope.environment,
+        service: scope.service,
+        previousRevision: previous.get(key),
+        delivered: new Set(),
+        namedBefore: before.get(key) ?? new Set(),
+      },
+    });
+  });
+  return requests.map((r) => reads.get(keyOf(r.scope)));
+}
+
+const asCut = (d: DeploymentFact): CutDelivery => ({ ...d, failed: false, failureReasons: [] });
+
+/**
+ * Per stream, the commits among `shas` it delivered before `from` (by a delivery or a
+ * baseline): the rules credit a commit once per stream.
  */
 export async function deliveredBefore(
   db: Queryable,
-  scope: StreamScope,
-  from: Date,
-  shas: readonly string[],
-): Promise<Set<string>> {
-  if (shas.length === 0) return new Set();
-  const { rows } = await db.query<{ sha: string }>(
-    `select sha from dora_delivered_commits
-     where sha = any($3::text[]) and environment = $1 and service = $2 and deployed_at < $4
-     union
-     select s.sha from dora_baselines b, unnest(b.shas) as s(sha)
-     where b.environment = $1 and b.service = $2 and b.deployed_at < $4
-       and s.sha = any($3::text[])`,
-    [scope.environment, scope.service, shas, from.toISOString()],
+  asked: readonly { scope: StreamScope; from: Date; shas: readonly string[] }[],
+): Promise<Map<string, Set<string>>> {
+  const flat = asked.flatMap((a) => a.shas.map((sha) => ({ ...a, sha })));
+  const found = new Map<string, Set<string>>();
+  if (flat.length === 0) return found;
+  const { rows } = await db.query<{ environment: string; service: string; sha: string }>(
+    `select q.environment, q.service, q.sha
+     from unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[])
+          as q(environment, service, before, sha)
+     where exists (select 1 from dora_delivered_commits c
+                   where c.sha = q.sha and c.environment = q.environment
+                     and c.service = q.service and c.deployed_at < q.before)
+        or exists (select 1 from dora_baselines b
+                   where b.environment = q.environment and b.service = q.service
+                     and b.deployed_at < q.before and q.sha = any(b.shas))`,
+    [
+      flat.map((f) => f.scope.environment),
+      flat.map((f) => f.scope.service),
+      flat.map((f) => f.from.toISOString()),
+      flat.map((f) => f.sha),
+    ],
   );
-  return new Set(rows.map((r) => r.sha));
+  for (const r of rows) {
+    const key = keyOf(r);
+    found.set(key, (found.get(key) ?? new Set()).add(r.sha));
+  }
+  return found;
 }
 
+/** The streams of `scopes`, as `unnest` parameters. */
+const streamParams = (scopes: readonly StreamScope[]) => [
+  scopes.map((s) => s.environment),
+  scopes.map((s) => s.service),
+];
+
 /**
- * The stream's change repositories (its deployments' own, its builds' and their changes', the
+ * Each stream's change repositories (its deployments' own, its builds' and their changes', the
  * configured one) and the time of the deployment that brought the newest one in; aggregated in
- * the database, so the stream's rows are not read.
+ * the database, so the streams' rows are not read.
  */
 async function streamRepositories(
   db: Queryable,
-  scope: StreamScope,
-): Promise<{ names: string[]; since: Date }> {
-  const { rows } = await db.query<{ repository: string; since: Date }>(
-    `select repository, min(at) as since from (
-       select repository, deployed_at as at from deployments
-       where environment = $1 and service = $2 and repository is not null
+  requests: readonly SuffixRequest[],
+): Promise<Map<string, { names: string[]; since: Date }>> {
+  const scopes = requests.map((r) => r.scope);
+  const { rows } = await db.query<{
+    environment: string;
+    service: string;
+    repository: string;
+    since: Date;
+  }>(
+    `select environment, service, repository, min(at) as since from (
+       select d.environment, d.service, d.repository, d.deployed_at as at
+       from unnest($1::text[], $2::text[]) as s(environment, service)
+       join deployments d on d.environment = s.environment and d.service = s.service
+       where d.repository is not null
        union all
-       select coalesce(a.repository, c.repository), d.at
-       from (select digest, min(deployed_at) as at from deployments
-             where environment = $1 and service = $2 and digest is not null
-             group by digest) d
-       join artifacts a on a.digest = d.digest
+       select g.environment, g.service, coalesce(a.repository, c.repository), g.at
+       from (select d.environment, d.service, d.digest, min(d.deployed_at) as at
+             from unnest($1::text[], $2::text[]) as s(environment, service)
+             join deployments d on d.environment = s.environment and d.service = s.service
+             where d.digest is not null
+             group by d.environment, d.service, d.digest) g
+       join artifacts a on a.digest = g.digest
        left join changes c on a.repository is null and c.change_key = a.change_key
-     ) r where repository is not null group by repository`,
-    [scope.environment, scope.service],
+     ) r where repository is not null group by environment, service, repository`,
+    streamParams(scopes),
   );
-  const since = new Map(rows.map((r) => [r.repository, new Date(r.since).getTime()]));
-  if (scope.configuredRepository) since.set(scope.configuredRepository, 0);
-  return { names: [...since.keys()], since: new Date(Math.max(0, ...since.values())) };
+  const found = new Map<string, Map<string, number>>(
+    scopes.map((s) => [keyOf(s), new Map<string, number>()]),
+  );
+  for (const r of rows) found.get(keyOf(r))?.set(r.repository, new Date(r.since).getTime());
+  for (const s of scopes) {
+    if (s.configuredRepository) found.get(keyOf(s))!.set(s.configuredRepository, 0);
+  }
+  return new Map(
+    [...found].map(([key, since]) => [
+      key,
+      { names: [...since.keys()], since: new Date(Math.max(0, ...since.values())) },
+    ]),
+  );
 }
 
-/** A stream's own deployment reports from a time on, read further back as the cut needs. */
+/** Streams' own deployment reports from a time on, read further back as a cut needs. */
 class ReportsFrom {
-  list: DeploymentFact[] = [];
-  private from: number | undefined;
+  private readonly lists = new Map<string, DeploymentFact[]>();
+  private readonly since = new Map<string, number>();
 
-  constructor(
-    private readonly db: Queryable,
-    private readonly scope: StreamScope,
-  ) {}
+  constructor(private readonly db: Queryable) {}
 
-  /** identityCut, with the reports it needs (from a window before its result). */
-  async identityCut(from: Date, window: number): Promise<Date> {
+  of(scope: StreamScope): DeploymentFact[] {
+    return this.lists.get(keyOf(scope)) ?? [];
+  }
+
+  /** identityCut per stream, with the reports it needs (from a window before its result). */
+  async identityCuts(
+    asked: readonly { scope: StreamScope; from: Date }[],
+    window: number,
+  ): Promise<Date[]> {
     for (;;) {
-      const cut = identityCut(from, this.list, window);
-      const needed = cut.getTime() - window;
-      if (this.from !== undefined && this.from <= needed) return cut;
-      await this.readFrom(needed);
+      const cuts = asked.map((a) => identityCut(a.from, this.of(a.scope), window));
+      const short = asked.flatMap((a, i) => {
+        const needed = cuts[i]!.getTime() - window;
+        const read = this.since.get(keyOf(a.scope));
+        return read !== undefined && read <= needed ? [] : [{ scope: a.scope, from: needed }];
+      });
+      if (short.length === 0) return cuts;
+      await this.read(short);
     }
   }
 
-  private async readFrom(time: number): Promise<void> {
+  /** Reads each stream's reports from `from` up to what was read already. */
+  private async read(asked: readonly { scope: StreamScope; from: number }[]): Promise<void> {
     const { rows } = await this.db.query<DeploymentRow>(
-      `select * from deployments where environment = $1 and service = $2
-       and deployed_at >= $3 and ($4::timestamptz is null or deployed_at < $4)`,
+      `select d.* from unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[])
+                         as s(environment, service, since, until)
+       join deployments d on d.environment = s.environment and d.service = s.service
+        and d.deployed_at >= s.since and (s.until is null or d.deployed_at < s.until)`,
       [
-        this.scope.environment,
-        this.scope.service,
-        new Date(time).toISOString(),
-        this.from === undefined ? null : new Date(this.from).toISOString(),
+        ...streamParams(asked.map((a) => a.scope)),
+        asked.map((a) => new Date(a.from).toISOString()),
+        asked.map((a) => {
+          const read = this.since.get(keyOf(a.scope));
+          return read === undefined ? null : new Date(read).toISOString();
+        }),
       ],
     );
-    this.list = [...rows.map(deploymentFromRow), ...this.list];
-    this.from = time;
+    const read = new Map<string, DeploymentFact[]>();
+    for (const row of rows) push(read, keyOf(row), deploymentFromRow(row));
+    for (const a of asked) {
+      const key = keyOf(a.scope);
+      this.lists.set(key, [...(read.get(key) ?? []), ...(this.lists.get(key) ?? [])]);
+      this.since.set(key, a.from);
+    }
   }
 }
 
+/** Each stream's incidents, and those naming one of its deployments. */
+async function streamIncidents(
+  db: Queryable,
+  scopes: readonly StreamScope[],
+): Promise<Map<string, IncidentFact[]>> {
+  // Those naming a deployment: from the incidents that name one (few), not from the streams'
+  // deployments (many).
+  const { rows } = await db.query<IncidentRow & { for_environment: string; for_service: string }>(
+    `with naming as materialized (
+       select d.environment as for_environment, d.service as for_service, i.*
+       from incidents i join deployments d on d.cdevent_id = i.cause_deployment
+       where i.cause_deployment is not null
+     )
+     select s.environment as for_environment, s.service as for_service, i.*
+     from unnest($1::text[], $2::text[]) as s(environment, service)
+     join incidents i on i.environment = s.environment and i.service = s.service
+     union
+     select n.* from naming n
+     join unnest($1::text[], $2::text[]) as s(environment, service)
+       on s.environment = n.for_environment and s.service = n.for_service`,
+    streamParams(scopes),
+  );
+  const found = new Map<string, IncidentFact[]>();
+  for (const r of rows) {
+    push(
+      found,
+      keyOf({ environment: r.for_environment, service: r.for_service }),
+      incidentFromRow(r),
+    );
+  }
+  return found;
+}
+
 interface StoredRow {
+  environment: string;
+  service: string;
   deployment_seq: string;
   cdevent_id: string;
   kind: 'deploy' | 'rollback';
@@ -202,65 +375,84 @@ interface StoredRow {
 }
 
 /**
- * The stored deliveries before `before` that streamCut can look up, in time order: the last
- * success (before each incident's detection, and of its cause revision, and overall), the ones
- * incidents name, and the failures not restored by an incident that were not restored before
- * `restoredFrom`. Rows before the identity cut are what the rules would compute again for
+ * Per stream, the stored deliveries before `before` that streamCut can look up, in time order:
+ * the last success (before each incident's detection, and of its cause revision, and overall),
+ * the ones incidents name, and the failures not restored by an incident that were not restored
+ * before `restoredFrom`. Rows before the identity cut are what the rules would compute again for
  * everything the cut reads of them (streamCut's contract).
  */
 async function storedCandidates(
   db: Queryable,
-  scope: StreamScope,
-  before: Date,
-  incidents: readonly IncidentFact[],
-  restoredFrom: Date,
-): Promise<CutDelivery[]> {
-  const lookups = [
-    { until: 'infinity', revision: null as string | null },
-    ...incidents.flatMap((i) =>
-      i.detectedAt
-        ? [
-            { until: i.detectedAt.toISOString(), revision: null },
-            ...(i.causeRevision
-              ? [{ until: i.detectedAt.toISOString(), revision: i.causeRevision }]
-              : []),
-          ]
-        : [],
-    ),
-  ];
-  const columns = `s.deployment_seq, d.cdevent_id, s.kind, s.outcome, s.deployed_at, s.revision,
-                   s.failed, s.failure_reasons, s.restored_at`;
+  asked: readonly {
+    scope: StreamScope;
+    before: Date;
+    incidents: readonly IncidentFact[];
+    restoredFrom: Date;
+  }[],
+): Promise<Map<string, CutDelivery[]>> {
+  const lookups = asked.flatMap((a) =>
+    [
+      { until: 'infinity', revision: null as string | null },
+      ...a.incidents.flatMap((i) =>
+        i.detectedAt
+          ? [
+              { until: i.detectedAt.toISOString(), revision: null },
+              ...(i.causeRevision
+                ? [{ until: i.detectedAt.toISOString(), revision: i.causeRevision }]
+                : []),
+            ]
+          : [],
+      ),
+    ].map((l) => ({ ...a, ...l })),
+  );
+  const named = asked.flatMap((a) =>
+    a.incidents.flatMap((i) => (i.causeDeployment ? [{ ...a, id: i.causeDeployment }] : [])),
+  );
+  const columns = `s.environment, s.service, s.deployment_seq, d.cdevent_id, s.kind, s.outcome,
+                   s.deployed_at, s.revision, s.failed, s.failure_reasons, s.restored_at`;
   const { rows } = await db.query<StoredRow>(
     `select ${columns}
-     from unnest($4::timestamptz[], $5::text[]) as q(until, revision)
+     from unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::text[])
+          as q(environment, service, before, until, revision)
      cross join lateral (
        select * from dora_deliveries s
-       where s.environment = $1 and s.service = $2 and s.deployed_at < $3
+       where s.environment = q.environment and s.service = q.service and s.deployed_at < q.before
          and s.deployed_at <= q.until and s.kind = 'deploy' and s.outcome = 'success'
          and (q.revision is null or s.revision = q.revision)
        order by s.deployed_at desc, s.deployment_seq desc limit 1) s
      join deployments d on d.cdevent_seq = s.deployment_seq
      union
-     select ${columns} from dora_deliveries s join deployments d on d.cdevent_seq = s.deployment_seq
-     where s.environment = $1 and s.service = $2 and s.deployed_at < $3
-       and d.cdevent_id = any($6::text[])
+     select ${columns}
+     from unnest($6::text[], $7::text[], $8::timestamptz[], $9::text[])
+          as q(environment, service, before, id)
+     join deployments d on d.cdevent_id = q.id
+     join dora_deliveries s on s.deployment_seq = d.cdevent_seq
+     where s.environment = q.environment and s.service = q.service and s.deployed_at < q.before
      union
-     select ${columns} from dora_deliveries s join deployments d on d.cdevent_seq = s.deployment_seq
-     where s.environment = $1 and s.service = $2 and s.deployed_at < $3 and s.failed
-       and (s.restored_at is null or s.restored_at >= $7)
+     select ${columns}
+     from unnest($10::text[], $11::text[], $12::timestamptz[], $13::timestamptz[])
+          as q(environment, service, before, restored_from)
+     join dora_deliveries s on s.environment = q.environment and s.service = q.service
+     join deployments d on d.cdevent_seq = s.deployment_seq
+     where s.deployed_at < q.before and s.failed
+       and (s.restored_at is null or s.restored_at >= q.restored_from)
        and not exists (select 1 from unnest(s.failure_reasons) r where r like 'incident %')`,
     [
-      scope.environment,
-      scope.service,
-      before.toISOString(),
+      ...streamParams(lookups.map((l) => l.scope)),
+      lookups.map((l) => l.before.toISOString()),
       lookups.map((l) => l.until),
       lookups.map((l) => l.revision),
-      incidents.flatMap((i) => i.causeDeployment ?? []),
-      restoredFrom.toISOString(),
+      ...streamParams(named.map((n) => n.scope)),
+      named.map((n) => n.before.toISOString()),
+      named.map((n) => n.id),
+      ...streamParams(asked.map((a) => a.scope)),
+      asked.map((a) => a.before.toISOString()),
+      asked.map((a) => a.restoredFrom.toISOString()),
     ],
   );
-  return rows
-    .map((r) => ({
+  const found = new Map<string, (CutDelivery & { seq: number })[]>();
+  for (const r of rows) {
+    push(found, keyOf(r), {
       seq: Number(r.deployment_seq),
       cdeventId: r.cdevent_id,
       kind: r.kind,
@@ -270,46 +462,64 @@ async function storedCandidates(
       failed: r.failed,
       failureReasons: r.failure_reasons,
       restoredAt: r.restored_at === null ? undefined : new Date(r.restored_at),
-    }))
-    .sort((a, b) => a.deployedAt.getTime() - b.deployedAt.getTime() || a.seq - b.seq);
+    });
+  }
+  for (const list of found.values()) {
+    list.sort((a, b) => a.deployedAt.getTime() - b.deployedAt.getTime() || a.seq - b.seq);
+  }
+  return found;
 }
 
-/** The revision the stream's deployments from `from` on deliver from (baselines included). */
-async function previousRevision(
+/** Per stream, the revision its deployments from `from` on deliver from (baselines included). */
+async function previousRevisions(
   db: Queryable,
-  scope: StreamScope,
-  from: Date,
-): Promise<string | undefined> {
-  const { rows } = await db.query<{ revision: string }>(
-    `select revision from (
-       (select deployed_at, deployment_seq, revision from dora_deliveries
-        where environment = $1 and service = $2 and deployed_at < $3
-          and kind = 'deploy' and outcome = 'success' and revision is not null
-        order by deployed_at desc, deployment_seq desc limit 1)
-       union all
-       (select deployed_at, deployment_seq, revision from dora_baselines
-        where environment = $1 and service = $2 and deployed_at < $3
-        order by deployed_at desc, deployment_seq desc limit 1)
-     ) p order by deployed_at desc, deployment_seq desc limit 1`,
-    [scope.environment, scope.service, from.toISOString()],
+  scopes: readonly StreamScope[],
+  froms: readonly Date[],
+): Promise<Map<string, string>> {
+  const { rows } = await db.query<{ environment: string; service: string; revision: string }>(
+    `select q.environment, q.service, p.revision
+     from unnest($1::text[], $2::text[], $3::timestamptz[]) as q(environment, service, before)
+     cross join lateral (
+       select revision from (
+         (select deployed_at, deployment_seq, revision from dora_deliveries
+          where environment = q.environment and service = q.service and deployed_at < q.before
+            and kind = 'deploy' and outcome = 'success' and revision is not null
+          order by deployed_at desc, deployment_seq desc limit 1)
+         union all
+         (select deployed_at, deployment_seq, revision from dora_baselines
+          where environment = q.environment and service = q.service and deployed_at < q.before
+          order by deployed_at desc, deployment_seq desc limit 1)
+       ) p order by deployed_at desc, deployment_seq desc limit 1) p`,
+    [...streamParams(scopes), froms.map((f) => f.toISOString())],
   );
-  return rows[0]?.revision;
+  return new Map(rows.map((r) => [keyOf(r), r.revision]));
 }
 
-/** CloudEvent ids of the stream's deliveries before `from` that incidents name. */
+/** Per stream, the CloudEvent ids of its deliveries before `from` that incidents name. */
 async function namedBefore(
   db: Queryable,
-  scope: StreamScope,
-  from: Date,
-  named: readonly string[],
-): Promise<Set<string>> {
-  if (named.length === 0) return new Set();
-  const { rows } = await db.query<{ cdevent_id: string }>(
-    `select d.cdevent_id from deployments d
-     join dora_deliveries s on s.deployment_seq = d.cdevent_seq
-     where d.cdevent_id = any($4::text[]) and s.environment = $1 and s.service = $2
-       and s.deployed_at < $3`,
-    [scope.environment, scope.service, from.toISOString(), named],
+  scopes: readonly StreamScope[],
+  froms: readonly Date[],
+  named: ReadonlyMap<string, readonly string[]>,
+): Promise<Map<string, Set<string>>> {
+  const asked = scopes.flatMap((scope, i) =>
+    (named.get(keyOf(scope)) ?? []).map((id) => ({ scope, before: froms[i]!, id })),
   );
-  return new Set(rows.map((r) => r.cdevent_id));
+  const found = new Map<string, Set<string>>();
+  if (asked.length === 0) return found;
+  const { rows } = await db.query<{ environment: string; service: string; cdevent_id: string }>(
+    `select q.environment, q.service, d.cdevent_id
+     from unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[])
+          as q(environment, service, before, id)
+     join deployments d on d.cdevent_id = q.id
+     join dora_deliveries s on s.deployment_seq = d.cdevent_seq
+     where s.environment = q.environment and s.service = q.service and s.deployed_at < q.before`,
+    [
+      ...streamParams(asked.map((a) => a.scope)),
+      asked.map((a) => a.before.toISOString()),
+      asked.map((a) => a.id),
+    ],
+  );
+  for (const r of rows) found.set(keyOf(r), (found.get(keyOf(r)) ?? new Set()).add(r.cdevent_id));
+  return found;
 }
