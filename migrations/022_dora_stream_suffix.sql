@@ -20,6 +20,9 @@ create index dora_delivered_commits_stream_time
   on dora_delivered_commits (environment, service, deployed_at);
 drop index dora_delivered_commits_stream;
 create index dora_delivered_commits_sha on dora_delivered_commits (sha);
+-- A stream's failed deliveries not restored before a time (a cut can reach back to them).
+create index dora_deliveries_unrestored on dora_deliveries
+  (environment, service, (coalesce(restored_at, 'infinity'::timestamptz))) where failed;
 
 -- Rows written before this table: a stream with a baseline is rewritten whole once.
 insert into dora_stale_streams (environment, service, since, affected_from)

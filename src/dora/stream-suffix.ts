@@ -277,6 +277,8 @@ async function streamRepositories(
 class ReportsFrom {
   private readonly lists = new Map<string, DeploymentFact[]>();
   private readonly since = new Map<string, number>();
+  /** Times no rollout spans (found without reading the reports before them). */
+  private readonly unspanned = new Map<string, number>();
 
   constructor(private readonly db: Queryable) {}
 
@@ -289,15 +291,67 @@ class ReportsFrom {
     asked: readonly { scope: StreamScope; from: Date }[],
     window: number,
   ): Promise<Date[]> {
+    await this.readFirst(asked, window);
+    const unspanned = (a: { scope: StreamScope; from: Date }) =>
+      this.unspanned.get(keyOf(a.scope)) === a.from.getTime();
     for (;;) {
-      const cuts = asked.map((a) => identityCut(a.from, this.of(a.scope), window));
+      const cuts = asked.map((a) =>
+        unspanned(a) ? a.from : identityCut(a.from, this.of(a.scope), window),
+      );
       const short = asked.flatMap((a, i) => {
+        if (unspanned(a)) return [];
         const needed = cuts[i]!.getTime() - window;
         const read = this.since.get(keyOf(a.scope));
         return read !== undefined && read <= needed ? [] : [{ scope: a.scope, from: needed }];
       });
       if (short.length === 0) return cuts;
       await this.read(short);
+    }
+  }
+
+  /**
+   * A stream's first read is from the time asked: when every report within the window after it
+   * comes from one reporter and none from another reporter lies within the window before it, no
+   * rollout spans it (one reporter's reports are never one rollout), and the stream's earlier
+   * reports are not read at all. A busy stream has thousands of reports an hour, all of them
+   * from the same reporter, as often as not.
+   */
+  private async readFirst(
+    asked: readonly { scope: StreamScope; from: Date }[],
+    window: number,
+  ): Promise<void> {
+    const first = asked.filter((a) => !this.since.has(keyOf(a.scope)));
+    if (first.length === 0) return;
+    await this.read(first.map((a) => ({ scope: a.scope, from: a.from.getTime() })));
+    const probes = first.flatMap((a) => {
+      const at = a.from.getTime();
+      const reporters = new Set(
+        this.of(a.scope)
+          .filter((r) => r.deployedAt.getTime() >= at && r.deployedAt.getTime() <= at + window)
+          .map((r) => r.reporter ?? null),
+      );
+      if (reporters.size === 0) this.unspanned.set(keyOf(a.scope), at);
+      return reporters.size === 1 ? [{ scope: a.scope, at, reporter: [...reporters][0]! }] : [];
+    });
+    if (probes.length === 0) return;
+    const { rows } = await this.db.query<{ environment: string; service: string }>(
+      `select s.environment, s.service
+       from unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::text[])
+            as s(environment, service, since, until, reporter)
+       where exists (select 1 from deployments d
+                     where d.environment = s.environment and d.service = s.service
+                       and d.deployed_at >= s.since and d.deployed_at < s.until
+                       and d.reporter is distinct from s.reporter)`,
+      [
+        ...streamParams(probes.map((p) => p.scope)),
+        probes.map((p) => new Date(p.at - window).toISOString()),
+        probes.map((p) => new Date(p.at).toISOString()),
+        probes.map((p) => p.reporter),
+      ],
+    );
+    const spanned = new Set(rows.map(keyOf));
+    for (const p of probes) {
+      if (!spanned.has(keyOf(p.scope))) this.unspanned.set(keyOf(p.scope), p.at);
     }
   }
 
@@ -435,7 +489,7 @@ async function storedCandidates(
      join dora_deliveries s on s.environment = q.environment and s.service = q.service
      join deployments d on d.cdevent_seq = s.deployment_seq
      where s.deployed_at < q.before and s.failed
-       and (s.restored_at is null or s.restored_at >= q.restored_from)
+       and coalesce(s.restored_at, 'infinity'::timestamptz) >= q.restored_from
        and not exists (select 1 from unnest(s.failure_reasons) r where r like 'incident %')`,
     [
       ...streamParams(lookups.map((l) => l.scope)),
