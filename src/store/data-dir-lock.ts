@@ -84,6 +84,60 @@ export function holderIsAlive(
 // Data directories this process holds: the same process opening one twice is a conflict too.
 const heldByThisProcess = new Set<string>();
 
+/** A lock file's holder, judged alive as {@link holderIsAlive} says. */
+function isLive(lockFile: string, holder: LockHolder): boolean {
+  return holderIsAlive(holder, {
+    self: currentHolder(),
+    heldHere: heldByThisProcess.has(lockFile),
+    running: isRunning,
+    startTime: startTimeOf,
+  });
+}
+
+/** Creates the lock file, or reports false when one exists. */
+function createExclusive(lockFile: string, text: string): boolean {
+  try {
+    writeFileSync(lockFile, text, { flag: 'wx' });
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+}
+
+/** What claiming a lock file came to: taken, held by a live process, or lost to another starter. */
+export type Claim = { taken: true } | { taken: false; liveHolder: LockHolder | undefined };
+
+/**
+ * Replaces the lock file that read `staleText`, judged to name a dead holder, with `freshText`.
+ * A step of its own so that a test can interleave two starters' takeovers.
+ */
+export function takeOverStaleLock(
+  lockFile: string,
+  _staleText: string, // not checked: the file removed may no longer be the one read
+  freshText: string,
+): Claim {
+  try {
+    unlinkSync(lockFile);
+  } catch {
+    // another starter removed it first; the exclusive create decides
+  }
+  return createExclusive(lockFile, freshText)
+    ? { taken: true }
+    : { taken: false, liveHolder: undefined };
+}
+
+/** Creates the lock file, or takes over the one a dead holder left. */
+function claimLock(lockFile: string, freshText: string): Claim {
+  if (createExclusive(lockFile, freshText)) return { taken: true };
+  const staleText = readOrUndefined(lockFile);
+  // gone since the create failed: the next attempt's exclusive create decides
+  if (staleText === undefined) return { taken: false, liveHolder: undefined };
+  const holder = parseHolder(staleText);
+  if (holder && isLive(lockFile, holder)) return { taken: false, liveHolder: holder };
+  return takeOverStaleLock(lockFile, staleText, freshText);
+}
+
 /**
  * PGlite is one process's database: two processes opening one data directory would corrupt it.
  * A pid file guards the directory; a pid file left by a dead process (kill -9, a reboot, a
@@ -92,10 +146,10 @@ const heldByThisProcess = new Set<string>();
 export function lockDataDir(dataDir: string): () => void {
   mkdirSync(dataDir, { recursive: true });
   const lockFile = join(dataDir, 'cadence.pid');
-  const self = currentHolder();
+  const freshText = describeHolder(currentHolder());
   for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      writeFileSync(lockFile, describeHolder(self), { flag: 'wx' });
+    const claim = claimLock(lockFile, freshText);
+    if (claim.taken) {
       heldByThisProcess.add(lockFile);
       return () => {
         heldByThisProcess.delete(lockFile);
@@ -105,20 +159,12 @@ export function lockDataDir(dataDir: string): () => void {
           // already gone: nothing to release
         }
       };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = liveHolder(dataDir);
-      if (holder) {
-        throw new CadenceError('conflict', {
-          field: 'dataDir',
-          detail: `data directory ${dataDir} is in use by process ${holder.pid}; stop it or use another --data-dir`,
-        });
-      }
-      try {
-        unlinkSync(lockFile);
-      } catch {
-        // another starter removed it first; the next attempt's exclusive create decides
-      }
+    }
+    if (claim.liveHolder) {
+      throw new CadenceError('conflict', {
+        field: 'dataDir',
+        detail: `data directory ${dataDir} is in use by process ${claim.liveHolder.pid}; stop it or use another --data-dir`,
+      });
     }
   }
   throw new CadenceError('conflict', { field: 'dataDir', detail: `cannot lock ${dataDir}` });
@@ -131,14 +177,7 @@ export function lockDataDir(dataDir: string): () => void {
 export function liveHolder(dataDir: string): LockHolder | undefined {
   const lockFile = join(dataDir, 'cadence.pid');
   const holder = parseHolder(readOrUndefined(lockFile) ?? '');
-  if (!holder) return undefined;
-  const alive = holderIsAlive(holder, {
-    self: currentHolder(),
-    heldHere: heldByThisProcess.has(lockFile),
-    running: isRunning,
-    startTime: startTimeOf,
-  });
-  return alive ? holder : undefined;
+  return holder && isLive(lockFile, holder) ? holder : undefined;
 }
 
 /**
