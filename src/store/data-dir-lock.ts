@@ -1,5 +1,6 @@
-import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createHash, randomUUID } from 'node:crypto';
+import { linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { CadenceError } from '../problem/index.js';
 
 /** What a lock file says about its holder: `pid`, and on Linux the boot and the start time. */
@@ -84,18 +85,131 @@ export function holderIsAlive(
 // Data directories this process holds: the same process opening one twice is a conflict too.
 const heldByThisProcess = new Set<string>();
 
+/** A lock file's holder, judged alive as {@link holderIsAlive} says. */
+function isLive(lockFile: string, holder: LockHolder): boolean {
+  return holderIsAlive(holder, {
+    self: currentHolder(),
+    heldHere: heldByThisProcess.has(lockFile),
+    running: isRunning,
+    startTime: startTimeOf,
+  });
+}
+
+function unlinkIfThere(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
+  }
+}
+
+/**
+ * The text of one lock: its holder, then a token no other lock has, so that a file that still
+ * reads what a starter read is that very lock, not a later one naming the same holder (a reused
+ * PID where /proc gives no start time). Readers of the holder ignore the token line.
+ */
+export function lockText(holder: LockHolder): string {
+  return `${describeHolder(holder)}\n${randomUUID()}`;
+}
+
+/** A file written whole beside `path`, for linking or renaming into place. */
+function writeDraft(path: string, text: string): string {
+  const draft = join(dirname(path), `.cadence-draft-${randomUUID()}`);
+  writeFileSync(draft, text, { flag: 'wx' });
+  return draft;
+}
+
+/**
+ * Creates `path` holding `text`, or reports false when it exists. Linked into place from a
+ * draft, so no reader ever sees it empty or half written (and takes that for a dead holder).
+ */
+function createExclusive(path: string, text: string): boolean {
+  const draft = writeDraft(path, text);
+  try {
+    linkSync(draft, path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  } finally {
+    unlinkIfThere(draft);
+  }
+}
+
+/** Replaces `path` with `text` in one step: there is never a moment with no file at `path`. */
+function replaceWhole(path: string, text: string): void {
+  const draft = writeDraft(path, text);
+  try {
+    renameSync(draft, path);
+  } catch (error) {
+    unlinkIfThere(draft);
+    throw error;
+  }
+}
+
+/**
+ * The guard that one takeover of `path` while it reads `staleText` needs: only the starter that
+ * creates it may replace that stale file. It is named after the stale text, so starters that read
+ * the same stale lock contend for one guard, and a later lock gets a guard of its own.
+ */
+export function takeoverGuardFile(path: string, staleText: string): string {
+  const digest = createHash('sha256')
+    .update(`${basename(path)}\n${staleText}`)
+    .digest('hex');
+  return join(dirname(path), `cadence.takeover-${digest.slice(0, 32)}`);
+}
+
+/** What claiming a lock file came to: taken, held by a live process, or lost to another starter. */
+export type Claim = { taken: true } | { taken: false; liveHolder: LockHolder | undefined };
+
+/**
+ * Replaces the lock file that read `staleText`, judged to name a dead holder, with `freshText`,
+ * unless another starter did first. Unlinking whatever is at `path` could remove a live lock
+ * that replaced the stale one since it was read; instead the starter takes the stale text's
+ * guard (exclusively, as a lock itself, so a guard its dead taker left is taken over the same
+ * way) and then, as only the guard's holder may replace that stale file, finding it still there
+ * means it stays until the rename over it. A step of its own so a test can interleave starters.
+ */
+export function takeOverStaleLock(path: string, staleText: string, freshText: string): Claim {
+  const guard = takeoverGuardFile(path, staleText);
+  const guardClaim = claimFile(guard, freshText);
+  // another live starter is taking this very lock over: it is the holder now
+  if (!guardClaim.taken) return guardClaim;
+  try {
+    if (readOrUndefined(path) !== staleText) return { taken: false, liveHolder: undefined };
+    replaceWhole(path, freshText);
+    return { taken: true };
+  } finally {
+    unlinkIfThere(guard);
+  }
+}
+
+/** Creates a lock file (the data directory's, or a takeover guard), or takes over a dead one's. */
+function claimFile(path: string, freshText: string): Claim {
+  if (createExclusive(path, freshText)) return { taken: true };
+  const staleText = readOrUndefined(path);
+  // gone since the create failed: the next attempt's exclusive create decides
+  if (staleText === undefined) return { taken: false, liveHolder: undefined };
+  const holder = parseHolder(staleText);
+  if (holder && isLive(path, holder)) return { taken: false, liveHolder: holder };
+  return takeOverStaleLock(path, staleText, freshText);
+}
+
 /**
  * PGlite is one process's database: two processes opening one data directory would corrupt it.
  * A pid file guards the directory; a pid file left by a dead process (kill -9, a reboot, a
- * restarted container with the same PID) is taken over.
+ * restarted container with the same PID) is taken over, by one starter only: of those that find
+ * the same stale file, the one holding its takeover guard renames its own lock over it, and the
+ * others then meet a live holder ({@link takeOverStaleLock}).
  */
 export function lockDataDir(dataDir: string): () => void {
   mkdirSync(dataDir, { recursive: true });
   const lockFile = join(dataDir, 'cadence.pid');
-  const self = currentHolder();
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      writeFileSync(lockFile, describeHolder(self), { flag: 'wx' });
+  const freshText = lockText(currentHolder());
+  // A lost claim means another starter moved first; the next attempt finds its lock.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const claim = claimFile(lockFile, freshText);
+    if (claim.taken) {
       heldByThisProcess.add(lockFile);
       return () => {
         heldByThisProcess.delete(lockFile);
@@ -105,20 +219,12 @@ export function lockDataDir(dataDir: string): () => void {
           // already gone: nothing to release
         }
       };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = liveHolder(dataDir);
-      if (holder) {
-        throw new CadenceError('conflict', {
-          field: 'dataDir',
-          detail: `data directory ${dataDir} is in use by process ${holder.pid}; stop it or use another --data-dir`,
-        });
-      }
-      try {
-        unlinkSync(lockFile);
-      } catch {
-        // another starter removed it first; the next attempt's exclusive create decides
-      }
+    }
+    if (claim.liveHolder) {
+      throw new CadenceError('conflict', {
+        field: 'dataDir',
+        detail: `data directory ${dataDir} is in use by process ${claim.liveHolder.pid}; stop it or use another --data-dir`,
+      });
     }
   }
   throw new CadenceError('conflict', { field: 'dataDir', detail: `cannot lock ${dataDir}` });
@@ -131,14 +237,7 @@ export function lockDataDir(dataDir: string): () => void {
 export function liveHolder(dataDir: string): LockHolder | undefined {
   const lockFile = join(dataDir, 'cadence.pid');
   const holder = parseHolder(readOrUndefined(lockFile) ?? '');
-  if (!holder) return undefined;
-  const alive = holderIsAlive(holder, {
-    self: currentHolder(),
-    heldHere: heldByThisProcess.has(lockFile),
-    running: isRunning,
-    startTime: startTimeOf,
-  });
-  return alive ? holder : undefined;
+  return holder && isLive(lockFile, holder) ? holder : undefined;
 }
 
 /**

@@ -1,10 +1,11 @@
 /** The PGlite data-dir lock: a holder that is gone is taken over, a live one is a conflict. */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { CadenceError } from '../../src/problem/index.js';
@@ -15,6 +16,8 @@ import {
   lockDataDir,
   lockDataDirWaiting,
   parseHolder,
+  takeOverStaleLock,
+  takeoverGuardFile,
   type LockHolder,
 } from '../../src/store/data-dir-lock.js';
 import { openStore } from '../../src/store/index.js';
@@ -116,6 +119,137 @@ describe('lockDataDir', () => {
     const store = await openStore({ dataDir: dir });
     await store.ping();
     await store.close();
+  });
+});
+
+/** A holder that is gone: a process that has exited (its start time rules out a reused PID). */
+function deadHolder(): LockHolder {
+  const { pid } = spawnSync(process.execPath, ['-e', '']);
+  assert.ok(pid);
+  return { ...currentHolder(), pid, startTime: '1' };
+}
+
+/** The lock another starting process would write (a PID above Linux's pid_max: no one here). */
+const lockOfAnotherStarter = describeHolder({ pid: 2 ** 22 + 1 });
+
+/** A data directory whose lock file a killed process left behind. */
+function staleDataDir(dir: string): string {
+  mkdirSync(dir);
+  const lockFile = join(dir, 'cadence.pid');
+  writeFileSync(lockFile, describeHolder(deadHolder()));
+  return lockFile;
+}
+
+describe('lockDataDir, two starters taking over one stale lock', () => {
+  const root = mkdtempSync(join(tmpdir(), 'cadence-lock-race-'));
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  it('the one that read it before the other took over loses, and the winner keeps its lock', () => {
+    const dir = join(root, 'interleaved');
+    const lockFile = staleDataDir(dir);
+    // B reads the dead holder and judges it gone...
+    const readByB = readFileSync(lockFile, 'utf8');
+    // ...A takes the directory over meanwhile...
+    const unlockA = lockDataDir(dir);
+    const lockOfA = readFileSync(lockFile, 'utf8');
+    // ...then B acts on what it read.
+    const claimOfB = takeOverStaleLock(lockFile, readByB, lockOfAnotherStarter);
+    assert.equal(claimOfB.taken, false, 'B took over the lock A holds');
+    assert.equal(readFileSync(lockFile, 'utf8'), lockOfA);
+    assert.deepEqual(readdirSync(dir), ['cadence.pid']);
+    unlockA();
+  });
+
+  it('a lock written since that reads just like the stale one is not taken for it', () => {
+    const dir = join(root, 'look-alike');
+    mkdirSync(dir);
+    const lockFile = join(dir, 'cadence.pid');
+    // A predecessor with our PID, where /proc tells no start time: it wrote what we would write.
+    const stale = describeHolder(currentHolder());
+    writeFileSync(lockFile, stale);
+    const unlockA = lockDataDir(dir);
+    const lockOfA = readFileSync(lockFile, 'utf8');
+    assert.equal(takeOverStaleLock(lockFile, stale, lockOfAnotherStarter).taken, false);
+    assert.equal(readFileSync(lockFile, 'utf8'), lockOfA);
+    unlockA();
+  });
+
+  it('a takeover whose starter died midway does not block the next one', () => {
+    const dir = join(root, 'died-taking-over');
+    const lockFile = staleDataDir(dir);
+    // The dead starter's guard on the stale lock, and the guard of a second one that died taking
+    // that guard over.
+    const guard = takeoverGuardFile(lockFile, readFileSync(lockFile, 'utf8'));
+    writeFileSync(guard, describeHolder(deadHolder()));
+    writeFileSync(
+      takeoverGuardFile(guard, readFileSync(guard, 'utf8')),
+      describeHolder(deadHolder()),
+    );
+    const unlock = lockDataDir(dir);
+    assert.deepEqual(parseHolder(readFileSync(lockFile, 'utf8')), currentHolder());
+    assert.deepEqual(readdirSync(dir), ['cadence.pid']);
+    unlock();
+  });
+
+  it('a live starter taking the stale lock over is the holder the others meet', () => {
+    const dir = join(root, 'being-taken-over');
+    const lockFile = staleDataDir(dir);
+    const stale = readFileSync(lockFile, 'utf8');
+    // The guard of another live process (our parent, named by PID only) in the midst of it.
+    writeFileSync(takeoverGuardFile(lockFile, stale), describeHolder({ pid: process.ppid }));
+    assert.throws(
+      () => lockDataDir(dir),
+      (error: unknown) =>
+        error instanceof CadenceError &&
+        error.code === 'conflict' &&
+        error.message.includes(`in use by process ${process.ppid}`),
+    );
+    assert.equal(readFileSync(lockFile, 'utf8'), stale);
+  });
+
+  it('several processes racing for one stale lock: exactly one wins, round after round', async () => {
+    const lockModule = fileURLToPath(new URL('../../src/store/data-dir-lock.ts', import.meta.url));
+    // Each starter locks the directory named on each stdin line and says how that went; it keeps
+    // what it won until it exits, so a winner stays a live holder for the round's losers.
+    const starterScript = `const { lockDataDir } = await import(${JSON.stringify(lockModule)});
+      const { createInterface } = await import('node:readline');
+      console.log('ready');
+      for await (const dir of createInterface({ input: process.stdin })) {
+        try {
+          lockDataDir(dir);
+          console.log('won');
+        } catch (error) {
+          console.log(error.code ?? String(error));
+        }
+      }`;
+    const starters = Array.from({ length: 4 }, () => {
+      const child = spawn(process.execPath, ['--import', 'tsx', '-e', starterScript], {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      });
+      const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+      const nextLine = async () => String((await lines.next()).value);
+      return { child, nextLine };
+    });
+    try {
+      for (const starter of starters) assert.equal(await starter.nextLine(), 'ready');
+      for (let round = 0; round < 40; round++) {
+        const dir = join(root, `round-${round}`);
+        const lockFile = staleDataDir(dir);
+        for (const { child } of starters) child.stdin.write(`${dir}\n`);
+        const outcomes = await Promise.all(starters.map((starter) => starter.nextLine()));
+        const winners = starters.filter((_, index) => outcomes[index] === 'won');
+        assert.equal(winners.length, 1, `round ${round}: ${outcomes.join(', ')}`);
+        assert.deepEqual(
+          outcomes.filter((outcome) => outcome !== 'won'),
+          ['conflict', 'conflict', 'conflict'],
+        );
+        assert.equal(parseHolder(readFileSync(lockFile, 'utf8'))?.pid, winners[0]?.child.pid);
+        assert.deepEqual(readdirSync(dir), ['cadence.pid']);
+      }
+    } finally {
+      for (const { child } of starters) child.stdin.end();
+      await Promise.all(starters.map(({ child }) => once(child, 'exit')));
+    }
   });
 });
 
