@@ -24,6 +24,20 @@ create index dora_delivered_commits_sha on dora_delivered_commits (sha);
 create index dora_deliveries_unrestored on dora_deliveries
   (environment, service, (coalesce(restored_at, 'infinity'::timestamptz))) where failed;
 
+-- Each stream's reporters and the time of each one's latest report: a rewrite from a time no other
+-- reporter reported within the identity window before needs none of the reports before it.
+create table dora_stream_reporters (
+  environment text not null,
+  service text not null,
+  reporter text,
+  last_at timestamptz not null
+);
+create unique index dora_stream_reporters_key
+  on dora_stream_reporters (environment, service, reporter) nulls not distinct;
+insert into dora_stream_reporters (environment, service, reporter, last_at)
+select environment, service, reporter, max(deployed_at) from deployments
+group by environment, service, reporter;
+
 -- Rows written before this table: a stream with a baseline is rewritten whole once.
 insert into dora_stale_streams (environment, service, since, affected_from)
 select distinct environment, service, now(), null::timestamptz from deployments where baseline

@@ -291,8 +291,9 @@ async function rewriteStreams(
   ];
   const suffixes = `with s as (select * from unnest($1::text[], $2::text[], $3::timestamptz[])
                                  as s(environment, service, cut))`;
+  // One index range per stream (an `or` on the cut would scan each stream's rows).
   const within = `x.environment = s.environment and x.service = s.service
-                  and (s.cut is null or x.deployed_at >= s.cut)`;
+                  and x.deployed_at >= coalesce(s.cut, '-infinity'::timestamptz)`;
   // Only the days whose rollup inputs changed are marked: a new deployment usually changes its
   // own day (and the day of a deployment it restored), not every day the stream deployed.
   const { rows: oldCommits } = await tx.query<{

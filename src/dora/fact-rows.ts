@@ -215,6 +215,24 @@ async function staleByDeployments(
 }
 
 async function insertDeployments(tx: Queryable, rows: DeploymentFact[]): Promise<void> {
+  // Each stream's reporters, with their latest report (stream-suffix.ts reads it); in key order,
+  // so two projectors never lock these rows crosswise.
+  await tx.query(
+    `insert into dora_stream_reporters (environment, service, reporter, last_at)
+     select environment, service, reporter, max(deployed_at)
+     from unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])
+          as d(environment, service, reporter, deployed_at)
+     group by environment, service, reporter
+     order by environment, service, reporter
+     on conflict (environment, service, reporter) do update
+       set last_at = greatest(dora_stream_reporters.last_at, excluded.last_at)`,
+    [
+      column(rows, (r) => r.environment),
+      column(rows, (r) => r.service),
+      column(rows, (r) => r.reporter ?? null),
+      column(rows, (r) => r.deployedAt.toISOString()),
+    ],
+  );
   await tx.query(
     `insert into deployments (cdevent_seq, cdevent_id, service, environment, kind, outcome,
                               deployed_at, revision, repository, artifact, remedies, baseline,

@@ -334,18 +334,18 @@ class ReportsFrom {
       return reporters.size === 1 ? [{ scope: a.scope, at, reporter: [...reporters][0]! }] : [];
     });
     if (probes.length === 0) return;
+    // From each stream's reporters' latest reports (not its reports): another reporter's latest
+    // at or after the window's start may be before the time asked (then it may span it).
     const { rows } = await this.db.query<{ environment: string; service: string }>(
       `select s.environment, s.service
-       from unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::text[])
-            as s(environment, service, since, until, reporter)
-       where exists (select 1 from deployments d
-                     where d.environment = s.environment and d.service = s.service
-                       and d.deployed_at >= s.since and d.deployed_at < s.until
-                       and d.reporter is distinct from s.reporter)`,
+       from unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[])
+            as s(environment, service, since, reporter)
+       where exists (select 1 from dora_stream_reporters r
+                     where r.environment = s.environment and r.service = s.service
+                       and r.reporter is distinct from s.reporter and r.last_at >= s.since)`,
       [
         ...streamParams(probes.map((p) => p.scope)),
         probes.map((p) => new Date(p.at - window).toISOString()),
-        probes.map((p) => new Date(p.at).toISOString()),
         probes.map((p) => p.reporter),
       ],
     );
