@@ -38,6 +38,10 @@ insert into dora_stream_reporters (environment, service, reporter, last_at)
 select environment, service, reporter, max(deployed_at) from deployments
 group by environment, service, reporter;
 
+-- A repository's new changes remember the earliest merge among them: only deliveries of revisions
+-- merged from then on can change (null: from the beginning, as for marks made before this column).
+alter table dora_stale_repositories add column merged_from timestamptz;
+
 -- Rows written before this table: a stream with a baseline is rewritten whole once.
 insert into dora_stale_streams (environment, service, since, affected_from)
 select distinct environment, service, now(), null::timestamptz from deployments where baseline

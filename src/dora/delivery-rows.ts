@@ -130,19 +130,28 @@ async function staleWhenRulesChanged(tx: Queryable, digest: string): Promise<Sta
 }
 
 /**
- * A new change in a repository makes every stream deploying from it stale, from the beginning
- * (a change moves the repository's history that every delivery's commits are read from).
+ * New changes in a repository move its history from their merge on: the deliveries that can
+ * change are those of a revision merged from then on (their commits run from the previous
+ * revision up to theirs, and a revision stands at its last change), and everything after them.
+ * So each stream is marked from its first deployment of such a revision, its own or the one
+ * its image's build names, abbreviations included; one without a repository of its own, which
+ * reads the change repository named like it, from the beginning (a second repository so named
+ * ends that fallback for every row).
  */
 async function expandStaleRepositories(
   tx: Queryable,
   settings: DoraSettings,
 ): Promise<StaleMark[]> {
-  const { rows: moved } = await tx.query<{ repository: string; since: Date }>(
+  const { rows: moved } = await tx.query<{
+    repository: string;
+    since: Date;
+    merged_from: Date | null;
+  }>(
     // In name order, the order projectors insert them in.
     `delete from dora_stale_repositories
      where repository in (select repository from dora_stale_repositories
                           order by repository for update)
-     returning repository, since`,
+     returning repository, since, merged_from`,
   );
   // Checked here rather than in SQL: with nothing moved, the planner would still scan every
   // deployment to evaluate the condition (most passes have nothing moved).
@@ -151,16 +160,82 @@ async function expandStaleRepositories(
   const configured = configuredRepositories(settings).filter((c) =>
     repositories.includes(c.repository),
   );
-  // Streams without a repository of their own read the change repository named like them.
-  const { rows } = await tx.query<Stream>(
+  const since = new Date(Math.min(...moved.map((row) => new Date(row.since).getTime())));
+  const whole = moved.filter((row) => row.merged_from === null).map((row) => row.repository);
+  // Marked from the beginning: repositories whose changes' merge is unknown, and the streams
+  // that may read a repository through its name.
+  const { rows: wholly } = await tx.query<Stream>(
     `select distinct d.environment, d.service from deployments d
      where d.repository = any($1::text[]) or d.service = any($2::text[])
-        or d.service = any($3::text[])
-        or d.digest in (select a.digest from artifacts a where a.repository = any($1::text[]))`,
-    [repositories, column(configured, (c) => c.service), repositories.map(repositoryName)],
+        or d.digest in (select a.digest from artifacts a where a.repository = any($1::text[]))
+        or (d.service = any($3::text[]) and not (d.service = any($4::text[]))
+            and not exists (select 1 from deployments o
+                            where o.environment = d.environment and o.service = d.service
+                              and o.repository is not null))`,
+    [
+      whole,
+      column(
+        configured.filter((c) => whole.includes(c.repository)),
+        (c) => c.service,
+      ),
+      repositories.map(repositoryName),
+      column(configuredRepositories(settings), (c) => c.service),
+    ],
   );
-  const since = new Date(Math.min(...moved.map((row) => new Date(row.since).getTime())));
-  return rows.map((s) => ({ ...s, from: null, since }));
+  // Revisions merged from each repository's earliest new change on, and their abbreviations
+  // (seven hex digits and up), matched against what deployments and their builds name.
+  const { rows: partly } = await tx.query<{
+    environment: string;
+    service: string;
+    affected_from: Date;
+  }>(
+    `with moved as (select * from unnest($1::text[], $2::timestamptz[]) as m(repository, merged_from)),
+     revisions as (
+       select distinct c.revision from changes c join moved m on m.repository = c.repository
+       where c.revision is not null and c.merged_at >= m.merged_from
+     ),
+     -- What a deployment or a build may give for each: itself, or an abbreviation of it.
+     names as (
+       select revision as name from revisions
+       union
+       select left(r.revision, n) from revisions r, generate_series(7, length(r.revision) - 1) n
+       where r.revision ~ '^[0-9a-f]+$'
+     ),
+     -- An abbreviated revision on the change's side stands for the longer ones it begins.
+     short as (select revision from revisions where length(revision) < 40 and revision ~ '^[0-9a-f]+$'
+                                                  and length(revision) >= 7),
+     given as (
+       select d.environment, d.service, d.deployed_at, d.revision from deployments d
+       where d.revision is not null
+       union all
+       select d.environment, d.service, d.deployed_at, coalesce(a.revision, k.revision)
+       from artifacts a left join changes k on k.change_key = a.change_key
+       join deployments d on d.digest = a.digest
+       where coalesce(a.revision, k.revision) is not null
+     ),
+     named as (
+       select g.environment, g.service, g.deployed_at from given g join names on g.revision = names.name
+       union all
+       select g.environment, g.service, g.deployed_at from short s
+       join given g on left(g.revision, length(s.revision)) = s.revision
+     )
+     select environment, service, min(deployed_at) as affected_from from named
+     group by environment, service`,
+    [
+      column(
+        moved.filter((row) => row.merged_from !== null),
+        (row) => row.repository,
+      ),
+      column(
+        moved.filter((row) => row.merged_from !== null),
+        (row) => new Date(row.merged_from!).toISOString(),
+      ),
+    ],
+  );
+  return [
+    ...wholly.map((s) => ({ ...s, from: null, since })),
+    ...partly.map((s) => ({ ...s, from: new Date(s.affected_from), since })),
+  ];
 }
 
 /**

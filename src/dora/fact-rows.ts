@@ -81,11 +81,22 @@ export async function insertFacts(
   // Repositories before stream marks, in name order, as a pass takes them (it deletes the
   // repository marks, then marks their streams): the other order deadlocked two projectors.
   if (changes.length > 0) {
+    // With the earliest merge among them: only deliveries of revisions merged from then on can
+    // change (stale.ts's expandStaleRepositories). A null one is from the beginning.
     await tx.query(
-      `insert into dora_stale_repositories (repository, since)
-       select distinct r, $2::timestamptz from unnest($1::text[]) as r order by r
-       on conflict do nothing`,
-      [column(changes, (c) => c.repository), since.toISOString()],
+      `insert into dora_stale_repositories (repository, since, merged_from)
+       select r, $3::timestamptz, min(merged_at)
+       from unnest($1::text[], $2::timestamptz[]) as c(r, merged_at) group by r order by r
+       on conflict (repository) do update set
+         merged_from = case
+           when dora_stale_repositories.merged_from is null or excluded.merged_from is null
+             then null
+           else least(dora_stale_repositories.merged_from, excluded.merged_from) end`,
+      [
+        column(changes, (c) => c.repository),
+        column(changes, (c) => c.mergedAt.toISOString()),
+        since.toISOString(),
+      ],
     );
   }
   await markStaleStreams(tx, marks, since);
