@@ -41,6 +41,10 @@ group by environment, service, reporter;
 -- A repository's new changes remember the earliest merge among them: only deliveries of revisions
 -- merged from then on can change (null: from the beginning, as for marks made before this column).
 alter table dora_stale_repositories add column merged_from timestamptz;
+-- Which deployments and builds name a revision (or an abbreviation of it) that moved.
+create index deployments_revision on deployments (revision) where revision is not null;
+create index artifacts_revision on artifacts (revision) where revision is not null;
+create index changes_revision on changes (revision) where revision is not null;
 
 -- Rows written before this table: a stream with a baseline is rewritten whole once.
 insert into dora_stale_streams (environment, service, since, affected_from)

@@ -161,17 +161,36 @@ async function expandStaleRepositories(
     repositories.includes(c.repository),
   );
   const since = new Date(Math.min(...moved.map((row) => new Date(row.since).getTime())));
-  const whole = moved.filter((row) => row.merged_from === null).map((row) => row.repository);
-  // Marked from the beginning: repositories whose changes' merge is unknown, and the streams
-  // that may read a repository through its name.
+  const datable = moved.filter((row) => row.merged_from !== null);
+  const params = [
+    column(datable, (row) => row.repository),
+    column(datable, (row) => new Date(row.merged_from!).toISOString()),
+  ];
+  // A change revision shorter than a full sha stands for the longer ones it begins: its
+  // repository is marked from the beginning (rare: forges give full shas).
+  const { rows: abbreviated } = await tx.query<{ repository: string }>(
+    `select distinct c.repository
+     from unnest($1::text[], $2::timestamptz[]) as m(repository, merged_from)
+     join changes c on c.repository = m.repository and c.merged_at >= m.merged_from
+     where length(c.revision) < 40`,
+    params,
+  );
+  const whole = [
+    ...moved.filter((row) => row.merged_from === null).map((row) => row.repository),
+    ...abbreviated.map((row) => row.repository),
+  ];
+  // From the beginning: those repositories' streams, and the streams without a repository of
+  // their own that read one named like them (found through the small reporters table).
   const { rows: wholly } = await tx.query<Stream>(
-    `select distinct d.environment, d.service from deployments d
-     where d.repository = any($1::text[]) or d.service = any($2::text[])
-        or d.digest in (select a.digest from artifacts a where a.repository = any($1::text[]))
-        or (d.service = any($3::text[]) and not (d.service = any($4::text[]))
-            and not exists (select 1 from deployments o
-                            where o.environment = d.environment and o.service = d.service
-                              and o.repository is not null))`,
+    `select d.environment, d.service from deployments d
+     where $1::text[] <> '{}' and (d.repository = any($1::text[]) or d.service = any($2::text[])
+        or d.digest in (select a.digest from artifacts a where a.repository = any($1::text[])))
+     union
+     select r.environment, r.service from dora_stream_reporters r
+     where r.service = any($3::text[]) and not (r.service = any($4::text[]))
+       and not exists (select 1 from deployments o
+                       where o.environment = r.environment and o.service = r.service
+                         and o.repository is not null)`,
     [
       whole,
       column(
@@ -183,54 +202,39 @@ async function expandStaleRepositories(
     ],
   );
   // Revisions merged from each repository's earliest new change on, and their abbreviations
-  // (seven hex digits and up), matched against what deployments and their builds name.
+  // (seven characters and up), looked up among what deployments and their builds name.
   const { rows: partly } = await tx.query<{
     environment: string;
     service: string;
     affected_from: Date;
   }>(
-    `with moved as (select * from unnest($1::text[], $2::timestamptz[]) as m(repository, merged_from)),
-     revisions as (
-       select distinct c.revision from changes c join moved m on m.repository = c.repository
-       where c.revision is not null and c.merged_at >= m.merged_from
+    `with revisions as (
+       select distinct c.revision
+       from unnest($1::text[], $2::timestamptz[]) as m(repository, merged_from)
+       join changes c on c.repository = m.repository and c.merged_at >= m.merged_from
+       where c.revision is not null
      ),
-     -- What a deployment or a build may give for each: itself, or an abbreviation of it.
      names as (
        select revision as name from revisions
        union
        select left(r.revision, n) from revisions r, generate_series(7, length(r.revision) - 1) n
-       where r.revision ~ '^[0-9a-f]+$'
      ),
-     -- An abbreviated revision on the change's side stands for the longer ones it begins.
-     short as (select revision from revisions where length(revision) < 40 and revision ~ '^[0-9a-f]+$'
-                                                  and length(revision) >= 7),
-     given as (
-       select d.environment, d.service, d.deployed_at, d.revision from deployments d
-       where d.revision is not null
-       union all
-       select d.environment, d.service, d.deployed_at, coalesce(a.revision, k.revision)
-       from artifacts a left join changes k on k.change_key = a.change_key
-       join deployments d on d.digest = a.digest
-       where coalesce(a.revision, k.revision) is not null
+     built as (
+       select a.digest from artifacts a where a.revision in (select name from names)
+       union
+       select a.digest from changes k join artifacts a on a.change_key = k.change_key
+       where a.revision is null and k.revision in (select name from names)
      ),
      named as (
-       select g.environment, g.service, g.deployed_at from given g join names on g.revision = names.name
+       select d.environment, d.service, d.deployed_at from deployments d
+       where d.revision in (select name from names)
        union all
-       select g.environment, g.service, g.deployed_at from short s
-       join given g on left(g.revision, length(s.revision)) = s.revision
+       select d.environment, d.service, d.deployed_at from deployments d
+       where d.digest in (select digest from built)
      )
      select environment, service, min(deployed_at) as affected_from from named
      group by environment, service`,
-    [
-      column(
-        moved.filter((row) => row.merged_from !== null),
-        (row) => row.repository,
-      ),
-      column(
-        moved.filter((row) => row.merged_from !== null),
-        (row) => new Date(row.merged_from!).toISOString(),
-      ),
-    ],
+    params,
   );
   return [
     ...wholly.map((s) => ({ ...s, from: null, since })),
