@@ -67,8 +67,12 @@ function cloudEvent(type: string, id: string, at: string, subject: unknown, cade
 }
 
 /** The CDEvents of deployment `g` (1-based) at `at`: its change, itself, every 50th an incident. */
-function deploymentEvents(g: number, at: Date, service = `svc-${g % SERVICES}`) {
-  const repository = `repo-${g % SERVICES}`;
+function deploymentEvents(
+  g: number,
+  at: Date,
+  service = `svc-${g % SERVICES}`,
+  repository = `repo-${g % SERVICES}`,
+) {
   const iso = (ms: number) => new Date(at.getTime() + ms).toISOString();
   const id = (kind: string) => `${runId}-${kind}-${g}`;
   const events = [
@@ -233,7 +237,9 @@ async function measure(engine: string, args: string[], open: () => Promise<Store
           extra++;
           // One busy stream, late in the year: new deployments of svc-7.
           const at = new Date(Date.parse('2025-12-30T00:00:00Z') + extra * 60_000);
-          return deploymentEvents(N + extra, at, 'svc-7');
+          // From svc-7's own repository, as a service's next deployments are (each from the
+          // g-th repository would give svc-7 a repository it never deployed from: a full rewrite).
+          return deploymentEvents(N + extra, at, 'svc-7', 'repo-7');
         }).flat();
         const posted = performance.now();
         await post(server, events);
