@@ -166,13 +166,14 @@ async function expandStaleRepositories(
     column(datable, (row) => row.repository),
     column(datable, (row) => new Date(row.merged_from!).toISOString()),
   ];
-  // A change revision shorter than a full sha stands for the longer ones it begins: its
-  // repository is marked from the beginning (rare: forges give full shas).
+  // A change revision that abbreviates a sha (7 to 39 hex digits) stands for the longer ones it
+  // begins: its repository is marked from the beginning (rare: forges give full shas). Other
+  // revisions (`v1.2.3`, `r42`) only ever match whole.
   const { rows: abbreviated } = await tx.query<{ repository: string }>(
     `select distinct c.repository
      from unnest($1::text[], $2::timestamptz[]) as m(repository, merged_from)
      join changes c on c.repository = m.repository and c.merged_at >= m.merged_from
-     where length(c.revision) < 40`,
+     where c.revision ~ '^[0-9a-f]{7,39}$'`,
     params,
   );
   const whole = [

@@ -605,6 +605,20 @@ export const artifactFromRow = (r: ArtifactRow): ArtifactFact => ({
   ...optional('changeKey', r.change_key),
 });
 
+/**
+ * The streams (service × environment) that have deployments, by service: read from the
+ * reporters table (a row per stream and reporter), not by counting every stream's deliveries,
+ * since a Prometheus scrape asks for them each time.
+ */
+export async function streamNames(
+  db: Queryable,
+): Promise<{ service: string; environment: string }[]> {
+  const { rows } = await db.query<{ service: string; environment: string }>(
+    `select distinct service, environment from dora_stream_reporters order by service, environment`,
+  );
+  return rows;
+}
+
 /** Services and environments that have deployments, for filters and the seed endpoint. */
 export async function listStreams(
   db: Queryable,

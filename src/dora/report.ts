@@ -1,7 +1,7 @@
 import { CadenceError } from '../problem/index.js';
 import type { Store } from '../store/index.js';
 import { readFreshness, type Freshness } from './freshness.js';
-import { listStreams } from './fact-rows.js';
+import { listStreams, streamNames } from './fact-rows.js';
 import { queryMetricInputs } from './metric-queries.js';
 import { bucketsOf, type Bucket } from '../statistics/index.js';
 import {
@@ -195,7 +195,7 @@ export async function metricsPerStream(
   );
   const days = daysBetween(window.from, window.to);
   const calendarDays = calendarDaysBetween(window.from, window.to);
-  return (await listStreams(store))
+  return (await streamNames(store))
     .filter((s) => (window.environment ?? s.environment) === s.environment)
     .filter((s) => (window.service ?? s.service) === s.service)
     .map(({ service, environment }) => ({

@@ -250,6 +250,18 @@ const scripted: [string, Record<string, unknown>[][]][] = [
     ],
   ],
   [
+    // The other way round: the change gives an abbreviation of the revision a deployment gave.
+    "a change merged later with an abbreviation of a deployment's revision",
+    [
+      [
+        merged('web-pr-2', 'acme/web', SHA_B, '2026-03-01T07:00:00Z'),
+        deployed('2026-03-01T08:00:00Z', { revision: SHA_B, repository: 'acme/web' }),
+        deployed('2026-03-01T10:00:00Z', { revision: SHA_A.slice(0, 20), repository: 'acme/web' }),
+      ],
+      [merged('web-pr-1', 'acme/web', SHA_A.slice(0, 12), '2026-03-01T09:00:00Z')],
+    ],
+  ],
+  [
     'an incident resolved later',
     [
       [
