@@ -166,16 +166,18 @@ async function expandStaleRepositories(
     column(datable, (row) => row.repository),
     column(datable, (row) => new Date(row.merged_from!).toISOString()),
   ];
+  // The revisions merged from each repository's earliest new change on.
+  const { rows: merged } = await tx.query<{ repository: string; revision: string }>(
+    `select distinct c.repository, c.revision
+     from unnest($1::text[], $2::timestamptz[]) as m(repository, merged_from)
+     join changes c on c.repository = m.repository and c.merged_at >= m.merged_from
+     where c.revision is not null`,
+    params,
+  );
   // A change revision that abbreviates a sha (7 to 39 hex digits) stands for the longer ones it
   // begins: its repository is marked from the beginning (rare: forges give full shas). Other
   // revisions (`v1.2.3`, `r42`) only ever match whole.
-  const { rows: abbreviated } = await tx.query<{ repository: string }>(
-    `select distinct c.repository
-     from unnest($1::text[], $2::timestamptz[]) as m(repository, merged_from)
-     join changes c on c.repository = m.repository and c.merged_at >= m.merged_from
-     where c.revision ~ '^[0-9a-f]{7,39}$'`,
-    params,
-  );
+  const abbreviated = merged.filter((row) => /^[0-9a-f]{7,39}$/.test(row.revision));
   const whole = [
     ...moved.filter((row) => row.merged_from === null).map((row) => row.repository),
     ...abbreviated.map((row) => row.repository),
@@ -202,41 +204,35 @@ async function expandStaleRepositories(
       column(configuredRepositories(settings), (c) => c.service),
     ],
   );
-  // Revisions merged from each repository's earliest new change on, and their abbreviations
-  // (seven characters and up), looked up among what deployments and their builds name.
-  const { rows: partly } = await tx.query<{
-    environment: string;
-    service: string;
-    affected_from: Date;
-  }>(
-    `with revisions as (
-       select distinct c.revision
-       from unnest($1::text[], $2::timestamptz[]) as m(repository, merged_from)
-       join changes c on c.repository = m.repository and c.merged_at >= m.merged_from
-       where c.revision is not null
-     ),
-     names as (
-       select revision as name from revisions
-       union
-       select left(r.revision, n) from revisions r, generate_series(7, length(r.revision) - 1) n
-     ),
-     built as (
-       select a.digest from artifacts a where a.revision in (select name from names)
-       union
-       select a.digest from changes k join artifacts a on a.change_key = k.change_key
-       where a.revision is null and k.revision in (select name from names)
-     ),
-     named as (
-       select d.environment, d.service, d.deployed_at from deployments d
-       where d.revision in (select name from names)
-       union all
-       select d.environment, d.service, d.deployed_at from deployments d
-       where d.digest in (select digest from built)
-     )
-     select environment, service, min(deployed_at) as affected_from from named
-     group by environment, service`,
-    params,
-  );
+  // Each revision and its abbreviations (seven characters and up), looked up among what
+  // deployments and their builds name (listed here, so the planner sees how few they are).
+  const names = [
+    ...new Set(
+      merged.flatMap(({ revision }) =>
+        Array.from({ length: Math.max(0, revision.length - 6) }, (_, i) =>
+          revision.slice(0, 7 + i),
+        ),
+      ),
+    ),
+    ...merged.filter((row) => row.revision.length < 7).map((row) => row.revision),
+  ];
+  const { rows: partly } =
+    names.length === 0
+      ? { rows: [] }
+      : await tx.query<{ environment: string; service: string; affected_from: Date }>(
+          `select environment, service, min(deployed_at) as affected_from from (
+             select environment, service, deployed_at from deployments
+             where revision = any($1::text[])
+             union all
+             select d.environment, d.service, d.deployed_at from deployments d
+             where d.digest in (
+               select digest from artifacts where revision = any($1::text[])
+               union
+               select a.digest from changes k join artifacts a on a.change_key = k.change_key
+               where a.revision is null and k.revision = any($1::text[]))
+           ) named group by environment, service`,
+          [names],
+        );
   return [
     ...wholly.map((s) => ({ ...s, from: null, since })),
     ...partly.map((s) => ({ ...s, from: new Date(s.affected_from), since })),
