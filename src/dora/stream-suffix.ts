@@ -386,12 +386,14 @@ async function streamIncidents(
   db: Queryable,
   scopes: readonly StreamScope[],
 ): Promise<Map<string, IncidentFact[]>> {
-  // Those naming a deployment: from the incidents that name one (few), not from the streams'
-  // deployments (many).
+  // Those naming a deployment: from the incidents that name one (few), each looking its
+  // deployment up by id (a join let the planner hash every deployment: 250 ms at 1M).
   const { rows } = await db.query<IncidentRow & { for_environment: string; for_service: string }>(
     `with naming as materialized (
        select d.environment as for_environment, d.service as for_service, i.*
-       from incidents i join deployments d on d.cdevent_id = i.cause_deployment
+       from incidents i
+       cross join lateral (select environment, service from deployments
+                           where cdevent_id = i.cause_deployment) d
        where i.cause_deployment is not null
      )
      select s.environment as for_environment, s.service as for_service, i.*
