@@ -13,7 +13,8 @@ import {
   type Delivery,
   type PriorState,
 } from './delivery.js';
-import { deliveredBefore, readSuffixes } from './stream-suffix.js';
+// One stream key for the maps this module and stream-suffix.ts exchange (deliveredBefore's).
+import { deliveredBefore, keyOf as streamKey, push, readSuffixes } from './stream-suffix.js';
 import {
   column,
   loadStreamFacts,
@@ -407,11 +408,8 @@ async function rewriteStreams(
 
   const before = new Map<string, RollupRow[]>();
   const after = new Map<string, RollupRow[]>();
-  const add = (map: Map<string, RollupRow[]>, stream: Stream, row: RollupRow) => {
-    const list = map.get(streamKey(stream));
-    if (list) list.push(row);
-    else map.set(streamKey(stream), [row]);
-  };
+  const add = (map: Map<string, RollupRow[]>, stream: Stream, row: RollupRow) =>
+    push(map, streamKey(stream), row);
   for (const r of oldDeliveries) {
     add(before, r, {
       deliverySeq: Number(r.deployment_seq),
@@ -456,8 +454,6 @@ async function rewriteStreams(
     ),
   );
 }
-
-const streamKey = (stream: Stream) => `${stream.environment}\u0000${stream.service}`;
 
 async function insertBaselines(tx: Queryable, baselines: BaselineRow[]) {
   await tx.query(

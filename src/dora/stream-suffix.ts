@@ -34,10 +34,12 @@ export interface SuffixRequest {
   marked: Date;
 }
 
-const keyOf = (s: { environment: string; service: string }) => `${s.environment}\u0000${s.service}`;
+/** A stream's key in the maps this module returns (deliveredBefore's, among others). */
+export const keyOf = (s: { environment: string; service: string }) =>
+  `${s.environment}\u0000${s.service}`;
 
 /** Appends to the list kept under a key. */
-function push<T>(map: Map<string, T[]>, key: string, ...items: T[]) {
+export function push<T>(map: Map<string, T[]>, key: string, ...items: T[]) {
   const list = map.get(key) ?? [];
   list.push(...items);
   map.set(key, list);
