@@ -15,6 +15,7 @@ import {
 } from './delivery.js';
 // One stream key for the maps this module and stream-suffix.ts exchange (deliveredBefore's).
 import { deliveredBefore, keyOf as streamKey, push, readSuffixes } from './stream-suffix.js';
+import { abbreviationsOf } from './deployment-identity.js';
 import {
   column,
   loadStreamFacts,
@@ -205,17 +206,10 @@ async function expandStaleRepositories(
       column(configuredRepositories(settings), (c) => c.service),
     ],
   );
-  // Each revision and its abbreviations (seven characters and up), looked up among what
+  // Each revision and its abbreviations (as sameRevision takes them), looked up among what
   // deployments and their builds name (listed here, so the planner sees how few they are).
   const names = [
-    ...new Set(
-      merged.flatMap(({ revision }) =>
-        Array.from({ length: Math.max(0, revision.length - 6) }, (_, i) =>
-          revision.slice(0, 7 + i),
-        ),
-      ),
-    ),
-    ...merged.filter((row) => row.revision.length < 7).map((row) => row.revision),
+    ...new Set(merged.flatMap(({ revision }) => [revision, ...abbreviationsOf(revision)])),
   ];
   const { rows: partly } =
     names.length === 0

@@ -23,6 +23,19 @@ export function sameRevision(a: string, b: string): boolean {
 }
 
 /**
+ * The shorter revisions `sameRevision` takes for `revision`: its prefixes of 7 hex characters
+ * and up. None for a revision that does not start with 7 hex characters (`r1000001`, `v1.2.3`):
+ * its prefixes name other revisions, not it.
+ */
+export function abbreviationsOf(revision: string): string[] {
+  const hex = /^[0-9a-f]*/.exec(revision)![0];
+  return Array.from(
+    { length: Math.max(0, Math.min(hex.length, revision.length - 1) - 6) },
+    (_, i) => revision.slice(0, 7 + i),
+  );
+}
+
+/**
  * Whether two reports of one stream are the same rollout: close in time, and the same commit
  * when both name one, else the same artifact (the image as a purl: the watcher and the
  * ApiServerSource read the same image from the same Deployment).

@@ -7,7 +7,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { deployCdevent } from '../../src/deploy/deploy-cdevent.js';
 import { calendarDaysBetween, metricsFromInputs } from '../../src/dora/metrics.js';
-import { identifyDeployments, sameRevision } from '../../src/dora/deployment-identity.js';
+import {
+  abbreviationsOf,
+  identifyDeployments,
+  sameRevision,
+} from '../../src/dora/deployment-identity.js';
 import { type DeploymentFact } from '../../src/dora/facts.js';
 import { emptyInputs } from '../../src/dora/metrics.js';
 import { rolloutCdevent } from '../../src/rollouts/rollout-cdevent.js';
@@ -165,6 +169,24 @@ describe('identifyDeployments', () => {
     assert.ok(sameRevision(SHA.slice(0, 7), SHA));
     assert.ok(!sameRevision(SHA.slice(0, 6), SHA));
     assert.ok(!sameRevision('abcdef1', SHA));
+  });
+  it('a revision is abbreviated only by its prefixes of 7 hex characters and up', () => {
+    const cases: [string, string[]][] = [
+      [SHA.slice(0, 9), [SHA.slice(0, 7), SHA.slice(0, 8)]],
+      [SHA.slice(0, 7), []],
+      ['abcdef12-rc', ['abcdef1', 'abcdef12']],
+      ['r1000001', []],
+      ['v1.2.3', []],
+      ['', []],
+    ];
+    for (const [revision, expected] of cases) {
+      const abbreviations = abbreviationsOf(revision);
+      assert.deepEqual(abbreviations, expected, revision);
+      // The same relation sameRevision decides, in both directions.
+      for (const short of abbreviations) assert.ok(sameRevision(short, revision), short);
+    }
+    assert.equal(abbreviationsOf(SHA).length, 33);
+    assert.ok(!sameRevision('r100000', 'r1000001'));
   });
 });
 

@@ -283,6 +283,32 @@ for (const engine of engines) {
       });
     }
 
+    it("leaves a stream alone when a new change's revision only starts like one it deployed", async () => {
+      // 'r100000' is not an abbreviation of 'r1000001' (sameRevision takes hex prefixes only),
+      // so the later change moves none of the stream's deliveries and rewrites none of its rows.
+      const { store, dispose } = await openTestStore(engine);
+      const { app, settle } = testApp(store);
+      try {
+        await postCdevents(app, [
+          merged('web-pr-1', 'acme/web', 'r100000', '2026-03-01T07:00:00Z'),
+          deployed('2026-03-01T08:00:00Z', { revision: 'r100000', repository: 'acme/web' }),
+          merged('web-pr-2', 'acme/web', 'r100001', '2026-03-01T09:00:00Z'),
+          deployed('2026-03-01T10:00:00Z', { revision: 'r100001', repository: 'acme/web' }),
+        ]);
+        await settle();
+        const before = await rowVersions(store);
+        assert.equal(before.size, 2);
+        await postCdevents(app, [
+          merged('web-pr-3', 'acme/web', 'r1000001', '2026-03-01T11:00:00Z'),
+        ]);
+        await settle();
+        assert.deepEqual(await rowVersions(store), before);
+      } finally {
+        await app.close();
+        await dispose();
+      }
+    });
+
     it('writes what a full rewrite writes, whatever the order and batches of the facts', async () => {
       let kept = 0;
       for (const seed of [...SEEDS, ...DENSE_SEEDS]) {
