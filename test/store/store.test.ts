@@ -82,6 +82,27 @@ describe('migrations on PostgreSQL', () => {
       await database.drop();
     }
   });
+
+  it('runs every session with JIT off, in and out of transactions', async () => {
+    const database = await createThrowawayDatabase();
+    const store = await openStore({ databaseUrl: database.url, poolSize: 3 });
+    try {
+      const jit = 'select current_setting($1) as jit';
+      // Three at once: each on its own pooled connection.
+      const settings = await Promise.all([
+        store.query<{ jit: string }>(jit, ['jit']),
+        store.query<{ jit: string }>(jit, ['jit']),
+        store.transaction((tx) => tx.query<{ jit: string }>(jit, ['jit'])),
+      ]);
+      assert.deepEqual(
+        settings.map((r) => r.rows[0]?.jit),
+        ['off', 'off', 'off'],
+      );
+    } finally {
+      await store.close();
+      await database.drop();
+    }
+  });
 });
 
 describe('embedded data directory', () => {
