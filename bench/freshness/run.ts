@@ -5,9 +5,10 @@
  *   1. intake only: a `cadence serve` with the router off, driven flat out (32 connections): the
  *      acknowledged events/s the intake can take — the floor the router has to keep up with;
  *   2. the full server at a fixed offered rate (5,000/s PostgreSQL, 2,000/s PGlite by default):
- *      routing lag (cadence_router_lag_seconds sampled every 250 ms), the time from a probe
- *      event's 202 to that deployment counted in /api/v1/metrics (one probe a second), and the
- *      backlog (freshness.pending) when the load stops.
+ *      routing lag (cadence_router_lag_seconds sampled every 250 ms, from a /metrics scrape
+ *      narrowed to no service), the time from a probe event's 202 to that deployment counted in
+ *      /api/v1/metrics (one probe a second), the backlog (freshness.pending) when the load stops,
+ *      and one full /metrics scrape (every stream's DORA gauges) timed at the end of the load.
  *
  *   npm run bench:freshness [-- --seconds 60 --pg-rate 5000 --pglite-rate 2000 --only postgres]
  *
@@ -110,6 +111,7 @@ interface Row {
   'probes counted': string;
   'backlog at end (events/cdevents/streams/days)': string;
   'server CPU s': string;
+  'full /metrics scrape ms': string;
   'loadavg before': string;
 }
 
@@ -134,9 +136,14 @@ async function measure(engine: string, rate: number, args: () => string[]): Prom
     let probes = 0;
     let running = true;
     const since = new Date(Date.now() - 3_600_000).toISOString();
+    const samplerService = `sampler-${runId}`;
     const sampler = (async () => {
       while (running) {
-        const text = await (await fetch(`${server.url}/metrics`)).text();
+        // Narrowed to a service with no deployments (a scrape config's `params`): the router
+        // gauges are the same, and 4 scrapes a second of every stream's 30-day DORA gauges
+        // (~120 ms each here) would be the sampler's own load, which a Prometheus scraping every
+        // 15 s does not impose. The full scrape is timed once at the end instead.
+        const text = await (await fetch(`${server.url}/metrics?service=${samplerService}`)).text();
         const lag = /^cadence_router_lag_seconds (\S+)$/m.exec(text);
         if (lag) lags.push(Number(lag[1]));
         await new Promise((resolve) => setTimeout(resolve, 250));
@@ -175,6 +182,9 @@ async function measure(engine: string, rate: number, args: () => string[]): Prom
       freshness: { pending: Record<string, number> };
     };
     running = false;
+    const scrapeStarted = performance.now();
+    await (await fetch(`${server.url}/metrics`)).text();
+    const scrapeMs = performance.now() - scrapeStarted;
     await prober;
     await sampler;
     await Promise.all(probing);
@@ -193,6 +203,7 @@ async function measure(engine: string, rate: number, args: () => string[]): Prom
       'probes counted': `${counted.length}/${probes}`,
       'backlog at end (events/cdevents/streams/days)': `${events}/${cdevents}/${streams}/${days}`,
       'server CPU s': cpu.toFixed(1),
+      'full /metrics scrape ms': scrapeMs.toFixed(0),
       'loadavg before': loadBefore,
     };
   } finally {
@@ -224,7 +235,7 @@ try {
   rmSync(scratch, { recursive: true, force: true });
 }
 console.log(
-  `freshness benchmark: ${seconds}s per run, ${connections} connections, node ${process.version}, loadavg after ${loadavg()
+  `freshness benchmark: ${seconds}s per run, ${connections} connections, node ${process.version}, ${databases.server}, loadavg after ${loadavg()
     .map((l) => l.toFixed(1))
     .join(' ')}`,
 );

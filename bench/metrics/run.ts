@@ -16,6 +16,7 @@
  *
  *   npm run build && npm run bench:metrics [-- --deployments 100000 --runs 5 --new 1,100 --only pglite]
  *   … --million   (the 1M round: as above with 1,000,000 deployments)
+ *   … --keep      (leave the PostgreSQL database for a look afterwards; its name is printed)
  *
  * PostgreSQL: BENCH_DATABASE_URL, else TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres
  * (a throwaway database).
@@ -38,6 +39,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '5' },
     new: { type: 'string', default: '1,100' },
     only: { type: 'string' },
+    keep: { type: 'boolean', default: false },
   },
 });
 const N = values.million ? 1_000_000 : Number(values.deployments);
@@ -280,10 +282,12 @@ async function measure(engine: string, args: string[], open: () => Promise<Store
 
 const wanted = (engine: string) => !values.only || engine.includes(values.only);
 const scratch = mkdtempSync(join(tmpdir(), 'cadence-bench-metrics-'));
+let server = '';
 try {
   if (wanted('postgres')) {
-    const databases = await scratchDatabases();
+    const databases = await scratchDatabases({ keep: values.keep });
     const url = await databases.create();
+    server = `; ${databases.server}`;
     try {
       await measure(
         'postgres',
@@ -303,7 +307,7 @@ try {
 }
 
 console.log(
-  `metrics benchmark: ${N} deployments, ${SERVICES} services, one year, ${RUNS} runs, node ${process.version}; load average now ${loadavg()
+  `metrics benchmark: ${N} deployments, ${SERVICES} services, one year, ${RUNS} runs, node ${process.version}${server}; load average now ${loadavg()
     .map((l) => l.toFixed(1))
     .join(' ')}`,
 );

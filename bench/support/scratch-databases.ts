@@ -12,14 +12,29 @@ export interface ScratchDatabases {
   create(): Promise<string>;
   /** Drops every database this made, and disconnects. */
   dropAll(): Promise<void>;
+  /**
+   * The server as the results should name it: its version and whether autovacuum runs (with it
+   * off, queue tables keep their dead rows and statistics go stale, which slows a long run).
+   */
+  server: string;
 }
 
-/** Empty databases for one benchmark run, each dropped at the end (even a failed run's). */
-export async function scratchDatabases(): Promise<ScratchDatabases> {
+/**
+ * Empty databases for one benchmark run, each dropped at the end (even a failed run's), unless
+ * `keep`: then each is left for a look afterwards (EXPLAIN on the data the run built) and named.
+ */
+export async function scratchDatabases(
+  options: { keep?: boolean } = {},
+): Promise<ScratchDatabases> {
   const admin = new pg.Client({ connectionString: benchServerUrl });
   await admin.connect();
   const made: string[] = [];
+  const { rows } = await admin.query<{ version: string; autovacuum: string }>(
+    `select current_setting('server_version') as version,
+            current_setting('autovacuum') as autovacuum`,
+  );
   return {
+    server: `PostgreSQL ${rows[0]!.version}, autovacuum ${rows[0]!.autovacuum}`,
     async create() {
       const name = `cadence_bench_${randomBytes(4).toString('hex')}`;
       await admin.query(`create database ${name}`);
@@ -29,7 +44,10 @@ export async function scratchDatabases(): Promise<ScratchDatabases> {
       return url.toString();
     },
     async dropAll() {
-      for (const name of made) await admin.query(`drop database if exists ${name} with (force)`);
+      for (const name of made) {
+        if (options.keep) console.error(`kept database ${name}`);
+        else await admin.query(`drop database if exists ${name} with (force)`);
+      }
       await admin.end();
     },
   };
