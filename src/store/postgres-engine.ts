@@ -22,16 +22,20 @@ function asQueryable(client: pg.Pool | pg.PoolClient): Queryable {
 
 /** A PostgreSQL server reached through a `pg` connection pool. */
 export async function openPostgres(connectionString: string, poolSize: number): Promise<Store> {
-  const pool = new pg.Pool({ connectionString, max: poolSize, types });
+  const pool = new pg.Pool({
+    connectionString,
+    max: poolSize,
+    types,
+    // JIT off for Cadence's sessions, set before a new connection takes its first query: its
+    // statements are index lookups and aggregates of a few hundred thousand rows at most, where
+    // compiling costs more than it saves (see docs/architecture.md). A session setting, not a
+    // startup option, which a connection pooler in between may refuse.
+    onConnect: async (client) => {
+      await client.query('set jit = off');
+    },
+  });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
-  // JIT off for Cadence's sessions (queued before the client's first query): its statements are
-  // index lookups and aggregates of a few hundred thousand rows at most, where compiling costs
-  // more than it saves; at 1M deployments a planner's overestimate made a 0.1 ms lookup spend
-  // 300 ms compiling, and the year's exact aggregates run faster without it too.
-  pool.on('connect', (client) => {
-    client.query('set jit = off').catch(() => undefined);
-  });
   await pool.query('select 1');
   const queryable = asQueryable(pool);
   return {
