@@ -15,7 +15,7 @@ import {
 } from './delivery.js';
 // One stream key for the maps this module and stream-suffix.ts exchange (deliveredBefore's).
 import { deliveredBefore, keyOf as streamKey, push, readSuffixes } from './stream-suffix.js';
-import { abbreviationsOf } from './deployment-identity.js';
+import { abbreviationsOf, isAbbreviation } from './deployment-identity.js';
 import {
   column,
   loadStreamFacts,
@@ -179,7 +179,7 @@ async function expandStaleRepositories(
   // A change revision that abbreviates a sha (7 to 39 hex digits) stands for the longer ones it
   // begins: its repository is marked from the beginning (rare: forges give full shas). Other
   // revisions (`v1.2.3`, `r42`) only ever match whole.
-  const abbreviated = merged.filter((row) => /^[0-9a-f]{7,39}$/.test(row.revision));
+  const abbreviated = merged.filter((row) => isAbbreviation(row.revision));
   const whole = [
     ...moved.filter((row) => row.merged_from === null).map((row) => row.repository),
     ...abbreviated.map((row) => row.repository),

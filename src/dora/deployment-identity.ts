@@ -15,22 +15,34 @@ export interface IdentifiedDeployment {
 /** Reports of one rollout are at most this far apart (a deployer applies, the watcher sees it finish). */
 export const SAME_DEPLOYMENT_WINDOW_MS = 60 * 60 * 1000;
 
-/** Two revisions name the same commit: equal, or one is an abbreviation (≥ 7 hex) of the other. */
+/** An abbreviated sha is 7 to 39 hex digits: 40 are a whole sha-1, not a short one. */
+const ABBREVIATION = /^[0-9a-f]{7,39}$/;
+
+/**
+ * Two revisions name the same commit: equal, or one abbreviates the other (7 to 39 hex digits
+ * it begins with). A whole sha-1 does not abbreviate a longer revision (`<sha>-rc`, a sha-256):
+ * the changes' index (delivery.ts) and the stale marks (delivery-rows.ts) follow the same rule.
+ */
 export function sameRevision(a: string, b: string): boolean {
   if (a === b) return true;
   const [short, long] = a.length < b.length ? [a, b] : [b, a];
-  return short.length >= 7 && /^[0-9a-f]+$/.test(short) && long.startsWith(short);
+  return ABBREVIATION.test(short) && long.startsWith(short);
+}
+
+/** Whether a revision can stand for longer ones (sameRevision's abbreviations). */
+export function isAbbreviation(revision: string): boolean {
+  return ABBREVIATION.test(revision);
 }
 
 /**
- * The shorter revisions `sameRevision` takes for `revision`: its prefixes of 7 hex characters
- * and up. None for a revision that does not start with 7 hex characters (`r1000001`, `v1.2.3`):
- * its prefixes name other revisions, not it.
+ * The shorter revisions `sameRevision` takes for `revision`: its prefixes of 7 to 39 hex
+ * characters. None for a revision that does not start with 7 hex characters (`r1000001`,
+ * `v1.2.3`): its prefixes name other revisions, not it.
  */
 export function abbreviationsOf(revision: string): string[] {
   const hex = /^[0-9a-f]*/.exec(revision)![0];
   return Array.from(
-    { length: Math.max(0, Math.min(hex.length, revision.length - 1) - 6) },
+    { length: Math.max(0, Math.min(hex.length, revision.length - 1, 39) - 6) },
     (_, i) => revision.slice(0, 7 + i),
   );
 }

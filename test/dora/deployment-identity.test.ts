@@ -10,6 +10,7 @@ import { calendarDaysBetween, metricsFromInputs } from '../../src/dora/metrics.j
 import {
   abbreviationsOf,
   identifyDeployments,
+  isAbbreviation,
   sameRevision,
 } from '../../src/dora/deployment-identity.js';
 import { type DeploymentFact } from '../../src/dora/facts.js';
@@ -170,23 +171,37 @@ describe('identifyDeployments', () => {
     assert.ok(!sameRevision(SHA.slice(0, 6), SHA));
     assert.ok(!sameRevision('abcdef1', SHA));
   });
-  it('a revision is abbreviated only by its prefixes of 7 hex characters and up', () => {
+  it('a revision is abbreviated only by its prefixes of 7 to 39 hex characters', () => {
+    const SHA256 = 'c'.repeat(64);
     const cases: [string, string[]][] = [
       [SHA.slice(0, 9), [SHA.slice(0, 7), SHA.slice(0, 8)]],
       [SHA.slice(0, 7), []],
       ['abcdef12-rc', ['abcdef1', 'abcdef12']],
+      ['abcdef1-rc', ['abcdef1']],
+      [`${SHA}-rc`, Array.from({ length: 33 }, (_, i) => SHA.slice(0, 7 + i))],
+      [SHA256, Array.from({ length: 33 }, (_, i) => SHA256.slice(0, 7 + i))],
+      ['ABCDEF1234', []],
       ['r1000001', []],
       ['v1.2.3', []],
       ['', []],
     ];
     for (const [revision, expected] of cases) {
-      const abbreviations = abbreviationsOf(revision);
-      assert.deepEqual(abbreviations, expected, revision);
-      // The same relation sameRevision decides, in both directions.
-      for (const short of abbreviations) assert.ok(sameRevision(short, revision), short);
+      assert.deepEqual(abbreviationsOf(revision), expected, revision);
+      // Exactly the prefixes sameRevision takes for it: every listed one, and no other.
+      for (let length = 1; length < revision.length; length++) {
+        const prefix = revision.slice(0, length);
+        assert.equal(
+          sameRevision(prefix, revision),
+          expected.includes(prefix),
+          `${prefix} of ${revision}`,
+        );
+      }
     }
     assert.equal(abbreviationsOf(SHA).length, 33);
-    assert.ok(!sameRevision('r100000', 'r1000001'));
+    // A whole sha-1 is not an abbreviation of a longer revision.
+    assert.ok(!sameRevision(SHA, `${SHA}-rc`));
+    assert.ok(!isAbbreviation(SHA));
+    assert.ok(isAbbreviation(SHA.slice(0, 39)));
   });
 });
 

@@ -262,6 +262,29 @@ const scripted: [string, Record<string, unknown>[][]][] = [
     ],
   ],
   [
+    // A whole sha-1 is no abbreviation of a longer revision (here a sha-256): a change merged
+    // later with the sha-256's first 40 digits does not also produce the stream's first
+    // deployment (which its own change produced), incrementally as in a full rewrite.
+    "a change merged later whose sha-1 begins a first deployment's sha-256",
+    [
+      [
+        merged('web-pr-1', 'acme/web', 'c'.repeat(64), '2026-03-01T08:00:00Z'),
+        deployed('2026-03-01T10:00:00Z', { revision: 'c'.repeat(64), repository: 'acme/web' }),
+      ],
+      [merged('web-pr-2', 'acme/web', 'c'.repeat(40), '2026-03-01T09:00:00Z')],
+    ],
+  ],
+  [
+    "a change merged later whose sha begins a first deployment's `-rc` revision",
+    [
+      [
+        merged('web-pr-1', 'acme/web', `${SHA_B}-rc`, '2026-03-01T08:00:00Z'),
+        deployed('2026-03-01T12:00:00Z', { revision: `${SHA_B}-rc`, repository: 'acme/web' }),
+      ],
+      [merged('web-pr-2', 'acme/web', SHA_B, '2026-03-01T11:00:00Z')],
+    ],
+  ],
+  [
     'an incident resolved later',
     [
       [
