@@ -85,7 +85,8 @@ describe('migrations on PostgreSQL', () => {
 
   it('runs every session with JIT off, in and out of transactions', async () => {
     const database = await createThrowawayDatabase();
-    // Set before a connection's first query, not queued beside it (which pg deprecates).
+    // Set before a connection's first query, not queued beside it (which pg deprecates). pg warns
+    // once per process: this file runs in a process of its own (the runner's default isolation).
     const warnings: string[] = [];
     const onWarning = (warning: Error) => warnings.push(warning.message);
     process.on('warning', onWarning);
