@@ -40,11 +40,10 @@ export function isAbbreviation(revision: string): boolean {
  * `v1.2.3`): its prefixes name other revisions, not it.
  */
 export function abbreviationsOf(revision: string): string[] {
-  const hex = /^[0-9a-f]*/.exec(revision)![0];
-  return Array.from(
-    { length: Math.max(0, Math.min(hex.length, revision.length - 1, 39) - 6) },
-    (_, i) => revision.slice(0, 7 + i),
-  );
+  // Derived from sameRevision itself, so the two cannot drift apart.
+  return Array.from({ length: Math.max(0, revision.length - 7) }, (_, i) =>
+    revision.slice(0, 7 + i),
+  ).filter((prefix) => sameRevision(prefix, revision));
 }
 
 /**
